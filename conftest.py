@@ -1,0 +1,241 @@
+"""The optclaims pytest plugin: tiers, fixtures, and the results store.
+
+- Tiers: ``@pytest.mark.slow`` (paper-scale on CPU, runs with ``--runslow``) and
+  ``@pytest.mark.gpu`` (needs CUDA; skipped with the reason "needs CUDA" when it is absent, a
+  failure instead with ``--require-gpu``). Unmarked tests are the ``default`` tier.
+- Fixtures: ``evidence`` (record a metric with its bound and assert it, plus numbers, notes, seeds
+  and figures), ``seed`` (the base seed, ``--seed``), ``device``, ``data_dir``.
+- Results: at the end of a session that ran claim tests, the controller writes ``results.json``
+  (``--results``, default ``report/out/results.json``). Evidence travels on each test report's
+  ``user_properties``, so ``pytest -n 2`` (xdist) stores the same evidence as a serial run.
+
+A claim module declares a module-level ``CLAIM = {"id", "title", "statement", "sources"}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+
+import pytest
+
+from optclaims_report.evidence import PREFIX, Evidence
+from optclaims_report.results import build_results, collect_environment, write_atomic
+
+DEFAULT_SEED = 0
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("optclaims", "optclaims reproduction suite")
+    group.addoption("--runslow", action="store_true", default=False,
+                    help="also run the paper-scale `slow` tier (minutes per claim on CPU)")
+    group.addoption("--require-gpu", action="store_true", default=False,
+                    help="fail, instead of skipping, `gpu` tests when CUDA is absent")
+    group.addoption("--seed", type=int, default=DEFAULT_SEED,
+                    help=f"base seed of every claim's seed list (default {DEFAULT_SEED}); "
+                         "echoed in the header so a run can be repeated")
+    group.addoption("--results", default=None, metavar="PATH",
+                    help="where to write results.json (default: report/out/results.json "
+                         "under the rootdir)")
+    group.addoption("--data-dir", default=None, metavar="DIR",
+                    help="data directory for real-data claims (default: $REPRO_DATA, else "
+                         "../shared/data beside the checkout)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: paper-scale run on CPU (minutes); skipped unless --runslow is given")
+    config.addinivalue_line(
+        "markers", "gpu: needs CUDA; skipped with the reason 'needs CUDA' when CUDA is absent "
+                   "(--require-gpu turns the skip into a failure)")
+    if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
+        config.pluginmanager.register(ResultsStore(config), "optclaims-results")
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+        return torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+def pytest_report_header(config):
+    tiers = ["default"] + ["slow"] * config.getoption("runslow")
+    tiers.append("gpu" if _cuda_available() else "gpu (skipped: needs CUDA)")
+    seed = config.getoption("seed")
+    return [f"optclaims: base seed {seed} (repeat this run with --seed {seed}); "
+            f"tiers: {', '.join(tiers)}"]
+
+
+def tier_of(item) -> str:
+    if item.get_closest_marker("gpu"):
+        return "gpu"
+    if item.get_closest_marker("slow"):
+        return "slow"
+    return "default"
+
+
+def pytest_collection_modifyitems(config, items):
+    cuda = _cuda_available()
+    for item in items:
+        tier = tier_of(item)
+        if tier == "slow" and not config.getoption("runslow"):
+            item.add_marker(pytest.mark.skip(reason="slow tier: needs --runslow"))
+        if tier == "gpu" and not cuda and not config.getoption("require_gpu"):
+            item.add_marker(pytest.mark.skip(reason="needs CUDA"))
+        module = getattr(item, "module", None)
+        claim = getattr(module, "CLAIM", None)
+        meta = None
+        if claim:
+            meta = {k: claim[k] for k in ("id", "title", "statement", "sources") if k in claim}
+            meta["module"] = item.nodeid.split("::")[0]
+        doc = inspect.getdoc(getattr(item, "function", None)) or ""
+        item.user_properties.append(
+            (PREFIX + "test", {"claim": meta, "tier": tier, "doc": doc}))
+
+
+def pytest_runtest_setup(item):
+    if tier_of(item) == "gpu" and not _cuda_available() and item.config.getoption("require_gpu"):
+        pytest.fail("needs CUDA (--require-gpu was given)", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None:
+        report.user_properties.append((PREFIX + "exc", {"type": call.excinfo.typename}))
+    return report
+
+
+# --- fixtures --------------------------------------------------------------------------------
+@pytest.fixture
+def evidence(request) -> Evidence:
+    """Record checks (metric, bound, paper value; asserted), numbers, notes, seeds, figures."""
+    return Evidence(request.node.user_properties)
+
+
+@pytest.fixture(scope="session")
+def seed(request) -> int:
+    """The base seed from ``--seed``: claims derive their seed lists from it."""
+    return request.config.getoption("seed")
+
+
+@pytest.fixture
+def device(request):
+    """``cuda`` for `gpu`-tier tests (which only run where CUDA is present), else ``cpu``."""
+    import torch
+    return torch.device("cuda" if tier_of(request.node) == "gpu" else "cpu")
+
+
+@pytest.fixture(scope="session")
+def data_dir(request) -> Path:
+    """The data directory: ``--data-dir``, else ``$REPRO_DATA``, else ``../shared/data``."""
+    chosen = request.config.getoption("data_dir") or os.environ.get("REPRO_DATA")
+    if chosen:
+        return Path(chosen)
+    return Path(request.config.rootpath).parent / "shared" / "data"
+
+
+# --- the results store -----------------------------------------------------------------------
+def _outcome(report, previous: str | None) -> str | None:
+    xfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.passed:
+            return "xpassed" if xfail else "passed"
+        if report.failed:
+            return "failed"
+        return "xfailed" if xfail else "skipped"
+    if report.when == "setup":
+        if report.failed:
+            return "error"
+        if report.skipped:
+            return "xfailed" if xfail else "skipped"
+        return previous
+    return "error" if report.failed else previous  # teardown
+
+
+def _message(report) -> str:
+    longrepr = report.longrepr
+    if longrepr is None:
+        return ""
+    if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    crash = getattr(longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(longrepr)
+    if getattr(report, "wasxfail", ""):
+        text = f"{report.wasxfail}: {text}"
+    return text[:2000]
+
+
+def _benchmarks(config, claim_of: dict) -> list[dict]:
+    bs = getattr(config, "_benchmarksession", None)
+    out = []
+    for bench in getattr(bs, "benchmarks", []) or []:
+        if not bench:  # disabled (xdist, --benchmark-disable) or errored: no statistics
+            continue
+        info = dict(bench.extra_info or {})
+        out.append({"name": bench.name, "fullname": bench.fullname, "group": bench.group,
+                    "claim": claim_of.get(bench.fullname), "median_s": bench.stats.median,
+                    "rounds": bench.stats.rounds, "units": info.pop("units", 1),
+                    "baseline": info.pop("baseline", None), "extra_info": info})
+    return out
+
+
+def results_path(config) -> Path:
+    chosen = config.getoption("results")
+    return Path(chosen) if chosen else Path(config.rootpath) / "report" / "out" / "results.json"
+
+
+class ResultsStore:
+    """Collects each test's phases on the controller and writes results.json at the end."""
+
+    def __init__(self, config):
+        self.config = config
+        self.records: dict[str, dict] = {}
+        self.written: tuple[Path, dict] | None = None
+
+    def pytest_runtest_logreport(self, report):
+        rec = self.records.setdefault(report.nodeid, {
+            "nodeid": report.nodeid, "outcome": None, "exc_type": None, "message": "",
+            "duration_s": 0.0, "properties": [], "claim": None, "tier": "default", "doc": ""})
+        rec["duration_s"] += report.duration
+        new = _outcome(report, rec["outcome"])
+        if new is not None and new != rec["outcome"]:
+            rec["outcome"] = new
+            rec["message"] = _message(report)
+        props = [tuple(p) for p in report.user_properties]
+        for kind, payload in props:
+            if kind == PREFIX + "test":
+                rec.update(claim=payload["claim"], tier=payload["tier"], doc=payload["doc"])
+            elif kind == PREFIX + "exc" and rec["exc_type"] is None:
+                rec["exc_type"] = payload["type"]
+        # Each phase's report carries everything recorded so far; keep the fullest list.
+        evidence = [p for p in props if p[0] not in (PREFIX + "test", PREFIX + "exc")]
+        if len(evidence) >= len(rec["properties"]):
+            rec["properties"] = evidence
+
+    def pytest_sessionfinish(self, session):
+        records = list(self.records.values())
+        if not any(r["claim"] for r in records):
+            return  # a run of the unit tests alone leaves the last claims run's results in place
+        config = self.config
+        claim_of = {r["nodeid"]: r["claim"]["id"] for r in records if r["claim"]}
+        env = collect_environment(config.rootpath, seed=config.getoption("seed"),
+                                  runslow=config.getoption("runslow"),
+                                  xdist_workers=getattr(config.option, "numprocesses", None))
+        results = build_results(records, _benchmarks(config, claim_of), env)
+        self.written = (write_atomic(results, results_path(config)), results)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.written is None:
+            return
+        path, results = self.written
+        tr = terminalreporter
+        tr.section("optclaims verdicts")
+        for claim in results["claims"]:
+            ok = sum(c["passed"] for c in claim["checks"])
+            tr.write_line(f"{claim['verdict'].upper():24s} {claim['id']:24s} "
+                          f"{ok}/{len(claim['checks'])} checks held, tier {claim['tier']}")
+        tr.write_line(f"results: {path}")

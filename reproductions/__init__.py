@@ -1,0 +1,1 @@
+"""optclaims: the importable library behind the claims (data, optimizers, experiments)."""
