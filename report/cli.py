@@ -1,0 +1,70 @@
+"""The ``repro`` command.
+
+    repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
+    repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
+
+Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
+``repro report --out /tmp/r -- --runslow -k adam``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from .build import write_report
+from .results import load
+
+DEFAULT_OUT = Path("report") / "out"
+
+
+def project_root() -> Path:
+    """The checkout holding ``claims/``: the working directory if it has one, else the folder
+    above this package (an editable install)."""
+    for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        if (candidate / "claims").is_dir() and (candidate / "conftest.py").is_file():
+            return candidate
+    raise SystemExit("repro: no claims/ folder here or beside the installed package; "
+                     "run it from the project's checkout")
+
+
+def cmd_report(args, pytest_args: list[str]) -> int:
+    if args.from_:
+        out = Path(args.out) if args.out else Path(args.from_).parent
+        print(f"repro: wrote {write_report(load(args.from_), out)}")
+        return 0
+    root = project_root()
+    out = Path(args.out) if args.out else root / DEFAULT_OUT
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = (out / "results.json").resolve()
+    if results_path.exists():
+        results_path.unlink()  # never render a previous run's results as this run's
+    cmd = [sys.executable, "-m", "pytest", "claims", f"--results={results_path}", *pytest_args]
+    print("repro: " + " ".join(cmd[2:]), flush=True)
+    status = subprocess.call(cmd, cwd=root)
+    if not results_path.exists():
+        print(f"repro: pytest exited {status} without writing {results_path}; no report",
+              file=sys.stderr)
+        return status or 1
+    print(f"repro: wrote {write_report(load(results_path), out)} and {results_path}")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="repro", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser("report", help="run the claims and write an HTML report")
+    rep.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/)")
+    rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON",
+                     help="rebuild the HTML from an existing results.json; runs nothing")
+    args, rest = parser.parse_known_args(argv)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return cmd_report(args, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -187,6 +187,7 @@ def write_atomic(results: dict, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o644)  # mkstemp makes it private; a results file is for reading
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_strict(results), f, indent=1, allow_nan=False)
@@ -239,7 +240,7 @@ def collect_environment(root: str | os.PathLike, **extra: Any) -> dict:
         except Exception:
             return None
 
-    env["git_commit"] = git("rev-parse", "HEAD")
+    env["git_commit"] = git("rev-parse", "--verify", "-q", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
     env["git_dirty"] = bool(status) if env["git_commit"] else None
     env["argv"] = sys.argv[1:]

@@ -1,0 +1,80 @@
+"""results.json -> one self-contained HTML file (figures embedded as data URIs).
+
+Everything shown is read from the results store; nothing is recomputed here, so the report shows
+exactly what the tests asserted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+
+from .evidence import fmt, format_bound
+
+VERDICT_LABELS = {
+    "reproduced": "reproduced",
+    "not_reproduced": "not reproduced",
+    "not_reproduced_expected": "known non-reproduction",
+    "skipped": "skipped",
+    "error": "error",
+}
+
+
+def seed_ranges(seeds: list[int]) -> str:
+    """[0, 1, 2, 3, 7] -> '0-3, 7'."""
+    out, seeds = [], sorted(seeds)
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] == seeds[j] + 1:
+            j += 1
+        out.append(str(seeds[i]) if i == j else f"{seeds[i]}\u2013{seeds[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} \u00b5s"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    if seconds < 120:
+        return f"{seconds:.3g} s"
+    return f"{seconds / 60:.3g} min"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("optclaims_report", "templates"),
+                             autoescape=jinja2.select_autoescape(default=True),
+                             trim_blocks=True,
+                             lstrip_blocks=True)
+    env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]),
+                       seeds=seed_ranges, duration=duration,
+                       verdict=lambda v: VERDICT_LABELS.get(v, v))
+    return env
+
+
+def render(results: dict) -> str:
+    """The report as one HTML string."""
+    benchmarks_by_claim: dict[str | None, list] = {}
+    for b in results.get("benchmarks", []):
+        benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
+    return _environment().get_template("report.html").render(
+        results=results, claims=results["claims"], env=results.get("environment", {}),
+        totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
+        benchmarks_by_claim=benchmarks_by_claim,
+        built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def write_report(results: dict, out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "index.html"
+    tmp = path.with_suffix(".html.tmp")
+    tmp.write_text(render(results), encoding="utf-8")
+    tmp.replace(path)
+    return path
