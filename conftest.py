@@ -198,7 +198,8 @@ class ResultsStore:
 
     def pytest_runtest_logreport(self, report):
         rec = self.records.setdefault(report.nodeid, {
-            "nodeid": report.nodeid, "outcome": None, "exc_type": None, "message": "",
+            "nodeid": report.nodeid, "line": report.location[1] or 0,
+            "outcome": None, "exc_type": None, "message": "",
             "duration_s": 0.0, "properties": [], "claim": None, "tier": "default", "doc": ""})
         rec["duration_s"] += report.duration
         new = _outcome(report, rec["outcome"])

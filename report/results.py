@@ -77,13 +77,15 @@ _TIER_ORDER = {"default": 0, "slow": 1, "gpu": 2}
 def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict) -> dict:
     """Group test records by claim and derive verdicts, totals and benchmark speedups.
 
-    A test record: ``{"nodeid", "claim": {...} | None, "tier", "outcome", "exc_type", "message",
-    "duration_s", "doc", "properties": [(kind, payload), ...]}``. Tests without a claim (unit
+    A test record: ``{"nodeid", "line", "claim": {...} | None, "tier", "outcome", "exc_type",
+    "message", "duration_s", "doc", "properties": [(kind, payload), ...]}``. Tests without a claim (unit
     tests under ``tests/``) are counted in the totals only.
     """
     claims: dict[str, dict] = {}
     totals = {"tests": 0, "outcomes": {}, "checks": 0, "checks_failed": 0}
-    for rec in tests:
+    # Definition order within each file: the same order whichever process ran which test.
+    for rec in sorted(tests, key=lambda r: (r["nodeid"].split("::")[0], r.get("line", 0),
+                                            r["nodeid"])):
         totals["tests"] += 1
         totals["outcomes"][rec["outcome"]] = totals["outcomes"].get(rec["outcome"], 0) + 1
         meta = rec.get("claim")

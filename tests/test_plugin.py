@@ -159,5 +159,5 @@ def test_xdist_stores_the_same_evidence_as_a_serial_run(project):
     parallel = only_claim(project)
     for key in ("verdict", "checks", "records", "notes", "seeds", "tiers"):
         assert parallel[key] == serial[key], key
-    assert sorted((t["name"], t["verdict"]) for t in parallel["tests"]) == \
-        sorted((t["name"], t["verdict"]) for t in serial["tests"])
+    assert [(t["name"], t["verdict"]) for t in parallel["tests"]] == \
+        [(t["name"], t["verdict"]) for t in serial["tests"]]
