@@ -123,6 +123,39 @@ def rmsprop(lr: LearningRate, alpha: float = 0.99, eps: float = 1e-8) -> Optimiz
 
 
 # --------------------------------------------------------------------------------------------
+class AdadeltaState(NamedTuple):
+    t: int
+    mean_sq: Tensor
+    mean_sq_delta: Tensor
+
+
+def adadelta(lr: LearningRate = 1.0, rho: float = 0.9, eps: float = 1e-6) -> Optimizer:
+    """AdaDelta (Zeiler, arXiv:1212.5701, 2012, Algorithm 1).
+
+        E[g^2]_t  = rho * E[g^2]_{t-1} + (1 - rho) * g_t^2
+        d_t       = sqrt(E[d^2]_{t-1} + eps) / sqrt(E[g^2]_t + eps) * g_t
+        E[d^2]_t  = rho * E[d^2]_{t-1} + (1 - rho) * d_t^2
+        x_{t+1}   = x_t - lr_t * d_t
+
+    The paper has no learning rate (lr = 1); like torch.optim.Adadelta, ``lr`` scales the step
+    but not the accumulated E[d^2].
+    """
+
+    def init(params):
+        zeros = torch.zeros_like(params)
+        return AdadeltaState(0, zeros, zeros)
+
+    def update(grads, state):
+        t = state.t + 1
+        mean_sq = rho * state.mean_sq + (1 - rho) * grads * grads
+        delta = (state.mean_sq_delta + eps).sqrt() / (mean_sq + eps).sqrt() * grads
+        mean_sq_delta = rho * state.mean_sq_delta + (1 - rho) * delta * delta
+        return -_at(lr, t) * delta, AdadeltaState(t, mean_sq, mean_sq_delta)
+
+    return Optimizer(init, update)
+
+
+# --------------------------------------------------------------------------------------------
 class AdamState(NamedTuple):
     t: int
     m: Tensor

@@ -43,6 +43,8 @@ CASES = {
     "adagrad": (lambda: optim.adagrad(0.1), lambda ps: torch.optim.Adagrad(ps, lr=0.1)),
     "rmsprop": (lambda: optim.rmsprop(1e-2, alpha=0.99),
                 lambda ps: torch.optim.RMSprop(ps, lr=1e-2, alpha=0.99)),
+    "adadelta": (lambda: optim.adadelta(0.5, rho=0.9, eps=1e-6),
+                 lambda ps: torch.optim.Adadelta(ps, lr=0.5, rho=0.9, eps=1e-6)),
     "adam": (lambda: optim.adam(1e-2), lambda ps: torch.optim.Adam(ps, lr=1e-2)),
     "amsgrad": (lambda: optim.adam(1e-2, amsgrad=True),
                 lambda ps: torch.optim.Adam(ps, lr=1e-2, amsgrad=True)),
