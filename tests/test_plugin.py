@@ -161,3 +161,27 @@ def test_xdist_stores_the_same_evidence_as_a_serial_run(project):
         assert parallel[key] == serial[key], key
     assert [(t["name"], t["verdict"]) for t in parallel["tests"]] == \
         [(t["name"], t["verdict"]) for t in serial["tests"]]
+
+
+def test_repro_report_runs_the_claims_and_writes_both_files(project, monkeypatch):
+    from optclaims_report import cli
+
+    claims = project.mkdir("claims")
+    (project.path / "test_toy.py").rename(claims / "test_toy.py")
+    monkeypatch.chdir(project.path)
+    out = project.path / "site"
+    assert cli.main(["report", "--out", str(out), "--", "-q", "-p", "no:cacheprovider"]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["claims"][0]["verdict"] == "reproduced"
+    html = (out / "index.html").read_text()
+    assert "A toy claim" in html and "two minus one" in html
+
+
+def test_repro_report_returns_pytests_failure_status(project, monkeypatch):
+    from optclaims_report import cli
+
+    claims = project.mkdir("claims")
+    (claims / "test_toy.py").write_text(CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
+    monkeypatch.chdir(project.path)
+    assert cli.main(["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]) == 1
+    assert "not reproduced" in (project.path / "site" / "index.html").read_text()
