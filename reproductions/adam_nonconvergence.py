@@ -29,8 +29,12 @@ column) pair, and only the clipped cumulative sum x_{t+1} = clip(x_t - d_t) is s
 That scan is itself blocked: a map x -> clip(x + a, l, h) is closed under composition, so each
 block of B steps is first reduced to one such map (vectorised over all blocks), the maps are
 chained block to block, and the block interiors are then replayed with the exact step rule
-vectorised over blocks. Python-level iterations per chunk drop from T_c to about 3 sqrt(T_c).
-Time is processed in chunks with state carried across, so memory is O(chunk x configs).
+vectorised over blocks. Python-level iterations per chunk drop from T_c to about 3 sqrt(T_c);
+with many configurations (N >= 512) the plain row loop is already cheap per configuration and
+is used instead. Time is processed in chunks with all state carried across: the per-(beta,
+column) tables in long chunks (up to 2^17 steps), the per-configuration steps and the scan in
+short ones of about 1 MB (128 steps at N = 1024), so that the scan works in cache; memory is
+O(chunk x configurations).
 
 ``naive_loop`` is the plain-Python scalar reference (and the speed baseline);
 ``optimizer_trajectory`` drives the shared ``reproductions.optimizers`` implementation.
@@ -128,26 +132,32 @@ def _pairs(beta: np.ndarray, col: np.ndarray):
 
 class _Ema:
     """Exponential moving averages y_t = beta y_{t-1} + (1 - beta) x_t (y_0 = 0) for a set of
-    (beta, column) pairs, chunk by chunk, state carried across chunks."""
+    (beta, column) pairs, chunk by chunk with the state carried across chunks. Time runs along
+    the last axis: x is (columns, Tc), the result (pairs, Tc)."""
 
     def __init__(self, betas: np.ndarray, cols: np.ndarray):
         self.groups = [(b, np.flatnonzero(betas == b)) for b in np.unique(betas)]
         self.cols = cols
         self.state = np.zeros(len(betas))
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:  # x: (Tc, columns) -> (Tc, pairs)
-        out = np.empty((x.shape[0], len(self.cols)))
-        for b, idx in self.groups:
-            y, _ = lfilter([1.0 - b], [1.0, -b], x[:, self.cols[idx]], axis=0,
-                           zi=(b * self.state[idx])[None, :])
-            out[:, idx] = y
-        self.state = out[-1].copy()
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if len(self.groups) == 1:  # one beta: no gather/scatter of rows
+            (b, _), cols = self.groups[0], self.cols
+            xs = x if np.array_equal(cols, np.arange(x.shape[0])) else x[cols]
+            out, _ = lfilter([1.0 - b], [1.0, -b], xs, axis=-1, zi=(b * self.state)[:, None])
+        else:
+            out = np.empty((len(self.cols), x.shape[1]))
+            for b, idx in self.groups:
+                out[idx], _ = lfilter([1.0 - b], [1.0, -b], x[self.cols[idx]], axis=-1,
+                                      zi=(b * self.state[idx])[:, None])
+        self.state = out[:, -1].copy()
         return out
 
 
 def _running_max(v: np.ndarray, carry: np.ndarray) -> np.ndarray:
-    v[0] = np.maximum(v[0], carry)
-    return np.maximum.accumulate(v, axis=0, out=v)
+    """Running maximum along the last (time) axis, continuing from ``carry``."""
+    v[:, 0] = np.maximum(v[:, 0], carry)
+    return np.maximum.accumulate(v, axis=-1, out=v)
 
 
 def clip_scan(d: np.ndarray, x: np.ndarray, out: np.ndarray, lo: float = LO, hi: float = HI,
@@ -165,15 +175,17 @@ def clip_scan(d: np.ndarray, x: np.ndarray, out: np.ndarray, lo: float = LO, hi:
     nb = Tc // block if block > 1 else 0
     main = nb * block
     if nb >= 2:
-        D = d[:main].reshape(nb, block, N).swapaxes(0, 1)  # (block, nb, N) view
-        O = out[:main].reshape(nb, block, N).swapaxes(0, 1)
-        # pass 1: reduce each block to x -> clip(x + a, l, h); (l, h) start as (lo, hi)
+        # (block, nb, N) copies, so that step k of every block is one contiguous slab
+        D = np.ascontiguousarray(d[:main].reshape(nb, block, N).swapaxes(0, 1))
+        O = np.empty_like(D)
+        # pass 1: reduce each block to x -> clip(x + a, l, h), starting from the identity
         lh = np.empty((2, nb, N))
-        lh[0], lh[1] = lo, hi
+        lh[0], lh[1] = -np.inf, np.inf
         for k in range(block):
-            np.subtract(lh, D[k], out=lh)
-            _clip(lh, lo, hi, out=lh)
-        a = -D.sum(axis=0)
+            np.subtract(lh, D[k], lh)
+            _clip(lh, lo, hi, lh)
+        a = D.sum(axis=0)
+        np.negative(a, a)
         # pass 2: chain the block maps to get every block's starting point
         starts = O[0]
         for b in range(nb):
@@ -181,13 +193,18 @@ def clip_scan(d: np.ndarray, x: np.ndarray, out: np.ndarray, lo: float = LO, hi:
             x = _clip(x + a[b], lh[0, b], lh[1, b])
         # pass 3: replay the block interiors with the exact step rule, all blocks at once
         for k in range(block - 1):
-            np.subtract(O[k], D[k], out=O[k + 1])
-            _clip(O[k + 1], lo, hi, out=O[k + 1])
+            np.subtract(O[k], D[k], O[k + 1])
+            _clip(O[k + 1], lo, hi, O[k + 1])
+        out[:main] = O.swapaxes(0, 1).reshape(main, N)
     else:
         main = 0
-    for r in range(main, Tc):
-        out[r] = x
-        x = _clip(x - d[r], lo, hi)
+    if main < Tc:  # plain loop over the remaining rows, writing in place
+        out[main] = x
+        rows, drows = list(out[main:]), list(d[main:])
+        for a, db, b in zip(rows, drows, rows[1:]):
+            np.subtract(a, db, b)
+            _clip(b, lo, hi, b)
+        x = _clip(out[Tc - 1] - d[Tc - 1], lo, hi)
     return x
 
 
@@ -202,7 +219,10 @@ def run_linear(problem: LinearProblem, steps: int, *, method: str = "adam", alph
     columns). ``method``: "adam" (with the ``optimizers.adam`` keywords ``eps``,
     ``bias_correction``, ``amsgrad``, ``max_of_corrected``; the paper's form is the default
     ``bias_correction=False, eps=0``), "sgd" or "adagrad" (paper forms, see module docstring).
-    Step size alpha_t = alpha / sqrt(t).
+    Step size alpha_t = alpha / sqrt(t). ``record_at``: steps t at which x_t and R_t are kept;
+    ``tail``: length of the final window whose mean x_t is returned. ``chunk``: steps per scan
+    chunk (default: about 1 MB of steps, so the scan works in cache); ``block``: see
+    ``clip_scan``.
     """
     b1a, b2a, x0a = np.broadcast_arrays(np.asarray(b1, float), np.asarray(b2, float),
                                         np.asarray(x0, float))
@@ -212,17 +232,26 @@ def run_linear(problem: LinearProblem, steps: int, *, method: str = "adam", alph
     col = np.arange(N) if problem.columns > 1 else np.zeros(N, int)
     if problem.columns > 1 and problem.columns != N:
         raise ValueError("configurations must match the problem's gradient columns")
+    if method not in ("adam", "sgd", "adagrad"):
+        raise ValueError(f"unknown method {method!r}")
+    if not 0 <= tail <= steps:
+        raise ValueError("tail must lie in [0, steps]")
 
-    # numerator table S (Tc, P1) and denominator table R (Tc, P2), per distinct pair
+    # d_t = S_t / R_t. The numerator S is tabulated once per distinct (beta1, gradient column)
+    # pair, the denominator R once per distinct (beta2, column) pair; configuration n reads
+    # pairs inv1[n] and inv2[n].
     key1 = b1a if method == "adam" else np.zeros(N)
     key2 = b2a if method == "adam" else np.zeros(N)
     beta1, col1, inv1 = _pairs(key1, col)
     beta2, col2, inv2 = _pairs(key2, col)
+    P1, P2 = len(beta1), len(beta2)
     ema1, ema2 = _Ema(beta1, col1), _Ema(beta2, col2)
-    vmax = np.zeros(len(beta2))
-    sumsq = np.zeros(len(col2))
-    gather1 = not (len(inv1) == len(beta1) and np.array_equal(inv1, np.arange(N)))
-    gather2 = not (len(inv2) == len(beta2) and np.array_equal(inv2, np.arange(N)))
+    vmax = np.zeros(P2)
+    sumsq = np.zeros(P2)
+    expand1, expand2 = _expander(inv1, P1, N), _expander(inv2, P2, N)
+    grid = (P1 > 1 and P2 > 1 and P1 * P2 == N
+            and np.array_equal(inv1, np.repeat(np.arange(P1), P2))
+            and np.array_equal(inv2, np.tile(np.arange(P2), P1)))
 
     record_at = np.asarray(sorted(set(int(t) for t in record_at)), int)
     if record_at.size and (record_at[0] < 1 or record_at[-1] > steps):
@@ -232,84 +261,90 @@ def run_linear(problem: LinearProblem, steps: int, *, method: str = "adam", alph
     gx = np.zeros(N)  # running sum_s g_s x_s
     gsum = np.zeros(problem.columns)  # running sum_s g_s
     tail_sum = np.zeros(N)
+    first_tail = steps - tail + 1  # the tail window is t in [first_tail, steps]
     x = x0a
     if chunk is None:
-        chunk = int(min(max(2**21 // N, 4096), 2**17))
-    buf = None
+        chunk = int(min(max(2**17 // N, 128), 2**17))
+    table_chunk = max(chunk, min(2**22 // (P1 + P2 + problem.columns), 2**17) // chunk * chunk)
+    xbuf = np.empty((min(chunk, steps), N))
     ri = 0
-    for t0 in range(1, steps + 1, chunk):
-        t1 = min(t0 + chunk, steps + 1)
-        Tc = t1 - t0
-        g = np.ascontiguousarray(problem.grads(t0, t1), dtype=float)
-        t = np.arange(t0, t1, dtype=float)[:, None]
+    for T0 in range(1, steps + 1, table_chunk):
+        T1 = min(T0 + table_chunk, steps + 1)
+        g = np.ascontiguousarray(problem.grads(T0, T1), dtype=float)  # (Tc, columns)
+        gT = np.ascontiguousarray(g.T)  # the tables run with time along the last axis
+        t = np.arange(T0, T1, dtype=float)
         at = alpha / np.sqrt(t)
         if method == "adam":
-            S = ema1(g) * at
-            V = ema2(g * g)
+            S = ema1(gT)
+            S *= at
+            V = ema2(gT * gT)
             if bias_correction:
-                S /= 1.0 - beta1[None, :] ** t
-                c2 = 1.0 - beta2[None, :] ** t
+                S /= 1.0 - beta1[:, None] ** t
+                c2 = 1.0 - beta2[:, None] ** t
             if amsgrad and max_of_corrected:
-                V /= c2 if bias_correction else 1.0
-                V = _running_max(V, vmax)
-                vmax = V[-1].copy()
-            elif amsgrad:
-                V = _running_max(V, vmax)
-                vmax = V[-1].copy()
                 if bias_correction:
-                    V = V / c2
+                    V /= c2
+                vmax = _running_max(V, vmax)[:, -1].copy()
+            elif amsgrad:
+                vmax = _running_max(V, vmax)[:, -1].copy()
+                if bias_correction:
+                    V /= c2
             elif bias_correction:
                 V /= c2
             R = np.sqrt(V, out=V)
         elif method == "sgd":
-            S = g[:, col1] * at
+            S = gT[col1] * at
             R = None
-        elif method == "adagrad":
-            S = g[:, col1] * alpha
-            R = np.cumsum(g[:, col2] ** 2, axis=0)
-            R += sumsq
-            sumsq = R[-1].copy()
+        else:  # adagrad
+            S = gT[col1] * alpha
+            R = np.cumsum(gT[col2] ** 2, axis=-1)
+            R += sumsq[:, None]
+            sumsq = R[:, -1].copy()
             np.sqrt(R, out=R)
-        else:
-            raise ValueError(f"unknown method {method!r}")
         if R is not None and eps:
             R += eps
-        # step d_t for every configuration: gather the tables (skipped when already per config)
-        d = S[:, inv1] if gather1 else S
-        if R is not None:
-            d = np.divide(d, R[:, inv2] if gather2 else R, out=d if gather1 else None)
-        if buf is None or buf.shape[0] < Tc:
-            buf = np.empty((Tc, N))
-        X = buf[:Tc]
-        x = clip_scan(d, x, X, lo, hi, block)
+        for s0 in range(0, T1 - T0, chunk):
+            s1 = min(s0 + chunk, T1 - T0)
+            n, t0 = s1 - s0, T0 + s0
+            # step d_t of every configuration, (n, N), from the (P, n) table slices
+            if R is not None and grid:  # configurations = the full pair1 x pair2 grid
+                St = np.ascontiguousarray(S[:, s0:s1].T)  # small (n, P) copies, so that the
+                Rt = np.ascontiguousarray(R[:, s0:s1].T)  # broadcast reads contiguous rows
+                d = np.divide(St[:, :, None], Rt[:, None, :]).reshape(n, N)
+            else:
+                dT = expand1(S[:, s0:s1])
+                if R is not None:
+                    dT = np.divide(dT, expand2(R[:, s0:s1]))
+                d = np.ascontiguousarray(dT.T)  # a small transpose, in cache
+            X = xbuf[:n]
+            x = clip_scan(d, x, X, lo, hi, block)
 
-        # regret: sum g x up to each recorded step, then the chunk's total
-        gcols = g[:, 0] if problem.columns == 1 else None
-        start = 0
-        while ri < record_at.size and record_at[ri] < t1:
-            r = record_at[ri] - t0
-            gx += _dot(g, gcols, X, start, r + 1)
-            start = r + 1
-            G = gsum + g[:r + 1].sum(axis=0)
-            rec_x[ri] = X[r]
-            rec_r[ri] = gx - np.minimum(lo * G, hi * G)[col]
-            ri += 1
-        gx += _dot(g, gcols, X, start, Tc)
-        gsum += g.sum(axis=0)
-        first_tail = steps - tail + 1  # tail covers t in [first_tail, steps]
-        if tail and t1 > first_tail:
-            tail_sum += X[max(0, first_tail - t0):].sum(axis=0)
+            # regret: sum_s g_s x_s up to each step recorded here, then the sub-chunk's total
+            gc = g[s0:s1]
+            k = np.searchsorted(record_at, t0 + n)
+            if k > ri:
+                rows = record_at[ri:k] - t0
+                gx_rows = gx + np.cumsum(gc * X, axis=0)[rows]
+                G_rows = gsum + np.cumsum(gc, axis=0)[rows]
+                rec_x[ri:k] = X[rows]
+                rec_r[ri:k] = gx_rows - np.minimum(lo * G_rows, hi * G_rows)[:, col]
+                ri = k
+            gx += gc[:, 0] @ X if problem.columns == 1 else np.einsum("tn,tn->n", gc, X)
+            gsum += gc.sum(axis=0)
+            if tail and t0 + n > first_tail:
+                tail_sum += X[max(0, first_tail - t0):].sum(axis=0)
     regret_T = gx - np.minimum(lo * gsum, hi * gsum)[col]
     tail_mean = tail_sum / tail if tail else np.full(N, np.nan)
     return Trace(record_at, rec_x, rec_r, x, tail_mean, regret_T, steps)
 
 
-def _dot(g, gcol, X, a, b):
-    if b <= a:
-        return 0.0
-    if gcol is not None:
-        return gcol[a:b] @ X[a:b]
-    return np.einsum("tn,tn->n", g[a:b], X[a:b])
+def _expander(inv: np.ndarray, P: int, N: int):
+    """A map from a (P, n) per-pair table slice to the (N, n) per-configuration array."""
+    if P == N and np.array_equal(inv, np.arange(N)):
+        return lambda a: a
+    if P == 1:
+        return lambda a: np.broadcast_to(a, (N, a.shape[1]))
+    return lambda a: np.take(a, inv, axis=0)
 
 
 # ------------------------------------------------------------------------- reference loops
@@ -386,15 +421,15 @@ def torch_adam_trajectory(grads: np.ndarray, x0, b1: float, b2: float, alpha: fl
 
 
 # ------------------------------------------------------------------------- phase diagram
-def phase_grid(n1: int = 32, n2: int = 32, b1_max: float = 0.99, one_minus_b2=(1e-4, 0.5)):
+def phase_grid(n1: int = 32, n2: int = 32, b1_max: float = 0.99, one_minus_b2=(1e-5, 0.5)):
     """The (beta1, beta2) grid: beta1 uniform on [0, b1_max], 1 - beta2 log-uniform."""
     b1s = np.linspace(0.0, b1_max, n1)
     b2s = 1.0 - np.logspace(math.log10(one_minus_b2[1]), math.log10(one_minus_b2[0]), n2)
     return b1s, b2s
 
 
-def phase_diagram(b1s: np.ndarray, b2s: np.ndarray, steps: int, problem: LinearProblem | None = None,
-                  tail_fraction: float = 0.1, **kw):
+def phase_diagram(b1s: np.ndarray, b2s: np.ndarray, steps: int,
+                  problem: LinearProblem | None = None, tail_fraction: float = 0.1, **kw):
     """Adam (paper form) on every (beta1, beta2) of the grid in one lockstep run.
     Returns (tail-mean x, R_T / T), each of shape (len(b1s), len(b2s))."""
     problem = problem or online()
@@ -413,7 +448,10 @@ def figure_trajectories(traces: dict, title: str = ""):
 
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax_x, ax_r = fig.subplots(1, 2)
+    top = 0.0  # R_t/t axis range: from t >= 100 on, past the first steps' transient
     for label, tr in traces.items():
+        late = tr.t >= min(100, tr.t.max())
+        top = max(top, float(np.max(tr.regret[late] / tr.t[late, None])))
         t = tr.t
         for ax, y in ((ax_x, tr.x), (ax_r, tr.regret / t[:, None])):
             if y.shape[1] == 1:
@@ -424,7 +462,8 @@ def figure_trajectories(traces: dict, title: str = ""):
                                 alpha=0.2, lw=0)
     ax_x.set(xscale="log", xlabel="t", ylabel="$x_t$", ylim=(-1.05, 1.05))
     ax_x.axhline(-1, color="k", lw=0.5, ls=":")
-    ax_r.set(xscale="log", xlabel="t", ylabel="$R_t / t$")
+    ax_r.set(xscale="log", xlabel="t", ylabel="$R_t / t$ (y range fitted to t >= 100)",
+             ylim=(min(0.0, -0.05 * top), 1.15 * top if top > 0 else 1.0))
     ax_r.axhline(0, color="k", lw=0.5, ls=":")
     ax_x.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
