@@ -58,13 +58,24 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def by_test(claim: dict) -> list[dict]:
+    """The claim's tests in order, each with its own checks, records and notes attached."""
+    out = []
+    for t in claim["tests"]:
+        mine = lambda items: [x for x in items if x["test"] == t["name"]]
+        out.append(dict(t, checks=mine(claim["checks"]), records=mine(claim["records"]),
+                        notes=mine(claim["notes"])))
+    return out
+
+
 def render(results: dict) -> str:
     """The report as one HTML string."""
     benchmarks_by_claim: dict[str | None, list] = {}
     for b in results.get("benchmarks", []):
         benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
+    claims = [dict(c, by_test=by_test(c)) for c in results["claims"]]
     return _environment().get_template("report.html").render(
-        results=results, claims=results["claims"], env=results.get("environment", {}),
+        results=results, claims=claims, env=results.get("environment", {}),
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim,
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
