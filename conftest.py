@@ -38,6 +38,10 @@ def pytest_addoption(parser):
     group.addoption("--results", default=None, metavar="PATH",
                     help="where to write results.json (default: report/out/results.json "
                          "under the rootdir)")
+    group.addoption("--torch-threads", type=int, default=1, metavar="N",
+                    help="torch intra-op threads (default 1: the claims' tensors are small, and "
+                         "on a shared machine, or under xdist, more threads than free cores "
+                         "slowed runs down by an order of magnitude)")
     group.addoption("--data-dir", default=None, metavar="DIR",
                     help="data directory for real-data claims (default: $REPRO_DATA, else "
                          "../shared/data beside the checkout)")
@@ -51,6 +55,11 @@ def pytest_configure(config):
                    "(--require-gpu turns the skip into a failure)")
     if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         config.pluginmanager.register(ResultsStore(config), "optclaims-results")
+
+
+def pytest_sessionstart(session):
+    import torch
+    torch.set_num_threads(session.config.getoption("torch_threads"))
 
 
 def _cuda_available() -> bool:
