@@ -45,16 +45,6 @@ CFG = da.CONFIG
 T = CFG["steps"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The trainer's GEMMs are small (2565 x 128 x ~100): one thread per process is fastest on
-    the shared 2-core machine (measured 75 vs 46 GFLOP/s with two)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def problem_or_skip(data_dir, source):
     try:
         return da.load_problem(data_dir, source)

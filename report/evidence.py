@@ -107,10 +107,8 @@ class Evidence:
         """Embed a matplotlib Figure as a PNG (and close it)."""
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        try:
+        if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot: release it
             import matplotlib.pyplot as plt
             plt.close(fig)
-        except Exception:  # a Figure made without pyplot needs no closing
-            pass
         self._add("figure", {"name": name, "caption": caption,
                              "png": base64.b64encode(buf.getvalue()).decode("ascii")})

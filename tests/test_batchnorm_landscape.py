@@ -14,15 +14,6 @@ from reproductions import models as md
 from reproductions.data import DataUnavailable
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small tensors: one intra-op thread is faster, and much faster on a shared machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def codes(*names):
     return torch.tensor([md.VARIANTS[n] for n in names])
 

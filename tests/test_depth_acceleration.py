@@ -18,16 +18,6 @@ def toy_problem(m=60, d=8, seed=0):
     return da.Problem(X, y, f"toy {m}x{d}")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny GEMMs: with two threads on a shared 2-core machine each one waits on the other
-    thread (measured 300x slower); one thread, restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TOY = toy_problem()
 SMALL = {**da.CONFIG, "n_log": 8, "n_linear": 10}
 
