@@ -9,7 +9,14 @@
   (``--results``, default ``report/out/results.json``). Evidence travels on each test report's
   ``user_properties``, so ``pytest -n 2`` (xdist) stores the same evidence as a serial run.
 
-A claim module declares a module-level ``CLAIM = {"id", "title", "statement", "sources"}``.
+A claim module declares a module-level ``CLAIM`` with its parts (``optclaims_report.claim``); each
+of its tests backs one part (``@pytest.mark.part("id")``), benchmarks none. The plugin checks that
+at collection: an undeclared part, a missing part marker, or a known non-reproduction that is not
+``xfail(strict=True, raises=AssertionError)`` stops the run with a usage error.
+
+Checks do not stop a test: after the test body the plugin raises one error listing every failed
+check (``Evidence.finish``). Missing data (``DataMissing``) skips the test as "not run", or fails
+it with ``--require-data``; corrupt data (``DataCorrupt``) is an error. Neither prints a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import pytest
 
 from optclaims_report.evidence import PREFIX, Evidence
 from optclaims_report.results import build_results, collect_environment, write_atomic
+from optclaims_report.verdicts import LABELS
+from reproductions.data import DataCorrupt, DataMissing
 
 DEFAULT_SEED = 0
 
@@ -45,6 +54,9 @@ def pytest_addoption(parser):
     group.addoption("--data-dir", default=None, metavar="DIR",
                     help="data directory for real-data claims (default: $REPRO_DATA, else "
                          "../shared/data beside the checkout)")
+    group.addoption("--require-data", action="store_true", default=False,
+                    help="fail, instead of skipping as 'not run', tests whose data files are "
+                         "missing (CI sets it)")
 
 
 def pytest_configure(config):
@@ -53,6 +65,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "gpu: needs CUDA; skipped with the reason 'needs CUDA' when CUDA is absent "
                    "(--require-gpu turns the skip into a failure)")
+    config.addinivalue_line(
+        "markers", "part(id): the part of the module's CLAIM that this test backs (every claim "
+                   "test but benchmarks backs exactly one)")
     if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         config.pluginmanager.register(ResultsStore(config), "optclaims-results")
 
@@ -86,23 +101,66 @@ def tier_of(item) -> str:
     return "default"
 
 
+def _claim_meta(item) -> dict | None:
+    claim = getattr(getattr(item, "module", None), "CLAIM", None)
+    if not claim:
+        return None
+    meta = {k: claim[k] for k in ("id", "title", "statement", "sources", "parts",
+                                  "configurations_tried", "torch_threads") if k in claim}
+    meta["module"] = item.nodeid.split("::")[0]
+    return meta
+
+
+def is_benchmark(item) -> bool:
+    return "benchmark" in getattr(item, "fixturenames", ())
+
+
+def _part_problems(item, claim: dict) -> list[str]:
+    """What is wrong with how ``item`` declares its part and its known non-reproductions."""
+    problems = []
+    declared = {p["id"] for p in claim.get("parts", [])}
+    marks = list(item.iter_markers("part"))
+    if is_benchmark(item):
+        if marks:
+            problems.append("a benchmark backs no part (speed never gates a verdict)")
+    elif len(marks) != 1 or len(marks[0].args) != 1:
+        problems.append("needs exactly one @pytest.mark.part(<part id>)")
+    elif marks[0].args[0] not in declared:
+        problems.append(f"backs part {marks[0].args[0]!r}, which CLAIM does not declare "
+                        f"(declared: {sorted(declared)})")
+    for mark in item.iter_markers("xfail"):
+        if mark.kwargs.get("strict") is not True or mark.kwargs.get("raises") is not AssertionError:
+            problems.append("a known non-reproduction must be xfail(strict=True, "
+                            "raises=AssertionError): use claim.known_non_reproduction(reason)")
+    return problems
+
+
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so every collected test is checked
 def pytest_collection_modifyitems(config, items):
     cuda = _cuda_available()
+    problems = []
     for item in items:
-        tier = tier_of(item)
+        tier, skip_kind = tier_of(item), None
         if tier == "slow" and not config.getoption("runslow"):
             item.add_marker(pytest.mark.skip(reason="slow tier: needs --runslow"))
+            skip_kind = "tier"
         if tier == "gpu" and not cuda and not config.getoption("require_gpu"):
             item.add_marker(pytest.mark.skip(reason="needs CUDA"))
-        module = getattr(item, "module", None)
-        claim = getattr(module, "CLAIM", None)
-        meta = None
-        if claim:
-            meta = {k: claim[k] for k in ("id", "title", "statement", "sources") if k in claim}
-            meta["module"] = item.nodeid.split("::")[0]
-        doc = inspect.getdoc(getattr(item, "function", None)) or ""
-        item.user_properties.append(
-            (PREFIX + "test", {"claim": meta, "tier": tier, "doc": doc}))
+            skip_kind = "tier"
+        meta = _claim_meta(item)
+        part_id = None
+        if meta is not None:
+            problems += [f"{item.nodeid}: {p}" for p in _part_problems(item, meta)]
+            mark = item.get_closest_marker("part")
+            part_id = mark.args[0] if mark and mark.args else None
+        xfail = item.get_closest_marker("xfail")
+        item.user_properties.append((PREFIX + "test", {
+            "claim": meta, "tier": tier, "doc": inspect.getdoc(getattr(item, "function", None))
+            or "", "part": part_id, "benchmark": is_benchmark(item), "skip_kind": skip_kind,
+            "xfail_reason": xfail.kwargs.get("reason", "") if xfail else None}))
+    if problems:
+        raise pytest.UsageError("claim modules declare their parts wrongly:\n  "
+                                + "\n  ".join(problems))
 
 
 def pytest_runtest_setup(item):
@@ -111,18 +169,65 @@ def pytest_runtest_setup(item):
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """After the test body: fail with every failed check listed (checks record, then go on)."""
+    __tracebackhide__ = True
+    result = yield
+    evidence = pyfuncitem.funcargs.get("evidence")
+    if isinstance(evidence, Evidence):
+        evidence.finish()
+    return result
+
+
+def _data_problem(report, call, require_data: bool) -> None:
+    """Missing data: a skip ('not run'), or with --require-data a failure; corrupt data: an
+    error. Either way one line that names the file, never a traceback."""
+    exc = call.excinfo.value
+    if isinstance(exc, DataMissing) and not require_data:
+        report.outcome = "skipped"
+        report.longrepr = (report.location[0], (report.location[1] or 0) + 1,
+                           f"Skipped: data missing: {exc}")
+        report.user_properties.append((PREFIX + "skip", {"kind": "data"}))
+        return
+    what = "data missing (--require-data)" if isinstance(exc, DataMissing) else "corrupt data"
+    report.longrepr = f"{what}: {exc}"
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if call.excinfo is not None:
-        report.user_properties.append((PREFIX + "exc", {"type": call.excinfo.typename}))
+    excinfo = call.excinfo
+    if excinfo is not None:
+        report.user_properties.append((PREFIX + "exc", {"type": excinfo.typename}))
+        if excinfo.errisinstance((DataMissing, DataCorrupt)):
+            _data_problem(report, call, item.config.getoption("require_data"))
+    elif call.when == "call" and report.failed and item.get_closest_marker("xfail"):
+        # pytest turns a strict xfail that passed into a failure without an exception.
+        report.user_properties.append((PREFIX + "exc", {"type": "XPASS(strict)"}))
     return report
 
 
 # --- fixtures --------------------------------------------------------------------------------
+@pytest.fixture(scope="module", autouse=True)
+def _claim_torch_threads(request):
+    """A claim may pin torch's intra-op threads for its module (``CLAIM["torch_threads"]``):
+    set before its module-scoped experiments run, restored after, shown in results.json."""
+    pin = (getattr(request.module, "CLAIM", None) or {}).get("torch_threads")
+    if pin is None:
+        yield
+        return
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(pin)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def evidence(request) -> Evidence:
-    """Record checks (metric, bound, paper value; asserted), numbers, notes, seeds, figures."""
-    return Evidence(request.node.user_properties)
+    """Record checks (a metric, its bound, a reference with its kind), checks over seeds,
+    numbers, notes, seeds and figures. In a benchmark it records only: speed gates nothing."""
+    return Evidence(request.node.user_properties, checks_allowed=not is_benchmark(request.node))
 
 
 @pytest.fixture(scope="session")
@@ -200,6 +305,8 @@ def results_path(config) -> Path:
 class ResultsStore:
     """Collects each test's phases on the controller and writes results.json at the end."""
 
+    META = (PREFIX + "test", PREFIX + "exc", PREFIX + "skip")
+
     def __init__(self, config):
         self.config = config
         self.records: dict[str, dict] = {}
@@ -208,8 +315,9 @@ class ResultsStore:
     def pytest_runtest_logreport(self, report):
         rec = self.records.setdefault(report.nodeid, {
             "nodeid": report.nodeid, "line": report.location[1] or 0,
-            "outcome": None, "exc_type": None, "message": "",
-            "duration_s": 0.0, "properties": [], "claim": None, "tier": "default", "doc": ""})
+            "outcome": None, "exc_type": None, "message": "", "duration_s": 0.0,
+            "properties": [], "claim": None, "tier": "default", "doc": "", "part": None,
+            "benchmark": False, "skip_kind": None, "xfail_reason": None})
         rec["duration_s"] += report.duration
         new = _outcome(report, rec["outcome"])
         if new is not None and new != rec["outcome"]:
@@ -218,11 +326,17 @@ class ResultsStore:
         props = [tuple(p) for p in report.user_properties]
         for kind, payload in props:
             if kind == PREFIX + "test":
-                rec.update(claim=payload["claim"], tier=payload["tier"], doc=payload["doc"])
+                rec.update({k: payload[k] for k in ("claim", "tier", "doc", "part", "benchmark",
+                                                    "xfail_reason")})
+                rec["skip_kind"] = rec["skip_kind"] or payload["skip_kind"]
             elif kind == PREFIX + "exc" and rec["exc_type"] is None:
                 rec["exc_type"] = payload["type"]
+            elif kind == PREFIX + "skip":
+                rec["skip_kind"] = payload["kind"]
+        if rec["outcome"] == "skipped" and rec["skip_kind"] is None:
+            rec["skip_kind"] = "other"
         # Each phase's report carries everything recorded so far; keep the fullest list.
-        evidence = [p for p in props if p[0] not in (PREFIX + "test", PREFIX + "exc")]
+        evidence = [p for p in props if p[0] not in self.META]
         if len(evidence) >= len(rec["properties"]):
             rec["properties"] = evidence
 
@@ -234,6 +348,7 @@ class ResultsStore:
         claim_of = {r["nodeid"]: r["claim"]["id"] for r in records if r["claim"]}
         env = collect_environment(config.rootpath, seed=config.getoption("seed"),
                                   runslow=config.getoption("runslow"),
+                                  require_data=config.getoption("require_data"),
                                   xdist_workers=getattr(config.option, "numprocesses", None))
         results = build_results(records, _benchmarks(config, claim_of), env)
         self.written = (write_atomic(results, results_path(config)), results)
@@ -245,7 +360,10 @@ class ResultsStore:
         tr = terminalreporter
         tr.section("optclaims verdicts")
         for claim in results["claims"]:
-            ok = sum(c["passed"] for c in claim["checks"])
-            tr.write_line(f"{claim['verdict'].upper():24s} {claim['id']:24s} "
-                          f"{ok}/{len(claim['checks'])} checks held, tier {claim['tier']}")
+            held = sum(c["status"] == "held" for c in claim["checks"])
+            tr.write_line(f"{LABELS[claim['verdict']].upper():24s} {claim['id']:24s} "
+                          f"{held}/{len(claim['checks'])} checks held; "
+                          f"{claim['verdict_reason']}")
+            for p in claim["parts"]:
+                tr.write_line(f"    {LABELS[p['verdict']]:24s} {p['role']:12s} {p['id']}")
         tr.write_line(f"results: {path}")

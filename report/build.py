@@ -11,15 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from .evidence import fmt, format_bound
-
-VERDICT_LABELS = {
-    "reproduced": "reproduced",
-    "not_reproduced": "not reproduced",
-    "not_reproduced_expected": "known non-reproduction",
-    "skipped": "skipped",
-    "error": "error",
-}
+from .evidence import REFERENCE_KINDS, fmt, format_bound
+from .verdicts import GATING, LABELS, LEGEND, ROLES
 
 
 def seed_ranges(seeds: list[int]) -> str:
@@ -54,7 +47,7 @@ def _environment() -> jinja2.Environment:
                              lstrip_blocks=True)
     env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]),
                        seeds=seed_ranges, duration=duration,
-                       verdict=lambda v: VERDICT_LABELS.get(v, v))
+                       verdict=lambda v: LABELS.get(v, v))
     return env
 
 
@@ -62,9 +55,24 @@ def by_test(claim: dict) -> list[dict]:
     """The claim's tests in order, each with its own checks, records and notes attached."""
     out = []
     for t in claim["tests"]:
-        mine = lambda items: [x for x in items if x["test"] == t["name"]]
+        mine = lambda items: [x for x in items if x["test"] == t["name"]]  # noqa: E731
         out.append(dict(t, checks=mine(claim["checks"]), records=mine(claim["records"]),
                         notes=mine(claim["notes"])))
+    return out
+
+
+def by_part(claim: dict) -> list[dict]:
+    """The claim's parts in role order (gating roles first), each with its tests attached."""
+    tests = by_test(claim)
+    parts = sorted(claim["parts"], key=lambda p: ROLES.index(p["role"]))
+    out = [dict(p, gating=p["role"] in GATING,
+                by_test=[t for t in tests if t["part"] == p["id"]]) for p in parts]
+    unparted = [t for t in tests if t["part"] is None]
+    if unparted:
+        out.append({"id": "benchmarks", "role": "speed", "statement": "Speed of the claim's "
+                    "kernels beside the naive code they replace (gates no verdict).",
+                    "source": "", "verdict": None, "reason": "", "gating": False,
+                    "by_test": unparted, "expected": []})
     return out
 
 
@@ -73,9 +81,10 @@ def render(results: dict) -> str:
     benchmarks_by_claim: dict[str | None, list] = {}
     for b in results.get("benchmarks", []):
         benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
-    claims = [dict(c, by_test=by_test(c)) for c in results["claims"]]
+    claims = [dict(c, by_part=by_part(c)) for c in results["claims"]]
     return _environment().get_template("report.html").render(
         results=results, claims=claims, env=results.get("environment", {}),
+        legend=LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim,
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

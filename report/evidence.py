@@ -1,11 +1,15 @@
-"""What a claim test records: checks (a metric, its bound, the paper's value), numbers, notes,
-figures and seeds.
+"""What a claim test records: checks (a metric, its bound, a reference with its kind), checks over
+seeds (a statistic with its bootstrap interval), numbers, notes, figures and seeds.
 
-A check is written once: ``Evidence.check`` records the metric with its bound and asserts it in
-the same call, so the report shows exactly what was asserted. Every record is appended at once to
-the pytest item's ``user_properties`` as a ``(kind, payload)`` pair of plain JSON-able values:
-pytest copies them onto the test report, which pytest-xdist carries from its workers to the
-controller, where the results store reads them. Nothing is kept in a global.
+A check is written once: ``Evidence.check`` records the metric with its bound and its status. A
+failed check does not stop the test: every check of a test is recorded, and the plugin calls
+:meth:`Evidence.finish` after the test body, which raises one error that lists every failure. So a
+failing run's report shows the whole picture, not only the first failure.
+
+Every record is appended at once to the pytest item's ``user_properties`` as a ``(kind, payload)``
+pair of plain JSON-able values: pytest copies them onto the test report, which pytest-xdist
+carries from its workers to the controller, where the results store reads them. Nothing is kept in
+a global.
 """
 
 from __future__ import annotations
@@ -14,7 +18,11 @@ import base64
 import io
 import math
 import operator
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
+
+import numpy as np
+from scipy import stats
 
 PREFIX = "optclaims."
 
@@ -27,14 +35,79 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "in": lambda v, b: b[0] <= v <= b[1],
 }
 
+# --- references --------------------------------------------------------------------------------
+REFERENCE_KINDS = {
+    "paper": "a number in the paper's text or table",
+    "figure": "read off a figure of the paper (approximate)",
+    "theory": "a limit derived in the paper or in the test",
+    "measured": "our own earlier measurement, taken when the check was written",
+}
+# A value further than this factor from a paper or figure reference gets a visible remark.
+REMARK_FACTOR = 2.0
 
+
+@dataclass(frozen=True)
+class Reference:
+    """A value to compare a measurement with, and what kind of value it is."""
+    kind: str
+    value: Any
+    where: str = ""
+
+    def __post_init__(self):
+        if self.kind not in REFERENCE_KINDS:
+            raise ValueError(f"reference kind {self.kind!r}; use one of {sorted(REFERENCE_KINDS)}")
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "value": plain(self.value), "where": self.where}
+
+
+def paper(value: Any, where: str) -> Reference:
+    """A number stated in the paper's text or a table; ``where`` says which (``"Table 2"``)."""
+    return Reference("paper", value, where)
+
+
+def figure(value: Any, where: str) -> Reference:
+    """A number read off one of the paper's figures: approximate by nature."""
+    return Reference("figure", value, where)
+
+
+def theory(value: Any, where: str) -> Reference:
+    """A limit derived in the paper or the test (``"R_T/T -> 2/3, Theorem 1's construction"``)."""
+    return Reference("theory", value, where)
+
+
+def measured(value: Any, where: str) -> Reference:
+    """Our own earlier measurement: what was measured when the check was written, and where."""
+    return Reference("measured", value, where)
+
+
+def remark_for(value: Any, ref: Reference | None) -> str | None:
+    """A visible remark when ``value`` is far from a paper or figure reference."""
+    if ref is None or ref.kind not in ("paper", "figure"):
+        return None
+    v, r = value, plain(ref.value)
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (v, r)):
+        return None
+    if not (math.isfinite(v) and math.isfinite(r)) or r == 0:
+        return None
+    if v * r < 0:
+        return f"opposite sign to the {ref.kind} value {fmt(r)}"
+    factor = v / r
+    if factor > REMARK_FACTOR or factor < 1 / REMARK_FACTOR:
+        return f"{fmt(factor)}\u00d7 the {ref.kind} value {fmt(r)} ({ref.where})"
+    return None
+
+
+# --- formatting ----------------------------------------------------------------------------------
 def plain(x: Any) -> Any:
     """A JSON-able copy of a number, array scalar, tensor scalar, sequence or mapping."""
     if x is None or isinstance(x, (bool, str)):
         return x
+    if isinstance(x, Reference):
+        return x.as_dict()
     if isinstance(x, dict):
         return {str(k): plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
+    if isinstance(x, (list, tuple, range)):
         return [plain(v) for v in x]
     if hasattr(x, "tolist"):  # numpy / torch scalars and arrays
         return plain(x.tolist())
@@ -63,37 +136,173 @@ def fmt(x: Any) -> str:
         return f"{x:.4g}"
     if isinstance(x, (list, tuple)):
         return "[" + ", ".join(fmt(v) for v in x) + "]"
+    if isinstance(x, dict) and "kind" in x and "value" in x:  # a stored reference
+        return fmt(x["value"])
     return str(x)
+
+
+# --- statistics over seeds ------------------------------------------------------------------------
+CONFIDENCE = 0.95
+N_RESAMPLES = 9999
+BOOTSTRAP_SEED = 20260101  # fixed: the same per-seed values always give the same interval
+
+
+def _gmean(x, axis=-1):
+    return np.exp(np.mean(np.log(x), axis=axis))
+
+
+STATISTICS: dict[str, Callable] = {
+    "median": np.median,
+    "mean": np.mean,
+    "fraction": np.mean,   # of booleans: the fraction of seeds where a condition holds
+    "gmean": _gmean,       # of positive ratios
+}
+
+
+def seed_interval(values: Sequence[float], statistic: str) -> tuple[float, float]:
+    """The 95% percentile-bootstrap interval of ``statistic`` over the per-seed ``values``
+    (``scipy.stats.bootstrap``, resampling seeds with replacement, fixed resampling seed).
+
+    The percentile method is used, not BCa: with 5-20 seeds a median's bootstrap distribution
+    has few distinct values, on which BCa's acceleration estimate is unstable or undefined."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2 or np.all(x == x[0]):
+        v = float(STATISTICS[statistic](x))
+        return v, v
+    if statistic == "gmean":  # the geometric mean is the mean of the logs
+        low, high = seed_interval(np.log(x), "mean")
+        return math.exp(low), math.exp(high)
+    # Percentiles of a distribution holding inf are nan: +-inf (a run that never got there)
+    # stand in as values just beyond the finite ones, and map back to +-inf afterwards.
+    finite = x[np.isfinite(x)]
+    top, bottom = (finite.max(), finite.min()) if finite.size else (0.0, 0.0)
+    span = top - bottom + 1.0
+    x = np.where(x == np.inf, top + span, np.where(x == -np.inf, bottom - span, x))
+    res = stats.bootstrap((x,), STATISTICS[statistic], n_resamples=N_RESAMPLES,
+                          confidence_level=CONFIDENCE, method="percentile",
+                          rng=np.random.default_rng(BOOTSTRAP_SEED))
+    back = lambda v: math.inf if v > top else (-math.inf if v < bottom else v)  # noqa: E731
+    return back(float(res.confidence_interval.low)), back(float(res.confidence_interval.high))
+
+
+def interval_status(op: str, bound: Any, point: float, low: float, high: float) -> str:
+    """``held`` when the statistic and its whole interval meet the bound, ``failed`` when the
+    whole interval misses it, ``inconclusive`` when the interval straddles it."""
+    if any(isinstance(v, float) and math.isnan(v) for v in (point, low, high)):
+        return "failed"
+    if op == "in":
+        if bound[0] <= low and high <= bound[1] and bound[0] <= point <= bound[1]:
+            return "held"
+        return "failed" if high < bound[0] or low > bound[1] else "inconclusive"
+    ok = [bool(_OPS[op](v, bound)) for v in (point, low, high)]
+    return "held" if all(ok) else ("failed" if not any(ok) else "inconclusive")
+
+
+# --- outcomes ---------------------------------------------------------------------------------------
+class Inconclusive(Exception):
+    """A test whose failing checks are all seed statistics whose interval straddles the bound.
+
+    Deliberately not an AssertionError: a known non-reproduction (``xfail(raises=
+    AssertionError)``) that turns inconclusive is a failure in pytest, not an expected failure."""
 
 
 class Evidence:
     """Records evidence for one test. ``sink`` is the item's ``user_properties`` list."""
 
-    def __init__(self, sink: list):
+    def __init__(self, sink: list, checks_allowed: bool = True):
         self._sink = sink
+        self._checks_allowed = checks_allowed
+        self.failures: list[tuple[str, str]] = []  # (status, message)
 
     def _add(self, kind: str, payload: dict) -> None:
         self._sink.append((PREFIX + kind, payload))
 
-    def check(self, name: str, value: Any, op: str, bound: Any, paper: Any = None) -> None:
-        """Record ``value`` against ``op bound`` (and the paper's value) and assert it."""
+    def _validated(self, op: str, bound: Any, reference: Reference | None) -> Any:
+        if not self._checks_allowed:
+            raise TypeError("a benchmark records numbers; it does not check them (speed never "
+                            "gates a verdict): use evidence.record")
         if op not in _OPS:
             raise ValueError(f"unknown comparison {op!r}; use one of {sorted(_OPS)}")
-        value, bound, paper = plain(value), plain(bound), plain(paper)
+        bound = plain(bound)
         if op == "in" and not (isinstance(bound, list) and len(bound) == 2):
             raise ValueError("op 'in' takes a (low, high) bound")
+        if reference is not None and not isinstance(reference, Reference):
+            raise TypeError("reference must be made by paper(), figure(), theory() or "
+                            "measured(), which say what kind of value it is")
+        return bound
+
+    def _store(self, payload: dict, message: str) -> bool:
+        self._add("check", payload)
+        if payload["status"] != "held":
+            self.failures.append((payload["status"], message))
+        return payload["status"] == "held"
+
+    def check(self, name: str, value: Any, op: str, bound: Any,
+              reference: Reference | None = None) -> bool:
+        """Record ``value`` against ``op bound`` (and a reference with its kind). A failed check
+        is recorded and the test goes on; it fails at the end with every failure listed."""
+        bound = self._validated(op, bound, reference)
+        value = plain(value)
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         # NaN fails every comparison, so a diverged run fails its check instead of passing it.
         passed = bool(value == bound) if op == "==" else numeric and bool(_OPS[op](value, bound))
-        self._add("check", {"name": name, "value": value, "op": op, "bound": bound,
-                            "paper": paper, "passed": passed})
-        if not passed:
-            where = f" (paper: {fmt(paper)})" if paper is not None else ""
-            raise AssertionError(f"{name}: {fmt(value)} is not {format_bound(op, bound)}{where}")
+        payload = {"name": name, "value": value, "op": op, "bound": bound,
+                   "reference": reference.as_dict() if reference else None,
+                   "remark": remark_for(value, reference), "status": "held" if passed else
+                   "failed", "passed": passed, "seeds": None}
+        where = f" ({reference.kind}: {fmt(plain(reference.value))})" if reference else ""
+        return self._store(payload, f"{name}: {fmt(value)} is not {format_bound(op, bound)}"
+                                    f"{where}")
 
-    def record(self, name: str, value: Any, paper: Any = None) -> None:
+    def check_seeds(self, name: str, values: Sequence, statistic: str, op: str, bound: Any,
+                    seeds: Sequence[int], reference: Reference | None = None) -> bool:
+        """Check a statistic of per-seed ``values`` (``median``, ``mean``, ``gmean``, or
+        ``fraction`` of booleans) against ``op bound``, with its 95% bootstrap interval over
+        seeds: held when the statistic and the whole interval meet the bound, failed when the
+        whole interval misses it, inconclusive when it straddles it."""
+        if statistic not in STATISTICS:
+            raise ValueError(f"unknown statistic {statistic!r}; use one of {sorted(STATISTICS)}")
+        bound = self._validated(op, bound, reference)
+        per_seed = [plain(v) for v in np.asarray(values).ravel()]
+        seeds = [int(s) for s in seeds]
+        if len(per_seed) != len(seeds):
+            raise ValueError(f"{len(per_seed)} values for {len(seeds)} seeds")
+        x = np.asarray(values, dtype=float).ravel()
+        point = float(STATISTICS[statistic](x))
+        if np.isnan(x).any():
+            point, low, high = math.nan, math.nan, math.nan
+        else:
+            low, high = seed_interval(x, statistic)
+        status = interval_status(op, bound, point, low, high)
+        n = len(seeds)
+        payload = {"name": name, "value": point, "op": op, "bound": bound,
+                   "reference": reference.as_dict() if reference else None,
+                   "remark": remark_for(point, reference), "status": status,
+                   "passed": status == "held",
+                   "seeds": {"statistic": statistic, "n": n, "values": per_seed, "seeds": seeds,
+                             "interval": [low, high], "confidence": CONFIDENCE}}
+        described = f"{statistic} over {n} seeds {fmt(point)} [95% CI {fmt(low)}, {fmt(high)}]"
+        verdict = {"failed": "is not", "inconclusive": "straddles"}.get(status, "is")
+        return self._store(payload, f"{name}: {described} {verdict} {format_bound(op, bound)}")
+
+    def finish(self) -> None:
+        """Raise one error listing every failed check: AssertionError if any check failed,
+        :class:`Inconclusive` if the only failures are straddling intervals."""
+        __tracebackhide__ = True  # the failure is the checks' messages, not this frame
+        if not self.failures:
+            return
+        lines = [f"{len(self.failures)} of the test's checks did not hold:"] + [
+            f"  [{status}] {message}" for status, message in self.failures]
+        if all(status == "inconclusive" for status, _ in self.failures):
+            raise Inconclusive("\n".join(lines))
+        raise AssertionError("\n".join(lines))
+
+    def record(self, name: str, value: Any, reference: Reference | None = None) -> None:
         """Record a number that is reported but not asserted (a documented discrepancy, a size)."""
-        self._add("record", {"name": name, "value": plain(value), "paper": plain(paper)})
+        value = plain(value)
+        self._add("record", {"name": name, "value": value,
+                             "reference": reference.as_dict() if reference else None,
+                             "remark": remark_for(value, reference)})
 
     def note(self, text: str) -> None:
         """Record a sentence for the report: an assumption, a stated constant, a finding."""

@@ -2,16 +2,22 @@
 
 The plugin (``conftest.py``) turns each finished test into a *test record* and calls
 :func:`build_results` once at the end of the session; the report builder reads the file back.
-Schema (``version`` 1)::
+Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)::
 
-    {"version": 1,
-     "claims": [{"id", "title", "statement", "source", "sources", "module", "verdict", "tier",
-                 "tiers", "seeds", "duration_s",
-                 "checks": [{"name", "value", "op", "bound", "paper", "passed", "test", "tier"}],
-                 "records": [{"name", "value", "paper", "test"}], "notes": [{"text", "test"}],
-                 "figures": [{"name", "caption", "png", "test"}],
-                 "tests": [{"nodeid", "name", "doc", "tier", "outcome", "verdict", "message",
-                            "duration_s"}]}],
+    {"version": 2,
+     "claims": [{"id", "title", "statement", "sources", "module", "verdict", "verdict_reason",
+                 "tiers", "seeds", "duration_s", "torch_threads", "configurations_tried",
+                 "parts": [{"id", "role", "statement", "source", "verdict", "reason", "tests",
+                            "tiers", "expected"}],
+                 "checks": [{"name", "value", "op", "bound", "reference": {"kind", "value",
+                             "where"} | null, "remark", "status", "passed", "seeds": {
+                             "statistic", "n", "values", "seeds", "interval", "confidence"}
+                             | null, "test", "part", "tier"}],
+                 "records": [{"name", "value", "reference", "remark", "test", "part"}],
+                 "notes": [{"text", "test", "part"}], "figures": [{"name", "caption", "png",
+                 "test", "part"}],
+                 "tests": [{"nodeid", "name", "part", "benchmark", "doc", "tier", "outcome",
+                            "verdict", "message", "duration_s", "xfail_reason"}]}],
      "benchmarks": [{"name", "fullname", "group", "claim", "median_s", "rounds", "units",
                      "per_unit_s", "baseline", "speedup"}],
      "totals": {...}, "environment": {...}}
@@ -29,60 +35,43 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .evidence import PREFIX
+from .verdicts import (CLAIM_VERDICTS, LABELS, PART_VERDICTS, claim_verdict_reason,
+                       verdict_of_claim, verdict_of_part, verdict_of_test)
 
-VERSION = 1
-VERDICTS = ("reproduced", "not_reproduced", "not_reproduced_expected", "skipped", "error")
-
-# How a test's outcome reads as a verdict. A test that fails on an assertion (a check, or a strict
-# xfail that passed) did not reproduce; any other exception is a broken test, not a finding.
-_TEST_VERDICT = {
-    "passed": "reproduced",
-    "xpassed": "reproduced",
-    "failed": "not_reproduced",
-    "xfailed": "not_reproduced_expected",
-    "skipped": "skipped",
-    "error": "error",
-}
-
-
-def test_verdict(outcome: str, exc_type: str | None) -> str:
-    if outcome in ("failed", "xfailed") and exc_type not in (None, "AssertionError"):
-        return "error"
-    return _TEST_VERDICT[outcome]
-
-
-def claim_verdict(tests: list[dict], n_checks_passed: int) -> str:
-    """error > not_reproduced > reproduced > not_reproduced_expected > skipped.
-
-    ``reproduced`` needs at least one passing check: a claim whose only passing tests are
-    benchmarks, or tests that assert nothing through the evidence fixture, has shown nothing.
-    """
-    verdicts = {t["verdict"] for t in tests}
-    if "error" in verdicts:
-        return "error"
-    if "not_reproduced" in verdicts:
-        return "not_reproduced"
-    if "reproduced" in verdicts and n_checks_passed > 0:
-        return "reproduced"
-    if "not_reproduced_expected" in verdicts:
-        return "not_reproduced_expected"
-    if "reproduced" in verdicts:
-        return "error"  # tests ran and passed but checked nothing: a defect, not a verdict
-    return "skipped"
-
-
+VERSION = 2
 _TIER_ORDER = {"default": 0, "slow": 1, "gpu": 2}
+_KINDS = {"check": "checks", "record": "records", "note": "notes", "figure": "figures"}
+
+
+def _test_entry(rec: dict) -> dict:
+    """A test as results.json shows it, with its verdict."""
+    props = [(k[len(PREFIX):], p) for k, p in rec.get("properties", []) if k.startswith(PREFIX)]
+    n_checks = sum(kind == "check" for kind, _ in props)
+    if rec.get("benchmark"):
+        verdict = {"skipped": "outside_run" if rec.get("skip_kind") == "tier" else "not_run",
+                   "passed": "timed"}.get(rec["outcome"], "error")
+    else:
+        verdict = verdict_of_test(rec["outcome"], rec.get("exc_type"), rec.get("skip_kind"),
+                                  n_checks)
+    return {"nodeid": rec["nodeid"], "name": rec["nodeid"].split("::")[-1],
+            "part": rec.get("part"), "benchmark": bool(rec.get("benchmark")),
+            "doc": rec.get("doc", ""), "tier": rec.get("tier", "default"),
+            "outcome": rec["outcome"], "verdict": verdict, "message": rec.get("message", ""),
+            "duration_s": rec.get("duration_s", 0.0), "skip_kind": rec.get("skip_kind"),
+            "xfail_reason": rec.get("xfail_reason"), "_props": props}
 
 
 def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict) -> dict:
-    """Group test records by claim and derive verdicts, totals and benchmark speedups.
+    """Group test records by claim and derive verdicts (tests -> parts -> claim), totals and
+    benchmark speedups.
 
     A test record: ``{"nodeid", "line", "claim": {...} | None, "tier", "outcome", "exc_type",
-    "message", "duration_s", "doc", "properties": [(kind, payload), ...]}``. Tests without a claim (unit
-    tests under ``tests/``) are counted in the totals only.
+    "skip_kind", "part", "benchmark", "xfail_reason", "message", "duration_s", "doc",
+    "properties": [(kind, payload), ...]}``. Tests without a claim (unit tests under
+    ``tests/``) are counted in the totals only.
     """
     claims: dict[str, dict] = {}
-    totals = {"tests": 0, "outcomes": {}, "checks": 0, "checks_failed": 0}
+    totals = {"tests": 0, "outcomes": {}}
     # Definition order within each file: the same order whichever process ran which test.
     for rec in sorted(tests, key=lambda r: (r["nodeid"].split("::")[0], r.get("line", 0),
                                             r["nodeid"])):
@@ -92,59 +81,79 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
         if not meta:
             continue
         claim = claims.setdefault(meta["id"], _new_claim(meta))
-        name = rec["nodeid"].split("::")[-1]
-        verdict = test_verdict(rec["outcome"], rec.get("exc_type"))
-        claim["tests"].append({"nodeid": rec["nodeid"], "name": name, "doc": rec.get("doc", ""),
-                               "tier": rec["tier"], "outcome": rec["outcome"], "verdict": verdict,
-                               "message": rec.get("message", ""),
-                               "duration_s": rec.get("duration_s", 0.0)})
-        claim["duration_s"] += rec.get("duration_s", 0.0)
-        ran = rec["outcome"] != "skipped"
-        if ran and rec["tier"] not in claim["tiers"]:
-            claim["tiers"].append(rec["tier"])
-        for kind, payload in rec.get("properties", []):
-            if not kind.startswith(PREFIX):
-                continue
-            kind = kind[len(PREFIX):]
-            tagged = dict(payload, test=name)
+        test = _test_entry(rec)
+        for kind, payload in test.pop("_props"):
+            tagged = dict(payload, test=test["name"], part=test["part"])
             if kind == "check":
-                claim["checks"].append(dict(tagged, tier=rec["tier"]))
-                totals["checks"] += 1
-                totals["checks_failed"] += not payload["passed"]
-            elif kind == "record":
-                claim["records"].append(tagged)
-            elif kind == "note":
-                claim["notes"].append(tagged)
-            elif kind == "figure":
-                claim["figures"].append(tagged)
+                claim["checks"].append(dict(tagged, tier=test["tier"]))
+            elif kind in _KINDS:
+                claim[_KINDS[kind]].append(tagged)
             elif kind == "seeds":
                 claim["seeds"] = sorted(set(claim["seeds"]) | set(payload["seeds"]))
+        claim["tests"].append(test)
+        claim["duration_s"] += test["duration_s"]
+        if test["outcome"] != "skipped" and test["tier"] not in claim["tiers"]:
+            claim["tiers"].append(test["tier"])
 
     for claim in claims.values():
-        passed_checks = sum(c["passed"] for c in claim["checks"]
-                            if _verdict_of(claim, c["test"]) == "reproduced")
-        claim["verdict"] = claim_verdict(claim["tests"], passed_checks)
-        claim["tiers"].sort(key=_TIER_ORDER.get)
-        claim["tier"] = claim["tiers"][-1] if claim["tiers"] else "none"
-
+        _judge(claim)
     ordered = sorted(claims.values(), key=lambda c: c["id"])
-    totals["claims"] = {v: sum(c["verdict"] == v for c in ordered) for v in VERDICTS}
+    checks = [k for c in ordered for k in c["checks"]]
+    totals["claims"] = {v: sum(c["verdict"] == v for c in ordered) for v in CLAIM_VERDICTS}
+    totals["parts"] = {v: sum(p["verdict"] == v for c in ordered for p in c["parts"])
+                       for v in PART_VERDICTS}
+    totals["checks"] = len(checks)
+    totals["checks_by_status"] = {s: sum(k["status"] == s for k in checks)
+                                  for s in ("held", "failed", "inconclusive")}
     totals["duration_s"] = sum(c["duration_s"] for c in ordered)
+    environment = dict(environment, thread_pins={c["id"]: c["torch_threads"] for c in ordered
+                                                 if c["torch_threads"] is not None})
     return {"version": VERSION, "claims": ordered, "benchmarks": pair_benchmarks(benchmarks),
             "totals": totals, "environment": environment}
 
 
-def _verdict_of(claim: dict, test_name: str) -> str:
-    return next(t["verdict"] for t in claim["tests"] if t["name"] == test_name)
+def _judge(claim: dict) -> None:
+    """Each part's verdict from its tests, then the claim's from its parts."""
+    for part in claim["parts"]:
+        mine = [t for t in claim["tests"] if t["part"] == part["id"]]
+        part["tests"] = [t["name"] for t in mine]
+        part["tiers"] = sorted({t["tier"] for t in mine}, key=_TIER_ORDER.get)
+        part["verdict"] = verdict_of_part([t["verdict"] for t in mine])
+        part["reason"] = _part_reason(part["verdict"], mine)
+        part["expected"] = sorted({t["xfail_reason"] for t in mine
+                                   if t["xfail_reason"] and t["verdict"] == "outside_run"})
+    claim["verdict"] = verdict_of_claim([(p["role"], p["verdict"]) for p in claim["parts"]])
+    claim["verdict_reason"] = claim_verdict_reason(claim["parts"], claim["verdict"])
+    claim["tiers"].sort(key=_TIER_ORDER.get)
+
+
+def _part_reason(verdict: str, tests: list[dict]) -> str:
+    """Why a part has its verdict, in the words of its tests' outcomes."""
+    if not tests:
+        return "no selected test backs it in this run"
+    if verdict == "outside_run":
+        return "; ".join(sorted({t["message"] or "not selected" for t in tests}))
+    if verdict == "reproduced":
+        outside = [t for t in tests if t["verdict"] == "outside_run"]
+        return (f"{len(tests) - len(outside)} test(s) held"
+                + (f"; {len(outside)} outside this run ({outside[0]['message']})"
+                   if outside else ""))
+    why = [(t["xfail_reason"] if verdict == "known_non_reproduction" else t["message"]) or ""
+           for t in tests if t["verdict"] == verdict]
+    return "; ".join(w for w in why if w) or LABELS[verdict]
 
 
 def _new_claim(meta: dict) -> dict:
     sources = list(meta.get("sources", []))
+    parts = [dict(p, verdict="outside_run", reason="", tests=[], tiers=[], expected=[])
+             for p in meta.get("parts", [])]
     return {"id": meta["id"], "title": meta.get("title", meta["id"]),
-            "statement": meta.get("statement", ""), "source": "; ".join(sources),
-            "sources": sources, "module": meta.get("module", ""), "verdict": "skipped",
-            "tier": "none", "tiers": [], "seeds": [], "duration_s": 0.0, "checks": [],
-            "records": [], "notes": [], "figures": [], "tests": []}
+            "statement": meta.get("statement", ""), "sources": sources,
+            "module": meta.get("module", ""), "verdict": "error", "verdict_reason": "",
+            "tiers": [], "seeds": [], "duration_s": 0.0, "parts": parts,
+            "configurations_tried": list(meta.get("configurations_tried", [])),
+            "torch_threads": meta.get("torch_threads"), "checks": [], "records": [],
+            "notes": [], "figures": [], "tests": []}
 
 
 def pair_benchmarks(benchmarks: Iterable[dict]) -> list[dict]:
@@ -220,7 +229,7 @@ def collect_environment(root: str | os.PathLike, **extra: Any) -> dict:
     import sys
 
     env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    for mod in ("torch", "numpy", "scipy", "pytest"):
+    for mod in ("torch", "numpy", "scipy", "matplotlib", "sklearn", "pytest"):
         try:
             env[mod] = __import__(mod).__version__
         except Exception:  # not installed: say so rather than fail the run

@@ -551,20 +551,17 @@ def train_reference(arch: md.Arch, split: Split, seed: int, variant: str, lr: fl
 
 
 # --- the gpu tier: paper scale --------------------------------------------------------------------
-def gpu_data(data_dir) -> tuple[str, Split]:
-    """CIFAR-10 (``load_cifar10``, per-channel standardized, NCHW) when the data directory has
-    it, else the 10k MNIST test images split 8000 / 2000. Raises DataUnavailable when neither
-    is there."""
-    from .data import DataUnavailable, load_cifar10, load_mnist
-    try:
-        xtr, ytr, xte, yte = load_cifar10(data_dir)
-        return "cifar10", cifar_split(xtr, ytr, xte, yte)
-    except DataUnavailable as cifar_missing:
-        try:
-            images, labels = load_mnist(data_dir)
-        except DataUnavailable as mnist_missing:
-            raise DataUnavailable(f"{cifar_missing}; {mnist_missing}") from mnist_missing
-        return "mnist10k", mnist10k_split(images, labels, seed=0)
+def gpu_data(data_dir, name: str) -> Split:
+    """The paper-scale data set ``name``: ``"cifar10"`` (``load_cifar10``, per-channel
+    standardized, NCHW) or ``"mnist10k"`` (the 10k MNIST test images split 8000 / 2000). Each is
+    its own configuration: a missing file raises DataMissing, a corrupt one DataCorrupt; neither
+    falls back to the other."""
+    from .data import load_cifar10, load_mnist
+    if name == "cifar10":
+        return cifar_split(*load_cifar10(data_dir))
+    if name == "mnist10k":
+        return mnist10k_split(*load_mnist(data_dir), seed=0)
+    raise ValueError(f"unknown paper-scale data set {name!r}")
 
 
 def cifar_split(xtr, ytr, xte, yte) -> Split:

@@ -2,8 +2,10 @@
 
 Real data is never downloaded at run time. It comes from a pip package that ships it, or from the
 data directory (``--data-dir`` / ``$REPRO_DATA`` / ``../shared/data``), read in its original
-published format after its checksum has been verified. A missing or corrupt file raises
-:class:`DataUnavailable`, whose message names the file, the expected checksum and where to get it.
+published format after its checksum has been verified. A missing file raises
+:class:`DataMissing` (the test that needs it is "not run"), a file that fails its checksum or does
+not parse raises :class:`DataCorrupt` (an error); both are :class:`DataUnavailable`, and the
+message names the file, the expected checksum and where to get it.
 """
 
 from __future__ import annotations
@@ -22,18 +24,26 @@ class DataUnavailable(RuntimeError):
     """A data file is missing or does not match its published checksum."""
 
 
+class DataMissing(DataUnavailable):
+    """A data file (or a whole data set) is not in the data directory."""
+
+
+class DataCorrupt(DataUnavailable):
+    """A data file is present but fails its checksum, has no known checksum, or does not parse."""
+
+
 def verified(path: str | Path, digest: str, algorithm: str = "sha256", source: str = "") -> Path:
     """Return ``path`` once its ``algorithm`` digest equals ``digest``; else DataUnavailable."""
     path = Path(path)
     where = f" Get it from {source}." if source else ""
     if not path.is_file():
-        raise DataUnavailable(f"missing data file {path} (expected {algorithm} {digest}).{where}")
+        raise DataMissing(f"missing data file {path} (expected {algorithm} {digest}).{where}")
     h = hashlib.new(algorithm)
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     if h.hexdigest() != digest:
-        raise DataUnavailable(f"corrupt data file {path}: {algorithm} {h.hexdigest()}, "
+        raise DataCorrupt(f"corrupt data file {path}: {algorithm} {h.hexdigest()}, "
                               f"expected {digest}.{where}")
     return path
 
@@ -139,17 +149,17 @@ def read_idx(path: str | Path, magic: int) -> np.ndarray:
         with gzip.open(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as e:
-        raise DataUnavailable(f"{path} is not a readable gzip file: {e}") from e
+        raise DataCorrupt(f"{path} is not a readable gzip file: {e}") from e
     if len(raw) < 4 or struct.unpack(">i", raw[:4])[0] != magic:
         found = struct.unpack(">i", raw[:4])[0] if len(raw) >= 4 else None
-        raise DataUnavailable(f"{path}: idx magic number {found}, expected {magic}")
+        raise DataCorrupt(f"{path}: idx magic number {found}, expected {magic}")
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataUnavailable(f"{path}: truncated idx header ({len(raw)} bytes)")
+        raise DataCorrupt(f"{path}: truncated idx header ({len(raw)} bytes)")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     if len(raw) - header != int(np.prod(dims)):
-        raise DataUnavailable(f"{path}: header gives dims {dims} = {int(np.prod(dims))} bytes, "
+        raise DataCorrupt(f"{path}: header gives dims {dims} = {int(np.prod(dims))} bytes, "
                               f"but {len(raw) - header} bytes follow it")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
@@ -170,14 +180,14 @@ def load_mnist(data_dir: str | Path, split: str = "t10k", checksums: dict[str, s
     for kind, ndim in (("images", 3), ("labels", 1)):
         name = f"{split}-{kind}-idx{ndim}-ubyte.gz"
         if name not in sums:
-            raise DataUnavailable(f"no sha256 known for {folder / name}; pass "
+            raise DataCorrupt(f"no sha256 known for {folder / name}; pass "
                                   f"checksums={{{name!r}: '<sha256>'}} to load it. "
                                   f"Get it from {MNIST_SOURCE}.")
         arrays[kind] = read_idx(verified(folder / name, sums[name], "sha256", MNIST_SOURCE),
                                 IDX_MAGIC[kind])
     images, labels = arrays["images"], arrays["labels"].astype(np.int64)
     if images.shape[1:] != (28, 28) or len(images) != len(labels):
-        raise DataUnavailable(f"{folder}: images {images.shape} do not pair with labels "
+        raise DataCorrupt(f"{folder}: images {images.shape} do not pair with labels "
                               f"{labels.shape}")
     return images, labels
 
@@ -252,7 +262,7 @@ def _gas_line(line: str, where: str) -> tuple[int, float, list[float] | None]:
             raise ValueError("feature indices are not 1..128")
         return gas, conc, [float(v) for _, v in pairs]
     except ValueError as e:
-        raise DataUnavailable(f"{where}: not 'GAS;CONCENTRATION 1:F1 ... 128:F128' ({e})") from e
+        raise DataCorrupt(f"{where}: not 'GAS;CONCENTRATION 1:F1 ... 128:F128' ({e})") from e
 
 
 def load_gas_ethanol_batches(data_dir: str | Path,
@@ -285,7 +295,7 @@ def load_gas_ethanol_batches(data_dir: str | Path,
                     y.append(conc)
                     batches.append(b)
     if not used:
-        raise DataUnavailable(f"no gas sensor batch file (batch1.dat ... batch10.dat, sha256 in "
+        raise DataMissing(f"no gas sensor batch file (batch1.dat ... batch10.dat, sha256 in "
                               f"GAS_DRIFT_SHA256) in {folder}. Get them from {GAS_DRIFT_SOURCE}.")
     return GasEthanol(np.asarray(X, dtype=np.float64).reshape(-1, GAS_ETHANOL_FEATURES),
                       np.asarray(y, dtype=np.float64), batches, GAS_ETHANOL_ROWS, used)
@@ -314,9 +324,9 @@ def load_gas_ethanol_csv(data_dir: str | Path,
     try:
         table = np.array([[float(v) for v in line.split(",")] for line in lines], dtype=np.float64)
     except ValueError as e:
-        raise DataUnavailable(f"{path}: not a numeric CSV table ({e})") from e
+        raise DataCorrupt(f"{path}: not a numeric CSV table ({e})") from e
     if table.ndim != 2 or table.shape[1] != GAS_ETHANOL_FEATURES + 1:
-        raise DataUnavailable(f"{path}: expected {GAS_ETHANOL_FEATURES + 1} columns, "
+        raise DataCorrupt(f"{path}: expected {GAS_ETHANOL_FEATURES + 1} columns, "
                               f"got table of shape {table.shape}")
     y = np.expm1(table[:, -1] + GAS_CSV_TARGET_SHIFT)
     return GasEthanol(table[:, :-1].copy(), y, None, GAS_ETHANOL_ROWS, [path.name])

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from reproductions import batchnorm_landscape as bl
 from reproductions import models as md
-from reproductions.data import DataUnavailable
+from reproductions.data import DataCorrupt, DataMissing
 
 
 def codes(*names):
@@ -300,9 +300,19 @@ def test_gpu_tier_runs_on_cpu_at_toy_size(name):
     assert isinstance(bl.plot_landscape(run, lr=0.1), Figure)
 
 
-def test_gpu_data_says_what_is_missing(tmp_path):
-    with pytest.raises(DataUnavailable, match="cifar-10-batches-py"):
-        bl.gpu_data(tmp_path)
+def test_gpu_data_says_what_is_missing_and_never_falls_back(tmp_path):
+    with pytest.raises(DataMissing, match="cifar-10-batches-py"):
+        bl.gpu_data(tmp_path, "cifar10")
+    with pytest.raises(DataMissing, match="t10k-images"):
+        bl.gpu_data(tmp_path, "mnist10k")
+
+
+def test_gpu_data_refuses_a_corrupt_cifar10_file(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "data_batch_1").write_bytes(b"not the published file")
+    with pytest.raises(DataCorrupt, match="corrupt data file .*data_batch_1"):
+        bl.gpu_data(tmp_path, "cifar10")
 
 
 # --- figures --------------------------------------------------------------------------------------

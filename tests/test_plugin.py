@@ -9,24 +9,34 @@ ROOT_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_te
 
 CLAIM_MODULE = '''
 import pytest
-CLAIM = {"id": "toy", "title": "A toy claim", "statement": "Two is more than one.",
-         "sources": ["Nobody, 2024"]}
+from optclaims_report.claim import known_non_reproduction, paper, part, measured
+from reproductions.data import DataCorrupt, DataMissing
 
+CLAIM = {"id": "toy", "title": "A toy claim", "statement": "Two is more than one.",
+         "sources": ["Nobody, 2024"],
+         "parts": [part("more", "effect", "two exceeds one", "Nobody, 2024, p. 1"),
+                   part("gap", "scope", "the gap is large", "Nobody, 2024, p. 2"),
+                   part("big", "scope", "it holds at scale", "Nobody, 2024, p. 3")]}
+
+@pytest.mark.part("more")
 def test_effect(evidence, seed):
     """The effect."""
     evidence.seeds(range(seed, seed + 3))
-    evidence.check("two minus one", 2 - 1, ">", 0.5, paper=1.0)
+    evidence.check("two minus one", 2 - 1, ">", 0.5, paper(1.0, "p. 1"))
     evidence.record("a size", 3)
     evidence.note("an assumption")
 
-@pytest.mark.xfail(strict=True, reason="does not reproduce at this scale")
+@pytest.mark.part("gap")
+@known_non_reproduction("does not reproduce at this scale")
 def test_known_gap(evidence):
-    evidence.check("gap", 0.1, ">=", 0.5)
+    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"))
 
+@pytest.mark.part("big")
 @pytest.mark.slow
 def test_paper_scale(evidence):
     evidence.check("big", 1, "==", 1)
 
+@pytest.mark.part("big")
 @pytest.mark.gpu
 def test_on_gpu(evidence, device):
     evidence.check("gpu", 1, "==", 1)
@@ -49,13 +59,24 @@ def only_claim(pytester):
     return claim
 
 
+def parts(pytester):
+    return {p["id"]: p["verdict"] for p in only_claim(pytester)["parts"]}
+
+
+def edit(pytester, old, new, count=1):
+    assert CLAIM_MODULE.count(old) >= 1, old
+    pytester.makepyfile(test_toy=CLAIM_MODULE.replace(old, new, count))
+
+
 def test_markers_are_registered(project):
     out = project.runpytest("--markers")
-    out.stdout.fnmatch_lines(["*@pytest.mark.slow:*--runslow*", "*@pytest.mark.gpu: needs CUDA*"])
+    out.stdout.fnmatch_lines(["*@pytest.mark.slow:*--runslow*", "*@pytest.mark.gpu: needs CUDA*",
+                              "*@pytest.mark.part(id):*"])
 
 
 def test_header_echoes_the_seed(project):
-    project.runpytest("--seed", "7").stdout.fnmatch_lines(["*base seed 7 (repeat this run with --seed 7)*"])
+    project.runpytest("--seed", "7").stdout.fnmatch_lines(
+        ["*base seed 7 (repeat this run with --seed 7)*"])
 
 
 def test_slow_and_gpu_skip_with_reasons(project):
@@ -72,55 +93,164 @@ def test_require_gpu_turns_the_skip_into_a_failure(project):
 def test_runslow_runs_the_slow_tier(project):
     project.runpytest("--runslow").assert_outcomes(passed=2, xfailed=1, skipped=1)
     assert only_claim(project)["tiers"] == ["default", "slow"]
+    assert parts(project)["big"] == "reproduced"
 
 
-def test_results_json_carries_checks_seeds_records_and_verdicts(project):
+def test_results_json_carries_checks_references_parts_and_verdicts(project):
     project.runpytest("--seed", "4")
     claim = only_claim(project)
-    assert claim["verdict"] == "reproduced" and claim["tier"] == "default"
     assert claim["seeds"] == [4, 5, 6]
-    checks = {c["name"]: c for c in claim["checks"]}
-    assert checks["two minus one"] == {"name": "two minus one", "value": 1, "op": ">",
-                                       "bound": 0.5, "paper": 1.0, "passed": True,
-                                       "test": "test_effect", "tier": "default"}
-    assert checks["gap"]["passed"] is False
+    check = next(c for c in claim["checks"] if c["name"] == "two minus one")
+    assert check == {"name": "two minus one", "value": 1, "op": ">", "bound": 0.5,
+                     "reference": {"kind": "paper", "value": 1.0, "where": "p. 1"},
+                     "remark": None, "status": "held", "passed": True, "seeds": None,
+                     "test": "test_effect", "part": "more", "tier": "default"}
+    gap = next(c for c in claim["checks"] if c["name"] == "gap")
+    assert gap["status"] == "failed" and gap["reference"]["kind"] == "measured"
     assert [r["name"] for r in claim["records"]] == ["a size"]
     verdicts = {t["name"]: t["verdict"] for t in claim["tests"]}
-    assert verdicts == {"test_effect": "reproduced", "test_known_gap": "not_reproduced_expected",
-                        "test_paper_scale": "skipped", "test_on_gpu": "skipped"}
-    gap = next(t for t in claim["tests"] if t["name"] == "test_known_gap")
-    assert "gap: 0.1 is not >= 0.5" in gap["message"]
+    assert verdicts == {"test_effect": "held", "test_known_gap": "known_non_reproduction",
+                        "test_paper_scale": "outside_run", "test_on_gpu": "outside_run"}
+    assert parts(project) == {"more": "reproduced", "gap": "known_non_reproduction",
+                              "big": "outside_run"}
+    assert claim["verdict"] == "partly_reproduced"
+    assert "gap" in claim["verdict_reason"]
     assert results(project)["environment"]["seed"] == 4
 
 
-def test_a_failed_check_is_not_reproduced_with_its_numbers(project):
-    project.makepyfile(test_toy=CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
+def test_every_check_is_recorded_before_the_test_fails(project):
+    edit(project, '''    evidence.record("a size", 3)''',
+         '''    evidence.check("second", 1, ">", 2)
+    evidence.check("third", 3, ">", 2)
+    evidence.check("fourth", 0, ">", 2)
+    evidence.record("a size", 3)''')
     out = project.runpytest()
-    out.stdout.fnmatch_lines(["*AssertionError: two minus one: 1 is not > 1.5 (paper: 1)*"])
+    out.stdout.fnmatch_lines(["*2 of the test's checks did not hold*",
+                              "*failed? second: 1 is not > 2*",
+                              "*failed? fourth: 0 is not > 2*"])
     claim = only_claim(project)
-    assert claim["verdict"] == "not_reproduced"
-    assert claim["checks"][0]["value"] == 1 and claim["checks"][0]["passed"] is False
+    assert [c["status"] for c in claim["checks"] if c["test"] == "test_effect"] == [
+        "held", "failed", "held", "failed"]
+    assert claim["verdict"] == "not_reproduced" and parts(project)["more"] == "not_reproduced"
 
 
-def test_a_strict_xfail_that_passes_fails_the_claim(project):
-    project.makepyfile(test_toy=CLAIM_MODULE.replace('0.1, ">=", 0.5', '0.9, ">=", 0.5'))
-    project.runpytest()
-    assert only_claim(project)["verdict"] == "not_reproduced"
+def test_a_strict_xfail_that_passes_is_its_own_verdict_and_fails_the_run(project):
+    edit(project, '0.1, ">=", 0.5', '0.9, ">=", 0.5')
+    out = project.runpytest()
+    assert out.ret == 1
+    assert parts(project)["gap"] == "now_reproduces"
+    assert only_claim(project)["verdict"] == "now_reproduces"
+
+
+def test_a_crash_inside_a_known_non_reproduction_is_an_error(project):
+    edit(project, '    evidence.check("gap", 0.1', '    raise TypeError("oops")\n    evidence.check("gap", 0.1')
+    out = project.runpytest()
+    out.assert_outcomes(passed=1, failed=1, skipped=2)
+    assert parts(project)["gap"] == "error" and only_claim(project)["verdict"] == "error"
 
 
 def test_an_exception_is_an_error_not_a_finding(project):
-    project.makepyfile(test_toy=CLAIM_MODULE.replace('evidence.note("an assumption")',
-                                                     'raise KeyError("oops")'))
+    edit(project, 'evidence.note("an assumption")', 'raise KeyError("oops")')
     project.runpytest()
     assert only_claim(project)["verdict"] == "error"
 
 
-def test_a_claim_with_only_expected_failures(project):
-    module = CLAIM_MODULE.split("def test_effect")[0] + CLAIM_MODULE.split(
-        '    evidence.note("an assumption")\n')[1]
-    project.makepyfile(test_toy=module)
+def test_a_test_that_checks_nothing_is_an_error(project):
+    edit(project, '    evidence.check("two minus one", 2 - 1, ">", 0.5, paper(1.0, "p. 1"))\n', "")
     project.runpytest()
-    assert only_claim(project)["verdict"] == "not_reproduced_expected"
+    assert parts(project)["more"] == "error"
+
+
+@pytest.mark.parametrize("old, new, problem", [
+    ('@pytest.mark.part("more")\n', "", "needs exactly one @pytest.mark.part"),
+    ('@pytest.mark.part("more")', '@pytest.mark.part("less")', "which CLAIM does not declare"),
+    ('@known_non_reproduction("does not reproduce at this scale")',
+     '@pytest.mark.xfail(strict=True, reason="no raises")', "raises=AssertionError"),
+])
+def test_a_wrongly_declared_test_stops_the_run(project, old, new, problem):
+    edit(project, old, new)
+    out = project.runpytest()
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert problem in out.stderr.str()
+
+
+def test_an_effect_outside_the_selected_tiers_is_not_run(project):
+    edit(project, '@pytest.mark.part("more")\ndef', '@pytest.mark.part("more")\n@pytest.mark.slow\ndef')
+    project.runpytest()
+    assert parts(project)["more"] == "outside_run"
+    assert only_claim(project)["verdict"] == "not_run"
+
+
+def test_a_deselected_effect_is_not_run(project):
+    project.runpytest("-k", "known_gap")
+    assert parts(project)["more"] == "outside_run" and only_claim(project)["verdict"] == "not_run"
+
+
+MISSING = '    raise DataMissing("missing data file /nowhere/x.gz (expected sha256 abc). Get it from Z.")\n'
+
+
+def test_missing_data_is_not_run_never_reproduced(project):
+    edit(project, '    """The effect."""\n', '    """The effect."""\n' + MISSING)
+    out = project.runpytest("-rs")
+    out.assert_outcomes(xfailed=1, skipped=3)
+    out.stdout.fnmatch_lines(["*data missing: missing data file /nowhere/x.gz*"])
+    assert parts(project)["more"] == "not_run" and only_claim(project)["verdict"] == "not_run"
+
+
+def test_require_data_turns_missing_data_into_a_failure_without_a_traceback(project):
+    edit(project, '    """The effect."""\n', '    """The effect."""\n' + MISSING)
+    out = project.runpytest("--require-data")
+    out.assert_outcomes(failed=1, xfailed=1, skipped=2)
+    out.stdout.fnmatch_lines(["*data missing (--require-data): missing data file /nowhere/x.gz*"])
+    assert "Traceback" not in out.stdout.str() and "raise DataMissing" not in out.stdout.str()
+    assert only_claim(project)["verdict"] == "not_run"
+
+
+def test_corrupt_data_is_an_error(project):
+    edit(project, '    """The effect."""\n',
+         '    """The effect."""\n    raise DataCorrupt("corrupt data file /d/x.gz: sha256 0, expected 1")\n')
+    out = project.runpytest()
+    out.stdout.fnmatch_lines(["*corrupt data: corrupt data file /d/x.gz*"])
+    assert only_claim(project)["verdict"] == "error"
+
+
+SEEDS = '    evidence.check_seeds("ratio", {values}, "median", ">=", 1.0, seeds=range({n}))\n'
+
+
+@pytest.mark.parametrize("values, n, status", [
+    ([1.5, 1.6, 1.4, 1.7, 1.55], 5, "held"),
+    ([0.5, 1.6, 0.4, 1.7, 1.05], 5, "inconclusive"),
+    ([0.5, 0.6, 0.4, 0.7, 0.55], 5, "failed"),
+])
+def test_a_seed_statistic_is_held_failed_or_inconclusive(project, values, n, status):
+    edit(project, '    evidence.record("a size", 3)\n', SEEDS.format(values=values, n=n))
+    project.runpytest()
+    check = next(c for c in only_claim(project)["checks"] if c["name"] == "ratio")
+    assert check["status"] == status
+    assert check["seeds"]["values"] == values and check["seeds"]["seeds"] == list(range(n))
+    lo, hi = check["seeds"]["interval"]
+    assert lo <= check["value"] <= hi
+    expected = {"held": "reproduced", "failed": "not_reproduced", "inconclusive": "inconclusive"}
+    assert parts(project)["more"] == expected[status]
+
+
+def test_an_inconclusive_known_non_reproduction_fails_the_run(project):
+    edit(project, '    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"))',
+         SEEDS.format(values=[0.5, 1.6, 0.4, 1.7, 1.05], n=5))
+    out = project.runpytest()
+    out.assert_outcomes(passed=1, failed=1, skipped=2)
+    assert parts(project)["gap"] == "inconclusive"
+
+
+def test_a_thread_pin_is_applied_and_shown(project):
+    edit(project, '"sources": ["Nobody, 2024"],', '"sources": ["Nobody, 2024"], "torch_threads": 1,')
+    project.makepyfile(test_threads='''
+import torch
+def test_default_threads(request):
+    assert torch.get_num_threads() == request.config.getoption("torch_threads")
+''')
+    project.runpytest("--torch-threads", "2").assert_outcomes(passed=2, xfailed=1, skipped=2)
+    assert results(project)["environment"]["thread_pins"] == {"toy": 1}
 
 
 def test_unit_tests_alone_leave_the_results_in_place(project):
@@ -131,10 +261,9 @@ def test_unit_tests_alone_leave_the_results_in_place(project):
     assert (project.path / "report" / "out" / "results.json").read_text() == before
 
 
-def test_benchmarks_pair_with_their_baseline(project):
-    project.makepyfile(test_bench='''
+BENCH = '''
 import time
-CLAIM = {"id": "bench", "title": "b", "statement": "", "sources": []}
+CLAIM = {"id": "bench", "title": "b", "statement": "", "sources": [], "parts": []}
 def test_bench_slow(benchmark):
     benchmark.group = "g"
     benchmark.extra_info["units"] = 1
@@ -144,12 +273,25 @@ def test_bench_fast(benchmark):
     benchmark.extra_info["units"] = 4
     benchmark.extra_info["baseline"] = "test_bench_slow"
     benchmark.pedantic(time.sleep, args=(0.02,), rounds=2)
-''')
+'''
+
+
+def test_benchmarks_pair_with_their_baseline_and_gate_nothing(project):
+    project.makepyfile(test_bench=BENCH)
     project.runpytest("test_bench.py")
     benches = {b["name"]: b for b in results(project)["benchmarks"]}
     assert benches["test_bench_fast"]["claim"] == "bench"
     assert benches["test_bench_fast"]["speedup"] == pytest.approx(4, rel=0.3)
     assert benches["test_bench_slow"]["speedup"] is None
+    assert {t["verdict"] for t in only_claim(project)["tests"]} == {"timed"}
+
+
+def test_a_benchmark_cannot_check(project):
+    project.makepyfile(test_bench=BENCH.replace(
+        '    benchmark.group = "g"\n', '    evidence.check("fast", 1, ">", 0)\n', 1).replace(
+        "def test_bench_slow(benchmark)", "def test_bench_slow(benchmark, evidence)"))
+    out = project.runpytest("test_bench.py")
+    out.stdout.fnmatch_lines(["*a benchmark records numbers; it does not check them*"])
 
 
 def test_xdist_stores_the_same_evidence_as_a_serial_run(project):
@@ -157,7 +299,7 @@ def test_xdist_stores_the_same_evidence_as_a_serial_run(project):
     serial = only_claim(project)
     project.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     parallel = only_claim(project)
-    for key in ("verdict", "checks", "records", "notes", "seeds", "tiers"):
+    for key in ("verdict", "parts", "checks", "records", "notes", "seeds", "tiers"):
         assert parallel[key] == serial[key], key
     assert [(t["name"], t["verdict"]) for t in parallel["tests"]] == \
         [(t["name"], t["verdict"]) for t in serial["tests"]]
@@ -172,7 +314,7 @@ def test_repro_report_runs_the_claims_and_writes_both_files(project, monkeypatch
     out = project.path / "site"
     assert cli.main(["report", "--out", str(out), "--", "-q", "-p", "no:cacheprovider"]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["claims"][0]["verdict"] == "reproduced"
+    assert results["claims"][0]["verdict"] == "partly_reproduced"
     html = (out / "index.html").read_text()
     assert "A toy claim" in html and "two minus one" in html
 

@@ -7,18 +7,24 @@ import pytest
 
 from optclaims_report import cli
 from optclaims_report.build import render, seed_ranges, write_report
-from optclaims_report.evidence import Evidence, fmt
-from optclaims_report.results import (build_results, claim_verdict, load, pair_benchmarks,
-                                      write_atomic)
+from optclaims_report.evidence import (Evidence, Inconclusive, figure, fmt, interval_status,
+                                       paper, seed_interval)
+from optclaims_report.results import build_results, load, pair_benchmarks, write_atomic
 
 EVIL = "<script>alert('x')</script>"
 
 
-def record(name, outcome, props, claim_id="c1", title="Claim one", exc=None, tier="default"):
+PARTS = [{"id": "effect", "role": "effect", "statement": "It holds.", "source": "p. 1"},
+         {"id": "gap", "role": "scope", "statement": "It is large.", "source": "p. 2"}]
+
+
+def record(name, outcome, props, part="effect", claim_id="c1", title="Claim one", exc=None,
+           tier="default"):
     return {"nodeid": f"claims/test_c.py::{name}", "outcome": outcome, "exc_type": exc,
-            "message": "", "duration_s": 0.5, "doc": "", "tier": tier,
+            "message": "", "duration_s": 0.5, "doc": "", "tier": tier, "part": part,
             "claim": {"id": claim_id, "title": title, "statement": "It holds.",
-                      "sources": ["A paper, 2020"], "module": "claims/test_c.py"},
+                      "sources": ["A paper, 2020"], "module": "claims/test_c.py",
+                      "parts": PARTS},
             "properties": props}
 
 
@@ -26,10 +32,7 @@ def checks(*triples):
     sink = []
     ev = Evidence(sink)
     for name, value, bound in triples:
-        try:
-            ev.check(name, value, ">", bound, paper=2.0)
-        except AssertionError:
-            pass
+        ev.check(name, value, ">", bound, paper(2.0, "Table 1"))
     return sink
 
 
@@ -37,7 +40,7 @@ def checks(*triples):
 def results():
     tests = [
         record("test_a", "passed", checks(("m", 3.0, 1.0)) + [("optclaims.seeds", {"seeds": [0, 1, 2, 5]})]),
-        record("test_b", "xfailed", checks(("gap", 0.1, 1.0))),
+        record("test_b", "xfailed", checks(("gap", 0.1, 1.0)), part="gap", exc="AssertionError"),
         record("test_evil", "passed", checks(("e", float("inf"), 1.0)), claim_id="evil", title=EVIL),
         {"nodeid": "tests/test_unit.py::test_u", "outcome": "passed", "claim": None,
          "tier": "default", "properties": []},
@@ -48,23 +51,17 @@ def results():
     return build_results(tests, benches, {"python": "3.x", "seed": 0, "argv": []})
 
 
-def test_claims_are_grouped_with_their_verdicts(results):
+def test_claims_are_grouped_with_their_parts_and_verdicts(results):
     by_id = {c["id"]: c for c in results["claims"]}
-    assert by_id["c1"]["verdict"] == "reproduced" and by_id["c1"]["seeds"] == [0, 1, 2, 5]
-    assert [c["passed"] for c in by_id["c1"]["checks"]] == [True, False]
-    assert results["totals"]["tests"] == 4 and results["totals"]["checks_failed"] == 1
-
-
-@pytest.mark.parametrize("verdicts, n_passed, expected", [
-    (["reproduced", "not_reproduced_expected"], 1, "reproduced"),
-    (["reproduced", "not_reproduced"], 1, "not_reproduced"),
-    (["reproduced", "error", "not_reproduced"], 1, "error"),
-    (["not_reproduced_expected", "skipped"], 0, "not_reproduced_expected"),
-    (["skipped"], 0, "skipped"),
-    (["reproduced"], 0, "error"),  # passed, but nothing was checked
-])
-def test_claim_verdict_rules(verdicts, n_passed, expected):
-    assert claim_verdict([{"verdict": v} for v in verdicts], n_passed) == expected
+    c1 = by_id["c1"]
+    assert c1["verdict"] == "partly_reproduced" and c1["seeds"] == [0, 1, 2, 5]
+    assert {p["id"]: p["verdict"] for p in c1["parts"]} == {
+        "effect": "reproduced", "gap": "known_non_reproduction"}
+    assert [c["status"] for c in c1["checks"]] == ["held", "failed"]
+    assert [c["part"] for c in c1["checks"]] == ["effect", "gap"]
+    assert results["totals"]["tests"] == 4
+    assert results["totals"]["checks_by_status"] == {"held": 2, "failed": 1, "inconclusive": 0}
+    assert results["totals"]["parts"]["reproduced"] == 1 + 1  # c1's effect, evil's effect
 
 
 def test_speedup_is_per_unit_of_work():
@@ -94,11 +91,23 @@ def test_html_escapes_a_hostile_title(results):
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
 
 
-def test_html_shows_checks_bounds_paper_and_speedup(results):
+def test_html_shows_parts_checks_bounds_references_and_speedup(results):
     html = render(results)
-    for text in ("reproduced", "known non-reproduction", "&gt; 1", "0\u20132, 5", "20\u00d7",
-                 "A paper, 2020", "Python 3.x"):
+    for text in ("partly reproduced", "known non-reproduction", "&gt; 1", "0\u20132, 5",
+                 "20\u00d7", "A paper, 2020", "Python 3.x", "(paper: Table 1)", "It is large.",
+                 "remark: 0.05\u00d7 the paper value 2 (Table 1)"):
         assert text in html, text
+
+
+def test_html_shows_a_seed_statistic_with_its_interval_and_per_seed_values(results):
+    sink = []
+    Evidence(sink).check_seeds("ratio", [1.5, 1.6, 1.4, 1.7, 1.55], "median", ">=", 1.0,
+                               seeds=range(10, 15), reference=figure(2.0, "Fig. 5"))
+    results["claims"][0]["checks"].append(dict(sink[0][1], test="test_a", part="effect",
+                                               tier="default"))
+    html = render(results)
+    assert "median over 5 seeds (10\u201314): [1.5, 1.6, 1.4, 1.7, 1.55]" in html
+    assert "(figure: Fig. 5)" in html
 
 
 def test_html_embeds_figures(results):
@@ -127,12 +136,60 @@ def test_fmt_keeps_small_and_nonfinite_numbers_readable():
     assert fmt(5.5e-15) == "5.5e-15" and fmt(math.inf) == "inf" and fmt(0.85235) == "0.8524"
 
 
-def test_evidence_check_asserts_and_records():
+def test_evidence_records_every_check_then_fails_with_all_of_them():
     sink = []
     ev = Evidence(sink)
-    ev.check("x", 0.5, "in", (0, 1))
-    with pytest.raises(AssertionError, match=r"y: nan is not < 1"):
-        ev.check("y", float("nan"), "<", 1)
-    assert [p["passed"] for _, p in sink] == [True, False]
+    assert ev.check("x", 0.5, "in", (0, 1))
+    assert not ev.check("y", float("nan"), "<", 1)   # NaN fails every comparison
+    assert not ev.check("w", 3, "<", 1)
+    assert [p["status"] for _, p in sink] == ["held", "failed", "failed"]
+    with pytest.raises(AssertionError, match=r"(?s)2 of the test's checks.*y: nan is not < 1.*"
+                                             r"w: 3 is not < 1"):
+        ev.finish()
     with pytest.raises(ValueError):
         ev.check("z", 1, "~", 1)
+
+
+def test_a_reference_must_say_its_kind():
+    with pytest.raises(TypeError, match="what kind of value"):
+        Evidence([]).check("x", 1, ">", 0, 1.0)
+    with pytest.raises(ValueError, match="reference kind"):
+        paper(1, "p. 1").__class__("guess", 1, "")
+
+
+def test_only_straddling_intervals_make_a_test_inconclusive():
+    ev = Evidence([])
+    ev.check_seeds("r", [0.5, 1.6, 0.4, 1.7, 1.05], "median", ">=", 1.0, seeds=range(5))
+    with pytest.raises(Inconclusive, match=r"straddles >= 1"):
+        ev.finish()
+    ev.check("plain", 0, ">", 1)
+    with pytest.raises(AssertionError):
+        ev.finish()
+
+
+@pytest.mark.parametrize("op, bound, point, low, high, expected", [
+    (">=", 1.0, 1.5, 1.2, 1.8, "held"),
+    (">=", 1.0, 1.5, 0.9, 1.8, "inconclusive"),
+    (">=", 1.0, 0.5, 0.2, 0.8, "failed"),
+    ("<", 0.5, 0.4, 0.3, 0.52, "inconclusive"),
+    ("in", (0.8, 1.25), 1.0, 0.9, 1.1, "held"),
+    ("in", (0.8, 1.25), 1.2, 1.1, 1.3, "inconclusive"),
+    ("in", (0.8, 1.25), 1.5, 1.3, 1.7, "failed"),
+    ("==", 1.0, 1.0, 1.0, 1.0, "held"),
+    ("==", 1.0, 0.95, 0.85, 1.0, "inconclusive"),
+    (">", 0.0, float("nan"), float("nan"), float("nan"), "failed"),
+])
+def test_interval_status(op, bound, point, low, high, expected):
+    assert interval_status(op, bound, point, low, high) == expected
+
+
+def test_seed_interval_is_scipys_bootstrap_and_is_repeatable():
+    values = [1.2, 1.9, 1.4, 1.7, 1.3, 1.6, 1.5]
+    lo, hi = seed_interval(values, "median")
+    assert lo < 1.5 < hi and (lo, hi) == seed_interval(values, "median")
+    assert seed_interval([2.0, 2.0, 2.0], "median") == (2.0, 2.0)
+    assert seed_interval([True] * 19 + [False], "fraction")[1] == 1.0
+    lo, hi = seed_interval([1.0, float("inf"), 2.0, float("inf"), 3.0], "median")
+    assert 1.0 <= lo and hi == float("inf")
+    lo, hi = seed_interval([1.0, 2.0, 4.0, 8.0], "gmean")
+    assert lo < 8 ** 0.5 < hi
