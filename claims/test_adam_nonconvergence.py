@@ -27,20 +27,63 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from optclaims_report.claim import measured, part, theory
 from reproductions import adam_nonconvergence as an
 from reproductions import optimizers as opt
 
+REDDI = "Reddi, Kale, Kumar, ICLR 2018"
 CLAIM = {
     "id": "adam-nonconvergence",
     "title": "Adam can fail to converge on a convex problem; AMSGrad fixes it",
-    "statement": "On online and stochastic linear problems over [-1, 1] whose optimum is x = -1, "
-                 "Adam (Reddi et al.'s form, alpha_t = alpha/sqrt(t)) drifts to the worst point "
-                 "x = +1 and suffers linear regret, while AMSGrad, which divides by the running "
-                 "maximum of v_t, converges to -1 with vanishing average regret.",
+    "statement": "On online linear problems over [-1, 1] whose optimum is x = -1, Adam (Reddi et "
+                 "al.'s form, alpha_t = alpha/sqrt(t)) drifts to the worst point x = +1 and "
+                 "suffers linear regret, while AMSGrad, which divides by the running maximum of "
+                 "v_t, converges to -1 with vanishing average regret. On the stochastic version "
+                 "Adam fails on every seed; AMSGrad is on the optimum's side on average, with "
+                 "less regret than Adam on most seeds.",
     "sources": ["Reddi, Kale, Kumar, On the Convergence of Adam and Beyond, ICLR 2018, "
                 "Theorem 1 and Section 5",
                 "Lecture notes 000/001 §1.2 (counterexample of convergence [RKK18] for a simple "
                 "convex problem)"],
+    "parts": [
+        part("adam-fails-theorem1", "effect", "On Theorem 1's problem (f_t = C x once every 3 "
+             "steps, else -x; beta1 = 0, beta2 = 1/(1+C^2)) Adam started at 0 settles at the worst "
+             "point x = +1 and its average regret tends to 2/3.", f"{REDDI}, Theorem 1"),
+        part("theorem1-mechanism", "mechanism", "Why: v_t forgets the rare large gradient within "
+             "two steps, so the two small gradients after it push x back up past 1 and the "
+             "projection returns x to exactly 1 at every t = 3k+1.",
+             f"{REDDI}, proof of Theorem 1"),
+        part("adam-fails-section5", "effect", "On Section 5's online problem (1010 x once every "
+             "101 steps, else -10 x) Adam with beta1 = 0.9, beta2 = 0.99 ends at x = +1 with "
+             "average regret near the worst point's 20/101.", f"{REDDI}, Section 5, Figure 1"),
+        part("amsgrad-converges", "control", "AMSGrad with the same betas, step sizes and start "
+             "goes to x* = -1 on both problems, its average regret falling at every checkpoint.",
+             f"{REDDI}, Section 4 (AMSGrad) and Section 5"),
+        part("sgd-adagrad-converge", "control", "Methods without an exponential moving average "
+             "of g^2 (SGD, AdaGrad in the paper's form) end on the optimum's side of both "
+             "problems with falling average regret.", f"{REDDI}, Section 3 (AdaGrad and SGD "
+             "have no such counterexample)"),
+        part("stochastic-setting", "scope", "Section 5's stochastic problem (1010 x with "
+             "probability 0.01, else -10 x): Adam's time-average is near +1 on every seed; "
+             "AMSGrad's is on the optimum's side on average and its regret is below Adam's on "
+             "most seeds (per seed it is still noisy at 10^6 steps).",
+             f"{REDDI}, Section 5, Figure 1 (stochastic)"),
+        part("beta1-condition", "scope", "The counterexamples need beta1 < sqrt(beta2) "
+             "(Theorems 2-3); with beta1 = 0.9 > sqrt(0.1) Adam converges on Theorem 1's "
+             "instance, and a beta1 sweep locates the switch.", f"{REDDI}, Theorems 2 and 3"),
+        part("kernel-parity", "precondition", "The fast batched kernel computes the same x_t as "
+             "the shared optimizers, and those match torch.optim.Adam/AMSGrad, so every run "
+             "above uses the intended update rules.", "Reddi et al. Algorithm 1-2; "
+             "torch.optim.Adam"),
+        part("max-of-corrected-v", "scope", "Beyond the paper: where AMSGrad's max is taken "
+             "matters once v is bias-corrected; a max over the corrected v stalls near x = -0.5 "
+             "on Section 5's problem with beta1 = 0, while the paper's and torch's AMSGrad "
+             "converge.", f"{REDDI}, Algorithm 2 (no bias correction); torch.optim.Adam"),
+        part("phase-diagram", "scope", "Beyond the paper: over a (beta1, beta2) grid on Section "
+             "5's problem, Adam also fails where beta1 > sqrt(beta2): the paper's condition is "
+             "about the existence of a bad problem, not a threshold for this one.",
+             f"{REDDI}, Theorems 2 and 3 (condition beta1 < sqrt(beta2))"),
+    ],
 }
 
 
@@ -54,7 +97,11 @@ class Hyper:
     s5_steps: int = 1_000_000
     s5_tail: int = 101_000  # last 1000 periods of 101 steps (~10%)
     checkpoints: tuple = (100_000, 200_000, 500_000, 1_000_000)  # controls' R_t/t read here
-    n_seeds: int = 20  # stochastic: seeds range(seed, seed + 20), seed = --seed
+    # Stochastic: seeds range(seed, seed + 100), seed = --seed. Measured over 1300 seeds: with
+    # 20 the seed-mean regret ratio AMSGrad/Adam ranged 0.27-0.61 over windows of 20 seeds, so
+    # any rule about it flipped with the base seed; with 100 every rule checked below held, with
+    # its 95% interval clear of its bound, in all 172 windows tried (seeds 0-1299, step 7).
+    n_seeds: int = 100
     tail_fraction: float = 0.1
     beta1_sweep: int = 100  # beta1 grid on [0, 0.99] for the role-of-beta1 sweep
     parity_steps: int = 3000
@@ -144,6 +191,7 @@ def stochastic(seeds):
 
 
 # --- effect -----------------------------------------------------------------------------------
+@pytest.mark.part("theorem1-mechanism")
 def test_adam_started_at_one_returns_to_one_every_third_step(theorem1, evidence):
     """Theorem 1's mechanism: from x_1 = 1, the large gradient C at t = 3k+1 pushes x down, but
     the two -1 gradients that follow, each normalised by a v_t that has already forgotten C,
@@ -154,20 +202,23 @@ def test_adam_started_at_one_returns_to_one_every_third_step(theorem1, evidence)
     evidence.note(ASSUMPTIONS + f" Theorem 1: C = {HP.C:g}, beta1 = 0, beta2 = 1/(1+C^2) = "
                   f"{B2_THEOREM1:g}, T = {HP.theorem1_steps:.0e}.")
     evidence.check(f"Theorem 1, Adam from x_1 = 1: steps t = 3k+1 <= 1e5 with x_t != 1.0 "
-                   f"(of {on.size})", int((on != 1.0).sum()), "==", 0, paper=0)
+                   f"(of {on.size})", int((on != 1.0).sum()), "==", 0,
+                   theory(0, "Theorem 1's proof: x returns to 1 every third step"))
     evidence.check("Theorem 1, Adam from x_1 = 1: min x_t over all steps (it does move between "
                    "returns)", x.min(), "<", 0.9)
 
 
+@pytest.mark.part("adam-fails-theorem1")
 def test_adam_started_at_zero_ends_at_the_worst_point_with_linear_regret(theorem1, controls,
                                                                          evidence):
     """From x_1 = 0, Adam goes to x = +1, the maximiser of sum f_t, and its average regret tends
     to 2/3 (per 3 steps: f = C - 2 = 1 at x = 1 against -1 at x* = -1)."""
     tr = theorem1["from_zero"]
     evidence.check("Theorem 1, Adam from x_1 = 0: mean x_t over the last 10% of 1e5 steps",
-                   tr.tail_mean[0], ">", 0.99, paper=0.9983)
-    evidence.check("Theorem 1, Adam from x_1 = 0: R_T/T at T = 1e5 (limit 2/3)",
-                   tr.regret_T[0] / tr.steps, ">", 0.6, paper=0.668)
+                   tr.tail_mean[0], ">", 0.99, theory(1.0, "the worst point of [-1, 1]"))
+    evidence.check("Theorem 1, Adam from x_1 = 0: R_T/T at T = 1e5",
+                   tr.regret_T[0] / tr.steps, ">", 0.6,
+                   theory(2 / 3, "regret 2 per period of 3 steps at x = +1"))
     evidence.figure("theorem1-trajectories", an.figure_trajectories(
         {"Adam (T = 1e5)": tr, "AMSGrad (T = 1e6)": controls["Theorem 1", "AMSGrad"]},
         f"Theorem 1: C = {HP.C:g}, beta1 = 0, beta2 = {B2_THEOREM1:g}, alpha_t = "
@@ -176,6 +227,7 @@ def test_adam_started_at_zero_ends_at_the_worst_point_with_linear_regret(theorem
         "AMSGrad goes to the optimum x = -1 with R_t/t -> 0.")
 
 
+@pytest.mark.part("adam-fails-section5")
 def test_adam_fails_on_the_section5_online_problem(online_adam, controls, evidence):
     """Section 5 online: f_t = 1010 x once every 101 steps, else -10 x. Adam (beta1 = 0.9,
     beta2 = 0.99) ends at +1 with R_T/T near the worst-point value 20/101."""
@@ -183,9 +235,10 @@ def test_adam_fails_on_the_section5_online_problem(online_adam, controls, eviden
     evidence.note(ASSUMPTIONS + f" Section 5: beta1 = {HP.s5_b1}, beta2 = {HP.s5_b2}, "
                   f"T = {HP.s5_steps:.0e}, time-average over the last {HP.s5_tail} steps.")
     evidence.check("Section 5 online, Adam: mean x_t over the last 101k of 1e6 steps",
-                   tr.tail_mean[0], ">", 0.95, paper=0.9985)
-    evidence.check("Section 5 online, Adam: R_T/T at T = 1e6 (asymptote 20/101 = 0.198)",
-                   tr.regret_T[0] / tr.steps, ">", 0.15, paper=0.228)
+                   tr.tail_mean[0], ">", 0.95, theory(1.0, "the worst point of [-1, 1]"))
+    evidence.check("Section 5 online, Adam: R_T/T at T = 1e6",
+                   tr.regret_T[0] / tr.steps, ">", 0.15,
+                   theory(20 / 101, "regret 20 per period of 101 steps at x = +1"))
     evidence.figure("section5-online-trajectories", an.figure_trajectories(
         {"Adam": tr, "AMSGrad": controls["Section 5 online", "AMSGrad"]},
         f"Section 5 online: 1010x every 101 steps else -10x, beta1 = {HP.s5_b1}, beta2 = "
@@ -194,6 +247,7 @@ def test_adam_fails_on_the_section5_online_problem(online_adam, controls, eviden
 
 
 # --- control ------------------------------------------------------------------------------------
+@pytest.mark.part("amsgrad-converges")
 @pytest.mark.parametrize("problem", list(CONTROL_PROBLEMS))
 def test_amsgrad_converges_to_the_optimum_on_the_same_problem(problem, controls, evidence):
     """AMSGrad (same beta1, beta2, alpha_t, x_1) goes to x* = -1 with average regret that falls
@@ -203,12 +257,13 @@ def test_amsgrad_converges_to_the_optimum_on_the_same_problem(problem, controls,
     evidence.record(f"{problem}, AMSGrad: R_t/t at t = 1e5, 2e5, 5e5, 1e6", r)
     evidence.check(f"{problem}, AMSGrad: mean x_t over the last {CONTROL_TAIL[problem] // 1000}k "
                    "of 1e6 steps",
-                   tr.tail_mean[0], "<", -0.95, paper=-0.9989 if "Section" in problem else None)
+                   tr.tail_mean[0], "<", -0.95, theory(-1.0, "the optimum x* = -1"))
     evidence.check(f"{problem}, AMSGrad: R_T/T at T = 1e6", r[-1], "<", 0.06)
     evidence.check(f"{problem}, AMSGrad: largest change of R_t/t between successive checkpoints "
                    "(< 0: strictly decreasing)", np.diff(r).max(), "<", 0.0)
 
 
+@pytest.mark.part("sgd-adagrad-converge")
 @pytest.mark.parametrize("method", ["SGD", "AdaGrad"])
 def test_sgd_and_adagrad_converge_on_both_problems(method, controls, evidence):
     """Non-exponential averaging converges too: SGD (x - alpha_t g) and AdaGrad (paper form)
@@ -227,6 +282,7 @@ def test_sgd_and_adagrad_converge_on_both_problems(method, controls, evidence):
 
 
 # --- stochastic version -------------------------------------------------------------------------
+@pytest.mark.part("stochastic-setting")
 def test_adam_fails_on_every_seed_of_the_stochastic_problem(stochastic, seeds, evidence):
     """Section 5 stochastic: f_t = 1010 x with probability 0.01, else -10 x (E g = +0.2, so
     x* = -1). Adam's time-average sits near +1 on every seed."""
@@ -235,39 +291,40 @@ def test_adam_fails_on_every_seed_of_the_stochastic_problem(stochastic, seeds, e
     evidence.note(f"Stochastic: seeds range(seed, seed + {HP.n_seeds}) with seed = --seed, one "
                   f"gradient stream per seed from numpy default_rng(seed); T = {HP.s5_steps:.0e}, "
                   "time-average over the last 10%; " + ASSUMPTIONS)
-    evidence.check(f"Stochastic, seeds seed..seed+{HP.n_seeds - 1}: min over seeds of Adam's "
-                   "mean x_t over the last 10%", adam.tail_mean.min(), ">", 0.9)
+    evidence.check_seeds("Stochastic: seeds where Adam's mean x_t over the last 10% exceeds 0.9",
+                         adam.tail_mean > 0.9, "fraction", "==", 1.0, seeds=seeds,
+                         reference=measured(1.0, "1300 of 1300 seeds (0-1299), min 0.988"))
     evidence.figure("section5-stochastic-trajectories", an.figure_trajectories(
         stochastic, f"Section 5 stochastic: mean over {HP.n_seeds} seeds (band: min-max)"),
         "x_t and R_t/t against t, averaged over seeds with the min-max band over seeds.")
 
 
+@pytest.mark.part("stochastic-setting")
 def test_amsgrad_beats_adam_on_the_stochastic_problem_on_average(stochastic, seeds, evidence):
-    """Per seed AMSGrad is too noisy to check at 1e6 steps (its time-average ranges over
-    roughly [-1, +0.8]); averaged over seeds it is on the optimum's side and its regret is less
-    than half Adam's. Measured during development on 50 disjoint blocks of 20 seeds (seeds
-    0-999): the seed-mean time-average lies in [-0.61, -0.17] for every block, but the regret
-    ratio (median 0.40, pooled 0.41) exceeds 0.5 in 6 of the 50 blocks (max 0.53), because
-    Adam's R_T/T itself varies with the realised sum of gradients (0.05-0.94 per seed): this
-    check fails for about one base seed in eight."""
+    """Per seed AMSGrad is too noisy to call at 10^6 steps (its time-average ranges over
+    roughly [-1, +0.96]); over seeds it is on the optimum's side on average, and its regret is
+    below Adam's on most seeds. "Less than half Adam's regret on average" (the statement this
+    check replaced, at 20 seeds) is recorded, not checked: over 1300 seeds the ratio of mean
+    regrets is 0.41, but with 100 seeds its interval still reaches 0.5 for some base seeds."""
     adam, ams = stochastic["Adam"], stochastic["AMSGrad"]
     T = ams.steps
     evidence.seeds(seeds)
-    evidence.record(f"Stochastic, seeds seed..seed+{HP.n_seeds - 1}: AMSGrad time-average, "
-                    "min and max over seeds", [ams.tail_mean.min(), ams.tail_mean.max()],
-                    paper=[-0.98, 0.40])
-    evidence.record("Stochastic: Adam R_T/T, mean over seeds", (adam.regret_T / T).mean())
-    evidence.note("The regret-ratio check is seed-sensitive: over 50 disjoint blocks of 20 seeds "
-                  "(seeds 0-999, measured in development) the ratio has median 0.40 and exceeds "
-                  "0.5 in 6 blocks (max 0.53); the seed-mean time-average is negative in all 50.")
-    evidence.check(f"Stochastic, seeds seed..seed+{HP.n_seeds - 1}: mean over seeds of "
-                   "AMSGrad's mean x_t over the last 10%", ams.tail_mean.mean(), "<", 0.0)
-    evidence.check(f"Stochastic, seeds seed..seed+{HP.n_seeds - 1}: (mean over seeds of "
-                   "AMSGrad's R_T/T) / (same for Adam)",
-                   (ams.regret_T / T).mean() / (adam.regret_T / T).mean(), "<", 0.5)
+    adam_rate, ams_rate = adam.regret_T / T, ams.regret_T / T
+    evidence.record("Stochastic: AMSGrad time-average, min and max over seeds",
+                    [ams.tail_mean.min(), ams.tail_mean.max()])
+    evidence.record("Stochastic: (mean over seeds of AMSGrad's R_T/T) / (same for Adam)",
+                    ams_rate.mean() / adam_rate.mean(),
+                    measured(0.41, "pooled over seeds 0-1299; 0.27-0.61 in windows of 20 seeds"))
+    evidence.check_seeds("Stochastic: AMSGrad's mean x_t over the last 10%", ams.tail_mean,
+                         "mean", "<", 0.0, seeds=seeds,
+                         reference=measured(-0.40, "pooled over seeds 0-1299"))
+    evidence.check_seeds("Stochastic: seeds where AMSGrad's R_T/T is below Adam's",
+                         ams_rate < adam_rate, "fraction", ">=", 0.8, seeds=seeds,
+                         reference=measured(0.95, "pooled over seeds 0-1299"))
 
 
 # --- the role of beta1 --------------------------------------------------------------------------
+@pytest.mark.part("beta1-condition")
 def test_momentum_beta1_0p9_makes_adam_converge_on_the_theorem1_problem(evidence):
     """Theorem 1 takes beta1 = 0. Reddi et al.'s general counterexamples (Theorems 2-3) need
     beta1 < sqrt(beta2); here sqrt(beta2) = 0.316, so beta1 = 0.9 is outside that condition, and
@@ -306,6 +363,7 @@ PARITY_VARIANTS = {  # keywords shared by optimizers.adam and the kernel, all sp
 }
 
 
+@pytest.mark.part("kernel-parity")
 def test_fast_kernel_matches_the_shared_optimizers(evidence):
     """The batched kernel and ``reproductions.optimizers`` (driven step by step with clipping)
     produce the same x_t on both online problems, for each Adam/AMSGrad variant, SGD and
@@ -336,6 +394,7 @@ def test_fast_kernel_matches_the_shared_optimizers(evidence):
                        "steps, both problems", worst, "<", 1e-9)
 
 
+@pytest.mark.part("kernel-parity")
 @pytest.mark.parametrize("amsgrad", [False, True], ids=["adam", "amsgrad"])
 def test_shared_adam_matches_torch_adam(amsgrad, evidence):
     """``optimizers.adam`` in its torch form (bias correction, eps = 1e-8, AMSGrad's max taken of
@@ -354,6 +413,7 @@ def test_shared_adam_matches_torch_adam(amsgrad, evidence):
                    f"x_t(torch.optim.Adam)| over {T} steps, both problems", worst, "<", 1e-9)
 
 
+@pytest.mark.part("max-of-corrected-v")
 def test_max_of_bias_corrected_v_stalls_on_the_section5_problem(evidence):
     """Where AMSGrad's max is taken matters once v is bias-corrected. v^_1 = g_1^2 = 1010^2, so a
     max over the *corrected* v^_t keeps every later step divided by >= 1010: with beta1 = 0 the
@@ -365,7 +425,7 @@ def test_max_of_bias_corrected_v_stalls_on_the_section5_problem(evidence):
     evidence.check("Section 5 online, beta1 = 0, AMSGrad with the max of bias-corrected v "
                    "(max_of_corrected=True): mean x_t over the last 101k of 1e6 steps",
                    run(0.0, bias_correction=True, max_of_corrected=True), "in", (-0.75, -0.25),
-                   paper=-0.5)
+                   theory(-0.5, "x_2 = -alpha, after which every step is divided by >= 1010"))
     evidence.check("Section 5 online, beta1 = 0, torch's AMSGrad (max of raw v, then corrected): "
                    "mean x_t over the last 101k of 1e6 steps", run(0.0, bias_correction=True),
                    "<", -0.95)
@@ -402,6 +462,7 @@ def phase_findings(b1s, b2s, x_tail, evidence, label):
     return above, fails, converges
 
 
+@pytest.mark.part("phase-diagram")
 def test_phase_diagram_small_grid(evidence):
     """The phase-diagram mechanism at default-tier size (8 x 8 grid, 1e5 steps)."""
     b1s, b2s = an.phase_grid(HP.phase_small_n, HP.phase_small_n)
@@ -416,6 +477,7 @@ def test_phase_diagram_small_grid(evidence):
         "beta1 = sqrt(beta2), the paper's condition beta1 < sqrt(beta2) holds below it.")
 
 
+@pytest.mark.part("phase-diagram")
 @pytest.mark.slow
 def test_phase_diagram_paper_scale(evidence):
     """Adam on the Section 5 online problem over a 32 x 32 (beta1, beta2) grid at 1e6 steps:
