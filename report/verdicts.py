@@ -152,8 +152,9 @@ def claim_verdict_reason(parts: list[dict], verdict: str) -> str:
         return "every part inside this run held" + (
             f"; outside this run: {outside}" if outside else "")
     if verdict == "partly_reproduced":
-        return "the effect held; not held: " + named(
-            lambda p: p["verdict"] not in ("reproduced", "outside_run"))
+        return "the effect held; " + ", ".join(
+            f"{p['id']}: {LABELS[p['verdict']]}" for p in parts
+            if p["verdict"] not in ("reproduced", "outside_run"))
     if verdict == "not_run":
         return "did not run: " + named(
             lambda p: p["verdict"] == "not_run" or (p["role"] == "effect"

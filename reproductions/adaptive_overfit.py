@@ -72,8 +72,9 @@ def _optimizer(method: str, cfg: dict, lipschitz: torch.Tensor) -> optim.Optimiz
     return optim.adam(c["lr"])
 
 
-def train(seeds, variant: str = "paper", config: dict = CONFIG) -> Runs:
-    """Train every method on every seed's data set, all seeds at once (one batch dimension)."""
+def train(seeds, variant: str = "paper", config: dict = CONFIG, methods=METHODS) -> Runs:
+    """Train ``methods`` (default: all five) on every seed's data set, all seeds at once (one
+    batch dimension)."""
     seeds = list(seeds)
     data = [wilson_dataset(config["n"], config["p"], config["m"], s, variant) for s in seeds]
     dt = data[0].train_support
@@ -94,7 +95,7 @@ def train(seeds, variant: str = "paper", config: dict = CONFIG) -> Runs:
         return x * ((x * w).sum(-1) - y[rows, i])[:, None]
 
     weights = {}
-    for method in METHODS:
+    for method in methods:
         grad = sample_grad if method == "sgd" else full_grad
         opt = _optimizer(method, config, lipschitz)
         w0 = torch.zeros(len(seeds), dt, dtype=X.dtype)
@@ -112,6 +113,30 @@ def train(seeds, variant: str = "paper", config: dict = CONFIG) -> Runs:
         out.test_acc[method] = (np.sign(score) == yt).mean(1)           # sign(0) counts as wrong
         out.frac_plus[method] = (score > 0).mean(1)
         out.min_test_margin[method] = (yt * score).min(1)
+    return out
+
+
+# Learning-rate grids of the adaptive methods for the class-balance sweep: a decade either side of
+# CONFIG's rate for AdaGrad and Adam, and RMSProp's 1e-4 ... 1e-2.
+ADAPTIVE_LRS = {"adagrad": (0.01, 0.1, 1.0), "rmsprop": (1e-4, 1e-3, 1e-2),
+                "adam": (1e-3, 1e-2, 0.1)}
+
+
+def balance_sweep(seeds, variant: str, ps, ns, lrs: dict = ADAPTIVE_LRS,
+                  config: dict = CONFIG) -> dict:
+    """Each adaptive method at each lr of its grid, for every class balance p and size n:
+    ``{(p, n, method, lr): {"generalizes": (S,) bool, "predicts_plus": (S,) bool}}``, where
+    generalizes = every test point classified correctly and predicts_plus = every test point
+    predicted +1, per seed."""
+    out = {}
+    for p in ps:
+        for n in ns:
+            for method, grid in lrs.items():
+                for lr in grid:
+                    cfg = dict(config, p=p, n=n, **{method: dict(config[method], lr=lr)})
+                    r = train(seeds, variant, cfg, methods=(method,))
+                    out[p, n, method, lr] = {"generalizes": r.test_acc[method] == 1.0,
+                                             "predicts_plus": r.frac_plus[method] == 1.0}
     return out
 
 

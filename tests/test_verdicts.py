@@ -107,7 +107,7 @@ def test_the_reason_names_the_deciding_parts():
     parts = [{"id": "fast", "role": "effect", "verdict": "reproduced"},
              {"id": "why", "role": "mechanism", "verdict": "known_non_reproduction"},
              {"id": "big", "role": "scope", "verdict": "outside_run"}]
-    assert V.claim_verdict_reason(parts, "partly_reproduced") == "the effect held; not held: why"
+    assert V.claim_verdict_reason(parts, "partly_reproduced") == "the effect held; why: known non-reproduction"
     parts[1]["verdict"] = "reproduced"
     assert V.claim_verdict_reason(parts, "reproduced") == (
         "every part inside this run held; outside this run: big")
