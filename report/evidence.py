@@ -181,8 +181,15 @@ def seed_interval(values: Sequence[float], statistic: str) -> tuple[float, float
     res = stats.bootstrap((x,), STATISTICS[statistic], n_resamples=N_RESAMPLES,
                           confidence_level=CONFIDENCE, method="percentile",
                           rng=np.random.default_rng(BOOTSTRAP_SEED))
-    back = lambda v: math.inf if v > top else (-math.inf if v < bottom else v)  # noqa: E731
-    return back(float(res.confidence_interval.low)), back(float(res.confidence_interval.high))
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    # Clamp to the data's range (the percentile interpolation can step an ulp outside it), and
+    # read a bound that lies in a stand-in's half-span as +-inf.
+    if low < bottom - span / 2:
+        low = -math.inf
+    if high > top + span / 2:
+        high = math.inf
+    return max(low, bottom) if math.isfinite(low) else low, \
+        min(high, top) if math.isfinite(high) else high
 
 
 def interval_status(op: str, bound: Any, point: float, low: float, high: float) -> str:
