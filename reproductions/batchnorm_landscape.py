@@ -87,11 +87,11 @@ CONFIG = {
                                  # for MNIST and noisy BN; ~9 epochs of digits)
     "fail_loss": 1.0,            # a run fails when NaN or its full-batch train loss is above this
     "probe": {"lr": 0.1,                    # the protocol's lr for the landscape runs
-              "steps": (10, 25, 50),        # checked steps: not 0 (the range there counts the
-                                            # descent) nor late (the plain net has converged)
-              "etas": tuple(round(0.05 * k, 2) for k in range(1, 9)),  # 0.05 ... 0.40
-              "every": 10},                 # probe cadence for the figure (the checks read
-                                            # only "steps")
+              "steps": (10, 25, 50),        # probed steps: not 0 (the range there counts the
+                                            # descent) nor late (the plain net has converged);
+                                            # the figure shows these too (probing every 10
+                                            # steps for it cost a third of the claim's time)
+              "etas": tuple(round(0.05 * k, 2) for k in range(1, 9))},  # 0.05 ... 0.40
     "noise": {"mu": 0.5, "sigma": (0.5, 2.0), "jitter": 0.1},  # noisy BN, stated above
     "noise_layer": 2,            # the middle one of the 5 norm layers: where stability is read
     "ics_steps": (10, 50),       # the protocol's steps for Definition 2.1
@@ -192,10 +192,22 @@ class Run:
     train_loss: np.ndarray | None = None         # (M,) full-batch training loss at the end
     test_acc: np.ndarray | None = None           # (M,)
 
-    def select(self, variant: str, lr: float | None = None) -> np.ndarray:
-        """Model indices of one variant (and learning rate), in seed order."""
-        return np.array([i for i, s in enumerate(self.specs) if s.variant == variant
-                         and (lr is None or np.isclose(s.lr, lr))], dtype=int)
+    def select(self, variant: str, lr: float | None = None, seeds=None) -> np.ndarray:
+        """Model indices of one variant (and learning rate, and ``seeds``), in seed order."""
+        chosen = [(s.seed, i) for i, s in enumerate(self.specs) if s.variant == variant
+                  and (lr is None or np.isclose(s.lr, lr))
+                  and (seeds is None or s.seed in seeds)]
+        return np.array([i for _, i in sorted(chosen)], dtype=int)
+
+    def seeds_of(self, variant: str, lr: float | None = None) -> list[int]:
+        """The seeds that ran ``variant`` (at ``lr``), in order."""
+        return [self.specs[i].seed for i in self.select(variant, lr)]
+
+    def paired(self, a: tuple, b: tuple) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """(seeds, indices of a, indices of b) over the seeds that ran both ``a`` and ``b``,
+        each a (variant, lr) pair (lr None: any)."""
+        seeds = sorted(set(self.seeds_of(*a)) & set(self.seeds_of(*b)))
+        return seeds, self.select(*a, seeds=seeds), self.select(*b, seeds=seeds)
 
     @property
     def seeds(self) -> list[int]:
@@ -221,18 +233,27 @@ def grads_and_loss(arch, params, x, y, variant, kind="ce", noise=None, record=No
                            for (k, v), gk in zip(p.items(), g)}
 
 
-def _draw_noise(arch: md.Arch, M: int, B: int, spatial: list, gen: torch.Generator,
-                cfg: dict, device) -> list:
-    """One (scale, shift) pair per norm layer for M noisy models: the noisy-BN perturbation of
-    one step (module docstring): per channel sigma ~ U(lo, hi), mu ~ U(-mu, mu); per activation
-    shift mu + jitter * N(0, 1)."""
+def noise_generators(specs: list) -> list[torch.Generator]:
+    """One generator per noisy model, fixed by its own seed and lr: a model's noise does not
+    depend on which other models share its batch."""
+    return [torch.Generator().manual_seed(int(np.random.SeedSequence(
+        [s.seed, 104729, int(round(s.lr * 1e6))]).generate_state(1)[0])) for s in specs]
+
+
+def _draw_noise(arch: md.Arch, gens: list, B: int, spatial: list, cfg: dict, device) -> list:
+    """One (scale, shift) pair per norm layer for the noisy models, each drawn from the model's
+    own generator: the noisy-BN perturbation of one step (module docstring): per channel
+    sigma ~ U(lo, hi), mu ~ U(-mu, mu); per activation shift mu + jitter * N(0, 1)."""
     out = []
     lo, hi = cfg["noise"]["sigma"]
+    M = len(gens)
     for (shape, _), sp in zip(md.layer_shapes(arch)[:arch.n_norm], spatial):
         C, tail = shape[0], (1,) * len(sp)
-        mu = (torch.rand(M, C, generator=gen) * 2 - 1) * cfg["noise"]["mu"]
-        sigma = lo + torch.rand(M, C, generator=gen) * (hi - lo)
-        jitter = torch.randn((B, M, C, *sp), generator=gen) * cfg["noise"]["jitter"]
+        mu = torch.stack([(torch.rand(C, generator=g) * 2 - 1) * cfg["noise"]["mu"]
+                          for g in gens])
+        sigma = torch.stack([lo + torch.rand(C, generator=g) * (hi - lo) for g in gens])
+        jitter = torch.stack([torch.randn((B, C, *sp), generator=g) for g in gens], 1) \
+            * cfg["noise"]["jitter"]
         out.append((sigma.view(1, M, C, *tail).to(device),
                     (mu.view(1, M, C, *tail) + jitter).to(device)))
     return out
@@ -320,8 +341,8 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
 
     ``sample(t)`` returns step t's mini-batch (x, y), shaped (B, M, ...), each model's own.
     Initial weights depend only on the seed (so the variants of a seed start identical); noisy
-    models (which must be consecutive) draw their noise from a generator fixed by the first
-    seed. The update is ``optimizers.sgd`` on the stacked parameters with a per-model learning
+    models (which must be consecutive) draw their noise from generators of their own
+    (``noise_generators``). The update is ``optimizers.sgd`` on the stacked parameters with a per-model learning
     rate. At ``probe_steps`` the landscape probe runs on the non-noisy models (step sizes
     ``etas``), at ``ics_steps`` the ICS measurement.
     """
@@ -335,7 +356,7 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
     noisy = (variant == md.VARIANTS["noisy"]).nonzero().flatten()
     if len(noisy) and int(noisy[-1] - noisy[0]) != len(noisy) - 1:
         raise ValueError("noisy models must be consecutive in specs")
-    gen = torch.Generator().manual_seed(min(s.seed for s in specs) + 104729)
+    gens = noise_generators([specs[int(i)] for i in noisy])
     keep = (variant != md.VARIANTS["noisy"]).nonzero().flatten()
     probe = probe_batched if batched_probe else probe_looped
     run = Run(list(specs), None, None)
@@ -344,8 +365,8 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
         xb, yb = sample(t)
         noise = None
         if len(noisy):
-            noise = _draw_noise(arch, len(noisy), xb.shape[0], _spatial(arch, xb.shape), gen,
-                                cfg, device)
+            noise = _draw_noise(arch, gens, xb.shape[0], _spatial(arch, xb.shape), cfg,
+                                device)
         record = {record_layer: []} if record_layer is not None else None
         loss, grads = grads_and_loss(arch, params, xb, yb, variant, kind, noise, record)
         batch_loss[:, t] = loss.cpu()
@@ -451,33 +472,50 @@ def gaussian_sampler(seeds_of_models: list, width: int, batch: int, device="cpu"
 
 
 # --- the experiments ------------------------------------------------------------------------------
-def lr_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG) -> Run:
-    """Fig. 1 and §2.1 on digits: plain and BN at every lr of the grid, noisy BN at the smallest
-    lr and at 1, ℓ1 and ℓ∞ normalization at 1; ``steps`` SGD steps each, same initial weights
-    and batches per seed; the middle norm layer's output statistics recorded every step."""
+def lr_specs(seeds, plan: dict | None = None, cfg: dict = CONFIG) -> list[Spec]:
+    """The models of the learning-rate runs. ``plan`` gives how many of ``seeds`` (the first
+    ones) run each group; by default every group runs on every seed:
+      grid:  plain and BN at every lr of the grid (Fig. 1, the usable lr);
+      speed: plain and BN at the smallest lr (training speed at equal lr);
+      noisy_small_lr, noisy: noisy BN at the smallest lr and at 1 (§2.1);
+      lp:    ℓ1 and ℓ∞ normalization at 1 (§3.2)."""
+    n = {k: len(seeds) for k in ("grid", "speed", "noisy_small_lr", "noisy", "lp")}
+    n.update(plan or {})
+    lrs, seeds = cfg["lrs"], list(seeds)
+    return (grid(seeds[:n["grid"]], ["plain", "bn"], lrs)
+            + grid(seeds[n["grid"]:n["speed"]], ["plain", "bn"], lrs[:1])
+            + grid(seeds[:n["noisy_small_lr"]], ["noisy"], lrs[:1])
+            + grid(seeds[:n["noisy"]], ["noisy"], (1.0,))
+            + grid(seeds[:n["lp"]], ["l1", "linf"], (1.0,)))
+
+
+def lr_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG,
+                  plan: dict | None = None) -> Run:
+    """Fig. 1, §2.1 and §3.2 on digits: the models of ``lr_specs(seeds, plan)``, ``steps`` SGD
+    steps each, same initial weights and batches per seed; the middle norm layer's output
+    statistics recorded every step."""
     flat = cfg[arch_name].kind == "mlp"
     splits = {s: digits_split(s, flat, cfg) for s in seeds}
-    lrs = cfg["lrs"]
-    specs = (grid(seeds, ["plain", "bn"], lrs) + grid(seeds, ["noisy"], (lrs[0], 1.0))
-             + grid(seeds, ["l1", "linf"], (1.0,)))
-    return train_on_splits(cfg[arch_name], splits, specs, cfg["steps"], cfg,
-                           record_layer=cfg["noise_layer"])
+    return train_on_splits(cfg[arch_name], splits, lr_specs(seeds, plan, cfg), cfg["steps"],
+                           cfg, record_layer=cfg["noise_layer"])
 
 
 def landscape_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG,
-                         variants=("plain", "bn", "l1", "linf")) -> Run:
-    """§3.1 on digits: train at the probe lr; probe the landscape every ``probe.every`` steps up
-    to the last probe step (the checks read ``probe.steps``, the figure all of them), and measure
-    ICS at ``ics_steps``."""
+                         variants=("plain", "bn", "l1", "linf"), lp_seeds: int | None = None
+                         ) -> Run:
+    """§3.1 on digits: train at the probe lr, probe the landscape at ``probe.steps`` and
+    measure ICS at ``ics_steps``. Plain and BN run on every seed, the ℓp variants on the first
+    ``lp_seeds`` (default: every seed)."""
     p = cfg["probe"]
-    probe_every = p["every"]
     last = max(max(p["steps"]), max(cfg["ics_steps"]))
     flat = cfg[arch_name].kind == "mlp"
     splits = {s: digits_split(s, flat, cfg) for s in seeds}
-    specs = grid(seeds, variants, (p["lr"],))
-    probe_steps = sorted(set(range(0, last + 1, probe_every)) | set(p["steps"]))
+    lp = [v for v in variants if v in ("l1", "linf")]
+    specs = (grid(seeds, [v for v in variants if v not in lp], (p["lr"],))
+             + grid(list(seeds)[:lp_seeds], lp, (p["lr"],)))
     return train_on_splits(cfg[arch_name], splits, specs, last + 1, cfg,
-                           probe_steps=probe_steps, etas=p["etas"], ics_steps=cfg["ics_steps"])
+                           probe_steps=p["steps"], etas=p["etas"], ics_steps=cfg["ics_steps"],
+                           final_eval=False)
 
 
 def dln_experiment(seeds, cfg: dict = CONFIG, variants=("plain", "bn")) -> Run:
@@ -501,8 +539,8 @@ def mnist_experiment(images, labels, seeds, cfg: dict = CONFIG, lrs=(0.3, 1.0)) 
 
 # --- derived measures -----------------------------------------------------------------------------
 def probe_ratio(run: Run, measure: str, steps, num: str = "plain", den: str = "bn") -> np.ndarray:
-    """Per seed: geometric mean over ``steps`` of measure(num) / measure(den)."""
-    a, b = run.select(num), run.select(den)
+    """Per seed that ran both: geometric mean over ``steps`` of measure(num) / measure(den)."""
+    _, a, b = run.paired((num, None), (den, None))
     logs = [np.log(run.probes[t][measure][a] / run.probes[t][measure][b]) for t in steps]
     return np.exp(np.mean(logs, axis=0))
 
@@ -514,12 +552,18 @@ def instability(act_stats: np.ndarray, idx) -> np.ndarray:
     return d.sum(2).mean((0, 2))
 
 
+def grid_seeds(run: Run, cfg: dict = CONFIG) -> list[int]:
+    """The seeds that ran plain and BN at every lr of the grid."""
+    sets = [set(run.seeds_of(v, lr)) for v in ("plain", "bn") for lr in cfg["lrs"]]
+    return sorted(set.intersection(*sets))
+
+
 def largest_ok_lr(run: Run, variant: str, cfg: dict = CONFIG) -> np.ndarray:
-    """Per seed: the largest lr of the grid whose final full-batch loss is < fail_loss."""
+    """Per seed of the grid: the largest lr whose final full-batch loss is < fail_loss."""
     out = []
-    for k in range(len(run.seeds)):
-        ok = [lr for lr in cfg["lrs"] if run.train_loss[run.select(variant, lr)[k]]
-              < cfg["fail_loss"]]
+    for seed in grid_seeds(run, cfg):
+        ok = [lr for lr in cfg["lrs"]
+              if run.train_loss[run.select(variant, lr, seeds=[seed])[0]] < cfg["fail_loss"]]
         out.append(max(ok) if ok else np.nan)
     return np.array(out)
 

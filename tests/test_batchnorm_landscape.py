@@ -326,3 +326,27 @@ def test_figures_are_matplotlib_figures():
     assert run.act_stats.shape == (12, len(specs), 2, 64)
     for fig in (bl.plot_training(run), bl.plot_landscape(run), bl.plot_ics({"mlp": run})):
         assert isinstance(fig, Figure)
+
+
+# --- seeds: a model's run depends on its own seed, not on its batch-mates -------------------------
+def test_noisy_model_draws_the_same_noise_whatever_shares_its_batch():
+    seeds = [3, 4]
+    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
+    alone = bl.train_on_splits(bl.CONFIG["mlp"], {4: splits[4]}, bl.grid([4], ["noisy"], (0.1,)),
+                               5, final_eval=False)
+    shared = bl.train_on_splits(bl.CONFIG["mlp"], splits, bl.grid(seeds, ["noisy"], (0.1,)), 5,
+                                final_eval=False)
+    np.testing.assert_allclose(shared.batch_loss[1], alone.batch_loss[0], rtol=1e-5)
+
+
+def test_lr_specs_follow_the_plan_and_run_seed_aligned():
+    specs = bl.lr_specs(range(6), {"grid": 2, "speed": 4, "noisy_small_lr": 3, "noisy": 1,
+                                   "lp": 6})
+    run = bl.Run(specs, None, None)
+    assert run.seeds_of("plain", 3.0) == [0, 1]
+    assert run.seeds_of("plain", 0.1) == [0, 1, 2, 3]
+    assert run.seeds_of("noisy", 0.1) == [0, 1, 2] and run.seeds_of("noisy", 1.0) == [0]
+    assert run.seeds_of("l1", 1.0) == list(range(6))
+    seeds, a, b = run.paired(("noisy", 0.1), ("plain", 0.1))
+    assert seeds == [0, 1, 2]
+    assert [specs[i].seed for i in a] == [specs[i].seed for i in b] == seeds
