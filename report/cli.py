@@ -2,6 +2,8 @@
 
     repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
     repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
+    repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
+                                                run the claims at each base seed, compare verdicts
 
 Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
 ``repro report --out /tmp/r -- --runslow -k adam``.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from .build import write_report
 from .results import load
+from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
 
@@ -52,6 +55,12 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     return status
 
 
+def cmd_sweep(args, pytest_args: list[str]) -> int:
+    root = project_root()
+    out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
+    return sweep(root, out.resolve(), parse_seeds(args.seeds), pytest_args, args.jobs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="repro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -60,10 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/)")
     rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON",
                      help="rebuild the HTML from an existing results.json; runs nothing")
+    swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "
+                                       "claim and part verdicts (exit 1 if any differs)")
+    swp.add_argument("--seeds", default="0-19,100",
+                     help="base seeds, e.g. 0-19,100 (the default)")
+    swp.add_argument("--jobs", type=int, default=1,
+                     help="pytest runs at once (each uses one torch thread)")
+    swp.add_argument("--out", metavar="DIR",
+                     help="folder for seed-S.json, seed-S.log and sweep.json "
+                          f"(default {DEFAULT_OUT}/sweep/)")
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] == "--":
         rest = rest[1:]
-    return cmd_report(args, rest)
+    return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
 
 
 if __name__ == "__main__":

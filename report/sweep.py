@@ -1,0 +1,118 @@
+"""Run the claims at several base seeds and compare the verdicts: the check behind "a verdict
+must hold at any base seed".
+
+``repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [-- PYTEST_ARGS]`` runs
+``pytest claims/ --seed S --results DIR/seed-S.json`` for every S, then :func:`summarize` reads
+the files: per claim and per part, the verdict at each seed and whether it is the same at all of
+them; per check, the number of seeds at which it held. The summary goes to ``DIR/sweep.json``
+and, as text, to the terminal; the command fails when a verdict differs between seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .results import load, write_atomic
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-3,7,100' -> [0, 1, 2, 3, 7, 100]."""
+    seeds: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        lo, _, hi = item.partition("-")
+        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    if not seeds:
+        raise ValueError(f"no seeds in {text!r}")
+    return sorted(set(seeds))
+
+
+def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str]) -> tuple[int, Path]:
+    """One pytest run of the claims at base seed ``seed``; its log goes beside its results."""
+    path = out / f"seed-{seed}.json"
+    if path.exists():
+        path.unlink()
+    cmd = [sys.executable, "-m", "pytest", "claims", f"--seed={seed}", f"--results={path}",
+           "-q", "-p", "no:cacheprovider", "--benchmark-disable", *pytest_args]
+    with (out / f"seed-{seed}.log").open("w") as log:
+        status = subprocess.call(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+    return status, path
+
+
+def summarize(runs: dict[int, dict]) -> dict:
+    """Verdicts per claim and part at each base seed, and per check the seeds where it held."""
+    seeds = sorted(runs)
+    claims: dict[str, dict] = {}
+    for seed in seeds:
+        for claim in runs[seed]["claims"]:
+            c = claims.setdefault(claim["id"], {"verdicts": {}, "parts": {}, "checks": {}})
+            c["verdicts"][seed] = claim["verdict"]
+            for part in claim["parts"]:
+                c["parts"].setdefault(part["id"], {})[seed] = part["verdict"]
+            for check in claim["checks"]:
+                key = f"{check['test']} :: {check['name']}"
+                entry = c["checks"].setdefault(key, {"part": check["part"], "status": {}})
+                entry["status"][seed] = check["status"]
+    for c in claims.values():
+        c["stable"] = len(set(c["verdicts"].values())) == 1 and all(
+            len(set(p.values())) == 1 for p in c["parts"].values())
+        for entry in c["checks"].values():
+            entry["held"] = sum(s == "held" for s in entry["status"].values())
+            entry["runs"] = len(entry["status"])
+    return {"seeds": seeds, "claims": claims,
+            "stable": all(c["stable"] for c in claims.values())}
+
+
+def as_text(summary: dict) -> str:
+    """The summary for a terminal or a CI log: unstable verdicts first, then every check that did
+    not hold at every seed."""
+    seeds = summary["seeds"]
+    lines = [f"base seeds: {', '.join(map(str, seeds))}"]
+    for cid, c in sorted(summary["claims"].items()):
+        verdicts = sorted(set(c["verdicts"].values()))
+        lines.append(f"{'same' if c['stable'] else 'DIFFERS':8s} {cid}: {', '.join(verdicts)}")
+        for pid, by_seed in c["parts"].items():
+            if len(set(by_seed.values())) > 1:
+                lines.append(f"         part {pid}: " + ", ".join(
+                    f"{s}={v}" for s, v in sorted(by_seed.items())))
+        for key, entry in c["checks"].items():
+            statuses = set(entry["status"].values())
+            if len(statuses) > 1:
+                lines.append(f"         check held at {entry['held']}/{entry['runs']}: {key}")
+    lines.append("every claim and part verdict is the same at every base seed" if
+                 summary["stable"] else "SOME VERDICTS DEPEND ON THE BASE SEED")
+    return "\n".join(lines)
+
+
+def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs: int = 1) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = list(pool.map(lambda s: (s, *run_seed(root, out, s, pytest_args)), seeds))
+    runs, missing = {}, []
+    for seed, status, path in done:
+        print(f"repro sweep: seed {seed}: pytest exited {status}", flush=True)
+        if path.exists():
+            runs[seed] = load(path)
+        else:
+            missing.append(seed)
+    if missing:
+        print(f"repro sweep: no results for seeds {missing}; see {out}/seed-S.log",
+              file=sys.stderr)
+    if not runs:
+        return 1
+    summary = summarize(runs)
+    write_atomic(summary, out / "sweep.json")
+    print(as_text(summary))
+    print(f"repro sweep: wrote {out / 'sweep.json'}")
+    return 0 if summary["stable"] and not missing else 1
+
+
+def load_summary(path: Path) -> dict:
+    with Path(path).open(encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,89 @@
+"""Every claim module declares itself completely: its parts are each backed by a test, every test
+backs a declared part, every known non-reproduction fails only by an AssertionError."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from optclaims_report.verdicts import ROLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DUMP_PLUGIN = '''
+import json, os
+import pytest
+
+def pytest_collection_modifyitems(config, items):
+    out = []
+    for item in items:
+        claim = getattr(getattr(item, "module", None), "CLAIM", None)
+        part = item.get_closest_marker("part")
+        out.append({"nodeid": item.nodeid, "claim": claim and {
+                        "id": claim["id"], "parts": claim.get("parts", [])},
+                    "part": part.args[0] if part else None,
+                    "benchmark": "benchmark" in item.fixturenames,
+                    "xfails": [{"strict": m.kwargs.get("strict"),
+                                "raises": getattr(m.kwargs.get("raises"), "__name__", None)}
+                               for m in item.iter_markers("xfail")]})
+    with open(os.environ["CLAIMS_DUMP"], "w") as f:
+        json.dump(out, f)
+'''
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """Every item of claims/, collected (not run) in a separate process with the plugin on."""
+    folder = tmp_path_factory.mktemp("dump")
+    (folder / "claims_dump_plugin.py").write_text(DUMP_PLUGIN)
+    dump = folder / "items.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "claims", "--collect-only", "-q", "-p",
+         "claims_dump_plugin", "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True,
+        text=True, env={**__import__("os").environ, "PYTHONPATH": str(folder),
+                        "CLAIMS_DUMP": str(dump)})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(dump.read_text())
+
+
+def claim_items(collected):
+    return [i for i in collected if i["claim"]]
+
+
+def test_every_claim_module_declares_parts_with_known_roles(collected):
+    claims = {i["claim"]["id"]: i["claim"] for i in claim_items(collected)}
+    assert claims, "no claim module collected"
+    for cid, claim in claims.items():
+        roles = [p["role"] for p in claim["parts"]]
+        assert roles and set(roles) <= set(ROLES), cid
+        assert "effect" in roles, f"{cid} has no effect part"
+        ids = [p["id"] for p in claim["parts"]]
+        assert len(ids) == len(set(ids)), f"{cid} declares a part twice"
+
+
+def test_every_declared_part_is_backed_by_a_test(collected):
+    backed: dict[str, set] = {}
+    for item in claim_items(collected):
+        backed.setdefault(item["claim"]["id"], set()).add(item["part"])
+    for item in claim_items(collected):
+        claim = item["claim"]
+        missing = {p["id"] for p in claim["parts"]} - backed[claim["id"]]
+        assert not missing, f"{claim['id']}: no test backs {sorted(missing)}"
+
+
+def test_every_claim_test_but_a_benchmark_backs_a_declared_part(collected):
+    for item in claim_items(collected):
+        declared = {p["id"] for p in item["claim"]["parts"]}
+        if item["benchmark"]:
+            assert item["part"] is None, item["nodeid"]
+        else:
+            assert item["part"] in declared, item["nodeid"]
+
+
+def test_every_known_non_reproduction_fails_only_by_an_assertion(collected):
+    xfails = [(i["nodeid"], x) for i in claim_items(collected) for x in i["xfails"]]
+    assert xfails, "no known non-reproduction collected"
+    for nodeid, x in xfails:
+        assert x == {"strict": True, "raises": "AssertionError"}, nodeid
