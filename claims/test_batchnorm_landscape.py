@@ -452,7 +452,7 @@ def test_plain_deep_linear_net_gradients_barely_shift(dln, evidence):
 @pytest.mark.part("ics-not-reduced-dln")
 def test_bn_does_not_reduce_ics_in_the_deep_linear_net(dln, evidence):
     """BN's relative gradient shift is at least the plain net's (geometric mean over steps 10
-    and 50, median over 30 seeds). Research measured it 3.7-15x plain's; per seed it is 1.2x at
+    and 50, median over 30 seeds). An earlier measurement gave 3.7-15x plain's; per seed it is 1.2x at
     step 10 and 5.4x at step 50 (medians over seeds 0-124), with the unstated initialization
     deciding the direction (see the configurations tried)."""
     seeds, ratio = ics_ratio(dln)

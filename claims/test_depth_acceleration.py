@@ -265,6 +265,8 @@ def test_deep_nets_beat_depth_1_at_every_lr_where_depth_1_is_stable(l4_csv, evid
 # --- control --------------------------------------------------------------------------------------
 def check_l2_control(evidence, l2, l4, label):
     r2, r4 = record_ratios(evidence, l2, f"l2, {label}"), da.depth_ratios(l4)
+    on_l2_seeds = [list(l4.seeds).index(s) for s in l2.seeds]
+    r4 = {k: v[on_l2_seeds] for k, v in r4.items()}
     evidence.check_seeds(f"l2, {label}: depth1/depth2 ratio", r2["ratio2"], "median", "in",
                          (0.8, 1.25), seeds=l2.seeds)
     evidence.check_seeds(f"l2, {label}: depth1/depth3 ratio", r2["ratio3"], "median", "<=", 1.1,
@@ -451,34 +453,43 @@ def test_adadelta_on_depth_1_leads_depth_3_gd_at_this_horizon(optimizer_grids, l
 
 # --- slow: T = 5 x 10^4 and the paper scale ------------------------------------------------------
 LONG = "T = 5 x 10^4"
-RESEARCH = "research catalogue (secondary-claims.md), seeds 0-4, T = 5 x 10^4"
+EARLIER = "an earlier measurement, seeds 0-4, T = 5 x 10^4"
+
+
+# Depth 3 at T = 5 x 10^4 on the 2565 rows, measured on seeds 0-29: its ratio is >= 1.2 on 28 of
+# 30 seeds (seed 5: 0.996, seed 6: 1.12), so a median over 5 seeds straddles 1.2 for windows
+# holding both; over 10 seeds it does not. The l4 grid on the 2565 rows runs 10 seeds.
+N_LONG_CSV_L4 = 10
 
 
 @pytest.fixture(scope="module")
-def long_grids(csv, exact, seeds):
+def long_grids(csv, exact, seeds, seed):
     """T = 5 x 10^4 with the wide grid (quarter decades from 10^-4, then sixteenths)."""
     grid = {p: da.lr_grid(p, CFG["wide_exponents"]) for p in (4, 2)}
-    return {(name, p): da.train_grid(problem, p, seeds, lr_exponents=grid[p],
-                                     steps=CFG["research_steps"])
+    return {(name, p): da.train_grid(
+                problem, p, list(range(seed, seed + N_LONG_CSV_L4)) if (name, p) == ("csv", 4)
+                else seeds, lr_exponents=grid[p], steps=CFG["research_steps"])
             for name, problem in (("csv", csv), ("exact", exact)) for p in (4, 2)}
 
 
 @pytest.mark.part("l4-depth3")
 @pytest.mark.slow
 def test_depth_3_accelerates_l4_at_the_longer_horizon(long_grids, evidence):
-    """T = 5 x 10^4, 5 seeds, the wide grid: depth 3 (and depth 2, recorded) ends closer to the
-    l4 optimum than depth 1, each at its best lr, on both data sets."""
+    """T = 5 x 10^4, 10 seeds, the wide grid: depth 3 (and depth 2, recorded) ends closer to the
+    l4 optimum than depth 1, each at its best lr, on the 2565 rows (the 1316 exact rows
+    recorded)."""
     g = long_grids[("csv", 4)]
     evidence.seeds(g.seeds)
     evidence.note(f"{LONG}, lr grid 10^e for e in {[float(e) for e in g.lr_exponents]}.")
-    for key, label, ref in ((("csv", 4), "2565 rows", 1.39), (("exact", 4), "1316 exact rows",
-                                                               1.47)):
-        grid = long_grids[key]
-        r = record_ratios(evidence, grid, f"{LONG}, l4, {label}")
-        evidence.record(f"{LONG}, l4, {label}: depth1/depth2 ratio per seed", r["ratio2"])
-        evidence.check_seeds(f"{LONG}, l4, {label}: depth1/depth3 suboptimality ratio",
-                             r["ratio3"], "median", ">=", 1.2, seeds=grid.seeds,
-                             reference=measured(ref, RESEARCH))
+    r = record_ratios(evidence, g, f"{LONG}, l4, 2565 rows")
+    evidence.record(f"{LONG}, l4, 2565 rows: depth1/depth2 ratio per seed", r["ratio2"])
+    evidence.check_seeds(f"{LONG}, l4, 2565 rows: depth1/depth3 suboptimality ratio",
+                         r["ratio3"], "median", ">=", 1.2, seeds=g.seeds,
+                         reference=measured(1.42, "median per seed, seeds 0-29; seed 5: 0.996"))
+    exact = da.depth_ratios(long_grids[("exact", 4)])
+    evidence.record(f"{LONG}, l4, 1316 exact rows: depth1/depth2, depth1/depth3 ratio per seed "
+                    "(5 seeds, not checked: not measured over enough seeds)",
+                    [exact["ratio2"], exact["ratio3"]], measured(1.47, EARLIER + ", depth 3"))
 
 
 @pytest.mark.part("l2-no-advantage")
@@ -536,7 +547,7 @@ def test_depth_3_gd_beats_adagrad_on_depth_1(long_optimizer_grids, evidence):
         evidence.record(f"{LONG}: {name} / GD(depth 3) per seed", ratio[name])
     evidence.check_seeds(f"{LONG}, 1316 rows: AdaGrad(depth 1) / GD(depth 3) suboptimality",
                          ratio["adagrad"], "median", ">=", 1.2, seeds=g["gd3"].seeds,
-                         reference=measured(1.56, RESEARCH))
+                         reference=measured(1.74, "median per seed, seeds 0-29; min 1.51"))
 
 
 @pytest.mark.part("adam-depth")
@@ -549,7 +560,7 @@ def test_adam_with_depth_beats_adam_on_depth_1_at_the_longer_horizon(long_optimi
     for j, key in ((2, "ratio2"), (3, "ratio3")):
         evidence.check_seeds(f"{LONG}, 1316 rows: Adam depth1/depth{j} suboptimality ratio",
                              r[key], "gmean", ">=", 1.2, seeds=g.seeds,
-                             reference=measured(1.65, RESEARCH + " (1.6-1.7)"))
+                             reference=measured(1.65, EARLIER + " (1.6-1.7)"))
 
 
 # Paper scale: eighth decades, sixteenth near depth 1's edge (which moves down with the horizon).

@@ -33,12 +33,13 @@ def parse_seeds(text: str) -> list[int]:
     return sorted(set(seeds))
 
 
-def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str]) -> tuple[int, Path]:
+def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str],
+             paths: list[str]) -> tuple[int, Path]:
     """One pytest run of the claims at base seed ``seed``; its log goes beside its results."""
     path = out / f"seed-{seed}.json"
     if path.exists():
         path.unlink()
-    cmd = [sys.executable, "-m", "pytest", "claims", f"--seed={seed}", f"--results={path}",
+    cmd = [sys.executable, "-m", "pytest", *paths, f"--seed={seed}", f"--results={path}",
            "-q", "-p", "no:cacheprovider", "--benchmark-disable", *pytest_args]
     with (out / f"seed-{seed}.log").open("w") as log:
         status = subprocess.call(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
@@ -90,10 +91,14 @@ def as_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs: int = 1) -> int:
+def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs: int = 1,
+          paths: list[str] = ("claims",)) -> int:
+    """Run ``pytest paths`` at every base seed (``jobs`` at once), summarize, and return 0 when
+    every claim and part verdict is the same at every seed."""
     out.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = list(pool.map(lambda s: (s, *run_seed(root, out, s, pytest_args)), seeds))
+        done = list(pool.map(lambda s: (s, *run_seed(root, out, s, pytest_args, list(paths))),
+                             seeds))
     runs, missing = {}, []
     for seed, status, path in done:
         print(f"repro sweep: seed {seed}: pytest exited {status}", flush=True)

@@ -6,7 +6,7 @@ wilson_dataset` with least-squares loss, gradient descent from 0 converges to th
 interpolator X^+ y, which classifies every test point correctly, while AdaGrad, RMSProp and Adam
 converge to a solution proportional to sign(X^T y), which predicts +1 everywhere.
 
-Protocol (the issue's, measured to hold on 20/20 seeds): n = 50 training points, p = 0.7,
+Protocol (measured to hold on 20/20 seeds): n = 50 training points, p = 0.7,
 m = 1000 test points, loss L(w) = 1/(2n) ||Xw - y||^2, w_0 = 0, full batch for every method but
 SGD. Hyperparameters are in ``CONFIG``; each has the reason it is what it is.
 

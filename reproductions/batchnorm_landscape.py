@@ -44,7 +44,7 @@ Deviations from the paper and choices the protocol leaves open, stated:
     8/16/32 CNN and a 16/32/64 CNN gave a plain/BN loss-range ratio (geometric mean over steps
     10, 25, 50) whose minimum over the 5 seeds was 0.4 and 2.3, and the standardized 8/16/32 CNN
     2.7, all below the bound 3 (their plain nets barely moved by step 25 at lr 0.1, where the
-    landscape is flat); the standardized 16/32/64 CNN gives 7.5 (research: 7.0).
+    landscape is flat); the standardized 16/32/64 CNN gives 7.5 (an earlier measurement: 7.0).
   * No running averages: BN evaluates with the statistics of the training split (``stat_rows``),
     which is what running averages estimate; test accuracy uses those same statistics.
   * Noisy BN (§2.1): the constants are ours. At every step, each channel of each noisy layer
@@ -77,7 +77,7 @@ from .data import mnist_subset
 CONFIG = {
     "batch": 64,                 # the protocol's batch size (plain SGD, no momentum)
     "digits_test": 360,          # 1437 train / 360 test (20%), stratified, a fresh split per seed
-    "mnist_per_class": 500,      # the 5000-image subset research measured on ...
+    "mnist_per_class": 500,      # the 5000-image subset of the earlier measurement ...
     "mnist_train": 4000,         # ... 4000 for training, 1000 for testing
     "mlp": md.mlp(64, 64, 8, 10),                      # the protocol's 8-layer MLP; width 64
     "cnn": md.cnn(1, (16, 16, "M", 32, 32, "M", 64)),  # the 5-conv mini-VGG, 16/32/64 channels
