@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import inspect
 import os
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,15 @@ def pytest_addoption(parser):
                          "missing (CI sets it)")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """``-n N`` distributes whole claim modules (``--dist loadfile``) unless told otherwise: a
+    module's experiments are module-scoped fixtures, computed once on the worker that runs it."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist",
+                                                                 "no") == "no":
+        config.option.dist = "loadfile"
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "slow: paper-scale run on CPU (minutes); skipped unless --runslow is given")
@@ -70,6 +82,18 @@ def pytest_configure(config):
                    "test but benchmarks backs exactly one)")
     if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         config.pluginmanager.register(ResultsStore(config), "optclaims-results")
+        _stop_cleanly_on_sigterm()
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM stops the run the way Ctrl-C does, so results.json is written for what finished
+    (its default action would end the process with nothing written)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def pytest_sessionstart(session):
@@ -303,21 +327,41 @@ def results_path(config) -> Path:
 
 
 class ResultsStore:
-    """Collects each test's phases on the controller and writes results.json at the end."""
+    """Collects each test's phases on the controller and writes results.json: after each claim
+    test (at most every few seconds, so a killed run leaves a valid file for what finished) and
+    at the end. Tests a run did not reach (it was interrupted) are stored as not run."""
 
     META = (PREFIX + "test", PREFIX + "exc", PREFIX + "skip")
+    WRITE_EVERY_S = 5.0
 
     def __init__(self, config):
         self.config = config
         self.records: dict[str, dict] = {}
+        self.pending: dict[str, dict] = {}
         self.written: tuple[Path, dict] | None = None
+        self.environment: dict | None = None
+        self.last_write = 0.0
+
+    @staticmethod
+    def _new_record(nodeid: str, line: int) -> dict:
+        return {"nodeid": nodeid, "line": line, "outcome": None, "exc_type": None,
+                "message": "", "duration_s": 0.0, "properties": [], "claim": None,
+                "tier": "default", "doc": "", "part": None, "benchmark": False,
+                "skip_kind": None, "xfail_reason": None}
+
+    def pytest_collection_finish(self, session):
+        """Remember the claim tests this run will reach (none on an xdist controller)."""
+        for item in session.items:
+            meta = dict(next((p for k, p in item.user_properties if k == PREFIX + "test"), {}))
+            if meta.get("claim"):
+                rec = self._new_record(item.nodeid, item.location[1] or 0)
+                rec.update({k: meta[k] for k in ("claim", "tier", "doc", "part", "benchmark",
+                                                 "xfail_reason")})
+                self.pending[item.nodeid] = rec
 
     def pytest_runtest_logreport(self, report):
-        rec = self.records.setdefault(report.nodeid, {
-            "nodeid": report.nodeid, "line": report.location[1] or 0,
-            "outcome": None, "exc_type": None, "message": "", "duration_s": 0.0,
-            "properties": [], "claim": None, "tier": "default", "doc": "", "part": None,
-            "benchmark": False, "skip_kind": None, "xfail_reason": None})
+        rec = self.records.setdefault(report.nodeid, self._new_record(
+            report.nodeid, report.location[1] or 0))
         rec["duration_s"] += report.duration
         new = _outcome(report, rec["outcome"])
         if new is not None and new != rec["outcome"]:
@@ -339,19 +383,37 @@ class ResultsStore:
         evidence = [p for p in props if p[0] not in self.META]
         if len(evidence) >= len(rec["properties"]):
             rec["properties"] = evidence
+        if report.when == "teardown" and rec["claim"]:
+            self.pending.pop(report.nodeid, None)
+            if time.monotonic() - self.last_write > self.WRITE_EVERY_S:
+                self._write(complete=False)
 
-    def pytest_sessionfinish(self, session):
+    def _write(self, complete: bool, interrupted: bool = False) -> None:
         records = list(self.records.values())
         if not any(r["claim"] for r in records):
             return  # a run of the unit tests alone leaves the last claims run's results in place
+        records = [r if r["outcome"] is not None else dict(
+            r, outcome="skipped", skip_kind="interrupted",
+            message="not finished: the run stopped during this test") for r in records]
+        not_reached = [dict(r, outcome="skipped", skip_kind="interrupted",
+                            message="not run: the run stopped before this test")
+                       for r in self.pending.values() if r["nodeid"] not in self.records]
         config = self.config
         claim_of = {r["nodeid"]: r["claim"]["id"] for r in records if r["claim"]}
-        env = collect_environment(config.rootpath, seed=config.getoption("seed"),
-                                  runslow=config.getoption("runslow"),
-                                  require_data=config.getoption("require_data"),
-                                  xdist_workers=getattr(config.option, "numprocesses", None))
-        results = build_results(records, _benchmarks(config, claim_of), env)
+        if self.environment is None:
+            self.environment = collect_environment(
+                config.rootpath, seed=config.getoption("seed"),
+                runslow=config.getoption("runslow"), require_data=config.getoption("require_data"),
+                xdist_workers=getattr(config.option, "numprocesses", None))
+        results = build_results(records + not_reached, _benchmarks(config, claim_of),
+                                dict(self.environment, complete=complete,
+                                     interrupted=interrupted))
         self.written = (write_atomic(results, results_path(config)), results)
+        self.last_write = time.monotonic()
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        self._write(complete=not interrupted and not self.pending, interrupted=interrupted)
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.written is None:

@@ -21,6 +21,7 @@ from .results import load
 from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
+PLANTED = Path("tests") / "test_planted_bugs.py"
 
 
 def project_root() -> Path:
@@ -44,7 +45,10 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     results_path = (out / "results.json").resolve()
     if results_path.exists():
         results_path.unlink()  # never render a previous run's results as this run's
-    cmd = [sys.executable, "-m", "pytest", "claims", f"--results={results_path}", *pytest_args]
+    # The planted-bug tests run beside the claims, so the report shows what the checks catch.
+    planted = [str(PLANTED)] if (root / PLANTED).is_file() else []
+    cmd = [sys.executable, "-m", "pytest", "claims", *planted, f"--results={results_path}",
+           *pytest_args]
     print("repro: " + " ".join(cmd[2:]), flush=True)
     status = subprocess.call(cmd, cwd=root)
     if not results_path.exists():

@@ -20,6 +20,8 @@ Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)
                             "verdict", "message", "duration_s", "xfail_reason"}]}],
      "benchmarks": [{"name", "fullname", "group", "claim", "median_s", "rounds", "units",
                      "per_unit_s", "baseline", "speedup"}],
+     "planted_bugs": [{"bug", "claim", "what", "expected_part", "caught", "direct",
+                       "caught_by": [{"part", "check", "status"}]}],
      "totals": {...}, "environment": {...}}
 
 Non-finite floats are stored as the strings "nan", "inf" and "-inf" so the file is strict JSON.
@@ -71,6 +73,7 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
     ``tests/``) are counted in the totals only.
     """
     claims: dict[str, dict] = {}
+    planted: list[dict] = []
     totals = {"tests": 0, "outcomes": {}}
     # Definition order within each file: the same order whichever process ran which test.
     for rec in sorted(tests, key=lambda r: (r["nodeid"].split("::")[0], r.get("line", 0),
@@ -79,6 +82,7 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
         totals["outcomes"][rec["outcome"]] = totals["outcomes"].get(rec["outcome"], 0) + 1
         meta = rec.get("claim")
         if not meta:
+            planted += [p for k, p in rec.get("properties", []) if k == PREFIX + "planted"]
             continue
         claim = claims.setdefault(meta["id"], _new_claim(meta))
         test = _test_entry(rec)
@@ -108,8 +112,10 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
     totals["duration_s"] = sum(c["duration_s"] for c in ordered)
     environment = dict(environment, thread_pins={c["id"]: c["torch_threads"] for c in ordered
                                                  if c["torch_threads"] is not None})
+    totals["planted_bugs"] = {"planted": len(planted), "caught": sum(p["caught"] for p in planted),
+                              "caught_directly": sum(p["direct"] for p in planted)}
     return {"version": VERSION, "claims": ordered, "benchmarks": pair_benchmarks(benchmarks),
-            "totals": totals, "environment": environment}
+            "planted_bugs": planted, "totals": totals, "environment": environment}
 
 
 def _judge(claim: dict) -> None:

@@ -327,3 +327,25 @@ def test_repro_report_returns_pytests_failure_status(project, monkeypatch):
     monkeypatch.chdir(project.path)
     assert cli.main(["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]) == 1
     assert "not reproduced" in (project.path / "site" / "index.html").read_text()
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_run_killed_midway_leaves_valid_results_for_what_finished(project, signame):
+    """The first test passes; the second kills the run; the rest are stored as not run."""
+    edit(project, '@pytest.mark.part("gap")\n', f'''@pytest.mark.part("gap")
+def test_stop_here(evidence):
+    import os, signal
+    evidence.check("reached", 1, "==", 1)
+    os.kill(os.getpid(), signal.{signame})
+
+@pytest.mark.part("gap")
+''')
+    project.runpytest_subprocess("-p", "no:cacheprovider", "--runslow")
+    results_json = json.loads((project.path / "report" / "out" / "results.json").read_text())
+    assert results_json["environment"]["interrupted"] is True
+    assert results_json["environment"]["complete"] is False
+    tests = {t["name"]: t for t in results_json["claims"][0]["tests"]}
+    assert tests["test_effect"]["verdict"] == "held"
+    assert tests["test_known_gap"]["verdict"] == "not_run"
+    assert "stopped before this test" in tests["test_paper_scale"]["message"]
+    assert results_json["claims"][0]["verdict"] == "not_run"

@@ -2,6 +2,7 @@
 
 import json
 import math
+from markupsafe import escape
 
 import pytest
 
@@ -89,6 +90,40 @@ def test_html_escapes_a_hostile_title(results):
     html = render(results)
     assert EVIL not in html
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(1)>']
+
+
+def poison(x, evil):
+    """Every string of a results tree replaced by ``evil`` (keys and numbers kept)."""
+    if isinstance(x, dict):
+        return {k: (x[k] if k in ("status", "verdict", "role", "outcome", "kind", "op", "png")
+                    else poison(v, evil)) for k, v in x.items()}
+    if isinstance(x, list):
+        return [poison(v, evil) for v in x]
+    return evil if isinstance(x, str) else x
+
+
+@pytest.mark.parametrize("evil", HOSTILE)
+def test_every_string_that_reaches_the_html_is_escaped(results, evil):
+    """Claim text, part statements, test messages, check names, parameter values and paths,
+    the environment: each replaced by a hostile string, which must come out as text."""
+    results["claims"][0]["checks"].append({"name": "n", "value": "v", "op": "in", "bound": [0, 1],
+                                           "reference": {"kind": "paper", "value": 1,
+                                                         "where": "w"}, "remark": "r",
+                                           "status": "held", "passed": True, "seeds": None,
+                                           "test": "test_a", "part": "effect", "tier": "t"})
+    results["claims"][0]["configurations_tried"] = [{"configuration": "c", "outcome": "o",
+                                                     "kept": False}]
+    results["planted_bugs"] = [{"bug": "b", "claim": "c", "what": "w", "expected_part": "p",
+                                "caught": True, "direct": True,
+                                "caught_by": [{"part": "p", "check": "c", "status": "failed"}]}]
+    results["totals"]["planted_bugs"] = {"planted": 1, "caught": 1, "caught_directly": 1}
+    results["environment"].update(argv=["-k", "x"], platform="p", cpu="c", torch="t")
+    html = render(poison(results, evil))
+    assert evil not in html
+    assert html.count(str(escape(evil))) > 20
 
 
 def test_html_shows_parts_checks_bounds_references_and_speedup(results):

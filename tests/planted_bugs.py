@@ -1,0 +1,193 @@
+"""Planted bugs: one-line mistakes a careless change could make to a claim's kernels, data or
+model, injected by monkeypatching (never by editing files).
+
+Used as a pytest plugin (``-p planted_bugs``) in a separate pytest run of a claim module: the
+environment variable ``OPTCLAIMS_PLANTED_BUG`` names the bug to plant before the claims import
+anything from ``reproductions``; ``tests/test_planted_bugs.py`` compares that run's checks with
+a clean run of the same selection. A claim added later is not done until its planted bugs are
+here.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+
+
+@dataclass(frozen=True)
+class Bug:
+    claim: str            # claim id
+    module: str           # the claim module to run
+    select: str           # its -k selection (the tests that exercise the planted piece)
+    what: str             # the mistake, in words
+    plant: Callable       # plant(monkeypatch): apply the mistake
+    expect: str           # the part whose checks test the property the bug breaks
+    slow: bool = False    # the selection takes long enough to belong to the slow tier
+
+
+# --- adam-nonconvergence ------------------------------------------------------------------------
+def amsgrad_without_running_max(mp):
+    from reproductions import adam_nonconvergence as an
+    mp.setattr(an, "_running_max", lambda v, carry: v)
+
+
+def theorem1_with_flipped_sign(mp):
+    from reproductions import adam_nonconvergence as an
+    original = an.theorem1
+
+    def flipped(C=3.0):
+        prob = original(C)
+        return prob._replace(grads=lambda t0, t1: -prob.grads(t0, t1))
+    mp.setattr(an, "theorem1", flipped)
+
+
+# --- adaptive-overfit ---------------------------------------------------------------------------
+def wilson_label_feature_dropped(mp):
+    from reproductions import adaptive_overfit as ao
+    original = ao.wilson_dataset
+
+    def dropped(*args, **kwargs):
+        data = original(*args, **kwargs)
+        data.X_train[:, 0] = 0.0
+        data.X_test[:, 0] = 0.0
+        return data
+    mp.setattr(ao, "wilson_dataset", dropped)
+
+
+def adaptive_methods_run_as_sgd(mp):
+    from reproductions import adaptive_overfit as ao
+    from reproductions import optimizers as optim
+    original = ao._optimizer
+
+    def as_sgd(method, cfg, lipschitz):
+        if method in ao.ADAPTIVE:
+            return optim.sgd(1.0 / lipschitz[:, None])
+        return original(method, cfg, lipschitz)
+    mp.setattr(ao, "_optimizer", as_sgd)
+
+
+# --- depth-acceleration -------------------------------------------------------------------------
+def l4_trained_with_the_l2_gradient(mp):
+    from reproductions import depth_acceleration as da
+    original = da.grad_fn
+    mp.setattr(da, "grad_fn", lambda problem, p, dtype: original(problem, 2, dtype))
+
+
+def standardization_dropped(mp):
+    from reproductions import depth_acceleration as da
+    mp.setattr(da, "standardize", lambda X, y: (np.asarray(X, float), np.asarray(y, float)))
+
+
+def deep_factors_frozen(mp):
+    """The scalar factors a_2 .. a_N get no gradient (a wrong trainable mask)."""
+    from reproductions import depth_acceleration as da
+    original = da.factor_grads
+
+    @functools.wraps(original)
+    def frozen(P, G_of_w, d, trainable=None):
+        grads, w = original(P, G_of_w, d, trainable)
+        grads[d:] = 0.0
+        return grads, w
+    mp.setattr(da, "factor_grads", frozen)
+
+
+def e2e_rule_with_the_slides_exponent(mp):
+    """The general end-to-end rule with [W W^T]^{(j-2)/N} (slide 003's exponent) instead of the
+    paper's (j-1)/N."""
+    from reproductions import depth_acceleration as da
+
+    def shifted(W, G, N):
+        WWt, WtW = W @ W.T, W.T @ W
+        return sum(da.matrix_power_psd(WWt, max(j - 2, 0) / N) @ G
+                   @ da.matrix_power_psd(WtW, (N - j) / N) for j in range(1, N + 1))
+    mp.setattr(da, "e2e_direction_multi", shifted)
+
+
+# --- batchnorm-landscape ------------------------------------------------------------------------
+def identity_normalization(mp):
+    from reproductions import models as md
+    original = md._normalize
+    mp.setattr(md, "_normalize", lambda x, code, noise, stat_rows: x if code != md.VARIANTS[
+        "noisy"] else original(x, code, noise, stat_rows))
+
+
+def noisy_bn_without_noise(mp):
+    import torch
+
+    from reproductions import batchnorm_landscape as bl
+
+    def quiet(arch, gens, B, spatial, cfg, device):
+        return [(torch.ones(1), torch.zeros(1)) for _ in spatial]
+    mp.setattr(bl, "_draw_noise", quiet)
+
+
+def probe_ignores_the_step_size(mp):
+    """The landscape probe moves every model by the smallest step size only."""
+    from reproductions import batchnorm_landscape as bl
+    original = bl.probe_batched
+    mp.setattr(bl, "probe_batched", lambda arch, params, grads, x, y, variant, etas, kind="ce":
+               original(arch, params, grads, x, y, variant, (etas[0],) * len(etas), kind))
+
+
+ADAM = "claims/test_adam_nonconvergence.py"
+ADAPTIVE = "claims/test_adaptive_overfit.py"
+DEPTH = "claims/test_depth_acceleration.py"
+BN = "claims/test_batchnorm_landscape.py"
+ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
+BUGS = {
+    "amsgrad-without-running-max": Bug(
+        "adam-nonconvergence", ADAM, ADAM_SELECT, "AMSGrad's running max of v_t left out, so "
+        "AMSGrad is Adam", amsgrad_without_running_max, "amsgrad-converges"),
+    "theorem1-with-flipped-sign": Bug(
+        "adam-nonconvergence", ADAM, ADAM_SELECT, "Theorem 1's gradients with the wrong sign "
+        "(C x once every 3 steps becomes -C x)", theorem1_with_flipped_sign,
+        "adam-fails-theorem1"),
+    "wilson-label-feature-dropped": Bug(
+        "adaptive-overfit", ADAPTIVE, "predict_plus_one or classify_every or minimum_norm",
+        "the data generator leaves out the label feature", wilson_label_feature_dropped,
+        "gd-sgd-generalize"),
+    "adaptive-methods-run-as-sgd": Bug(
+        "adaptive-overfit", ADAPTIVE, "predict_plus_one or classify_every or sign_of",
+        "the adaptive methods' optimizer is plain gradient descent", adaptive_methods_run_as_sgd,
+        "adaptive-predict-plus-one"),
+    "l4-trained-with-the-l2-gradient": Bug(
+        "depth-acceleration", DEPTH, "depth_2_reaches_lower", "the l4 runs step with the l2 "
+        "gradient", l4_trained_with_the_l2_gradient, "l4-depth2", slow=True),
+    "standardization-dropped": Bug(
+        "depth-acceleration", DEPTH, "depth_2_reaches_lower or stability_edge", "the features "
+        "and target are not z-scored", standardization_dropped, "l4-depth2", slow=True),
+    "deep-factors-frozen": Bug(
+        "depth-acceleration", DEPTH, "depth_2_reaches_lower", "the deep nets' scalar factors "
+        "get no gradient", deep_factors_frozen, "l4-depth2", slow=True),
+    "e2e-rule-with-the-slides-exponent": Bug(
+        "depth-acceleration", DEPTH, "general_end_to_end", "the general end-to-end rule with "
+        "slide 003's exponent (j-2)/N", e2e_rule_with_the_slides_exponent, "e2e-rule"),
+    "identity-normalization": Bug(
+        "batchnorm-landscape", BN, "smooths_the_mlp_landscape",
+        "the BN layer returns its input unnormalized", identity_normalization,
+        "smooths-landscape-mlp"),
+    "probe-ignores-the-step-size": Bug(
+        "batchnorm-landscape", BN, "smooths_the_mlp_landscape", "the landscape probe steps by "
+        "the smallest step size at every step size", probe_ignores_the_step_size,
+        "smooths-landscape-mlp"),
+    "noisy-bn-without-noise": Bug(
+        "batchnorm-landscape", BN, "noisy_bn_activations and mlp", "noisy BN draws no noise",
+        noisy_bn_without_noise, "noisy-bn-trains", slow=True),
+}
+
+ENV = "OPTCLAIMS_PLANTED_BUG"
+
+
+def pytest_configure(config):
+    """Plant the bug named by $OPTCLAIMS_PLANTED_BUG for the whole run."""
+    name = os.environ.get(ENV)
+    if not name:
+        return
+    mp = pytest.MonkeyPatch()
+    BUGS[name].plant(mp)
+    config.add_cleanup(mp.undo)
