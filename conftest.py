@@ -66,9 +66,12 @@ def pytest_addoption(parser):
 def pytest_cmdline_main(config):
     """``-n N`` distributes whole claim modules (``--dist loadfile``) unless told otherwise: a
     module's experiments are module-scoped fixtures, computed once on the worker that runs it."""
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist",
-                                                                 "no") == "no":
-        config.option.dist = "loadfile"
+    if getattr(config.option, "numprocesses", None):
+        if getattr(config.option, "dist", "no") == "no":
+            config.option.dist = "loadfile"
+        # pytest-benchmark cannot time under xdist; saying so in the header (below) instead of
+        # its warning keeps the progress line whole.
+        config.option.benchmark_disable = True
 
 
 def pytest_configure(config):
@@ -113,8 +116,12 @@ def pytest_report_header(config):
     tiers = ["default"] + ["slow"] * config.getoption("runslow")
     tiers.append("gpu" if _cuda_available() else "gpu (skipped: needs CUDA)")
     seed = config.getoption("seed")
-    return [f"optclaims: base seed {seed} (repeat this run with --seed {seed}); "
-            f"tiers: {', '.join(tiers)}"]
+    lines = [f"optclaims: base seed {seed} (repeat this run with --seed {seed}); "
+             f"tiers: {', '.join(tiers)}"]
+    if getattr(config.option, "numprocesses", None):
+        lines.append("optclaims: benchmarks are not timed under -n (pytest-benchmark cannot "
+                     "time in parallel); run serially for the speed tables")
+    return lines
 
 
 def tier_of(item) -> str:
