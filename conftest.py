@@ -9,8 +9,9 @@
   (``--results``, default ``report/out/results.json``). Evidence travels on each test report's
   ``user_properties``, so ``pytest -n 2`` (xdist) stores the same evidence as a serial run.
 
-A claim module declares a module-level ``CLAIM`` with its parts (``optclaims_report.claim``); each
-of its tests backs one part (``@pytest.mark.part("id")``), benchmarks none. The plugin checks that
+A claim module declares a module-level ``CLAIM`` with its parts (``optclaims_report.claim``), or a
+list ``CLAIMS`` of several; each of its tests backs one part (``@pytest.mark.part("id")``, unique
+within the module), benchmarks none. The plugin checks that
 at collection: an undeclared part, a missing part marker, or a known non-reproduction that is not
 ``xfail(strict=True, raises=AssertionError)`` stops the run with a usage error.
 
@@ -81,8 +82,10 @@ def pytest_configure(config):
         "markers", "gpu: needs CUDA; skipped with the reason 'needs CUDA' when CUDA is absent "
                    "(--require-gpu turns the skip into a failure)")
     config.addinivalue_line(
-        "markers", "part(id): the part of the module's CLAIM that this test backs (every claim "
-                   "test but benchmarks backs exactly one)")
+        "markers", "part(id): the part of the module's CLAIM (or of one of its CLAIMS) that this "
+                   "test backs (every claim test but benchmarks backs exactly one)")
+    config.addinivalue_line(
+        "markers", "claim(id): the claim a benchmark belongs to, in a module of several CLAIMS")
     if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
         config.pluginmanager.register(ResultsStore(config), "optclaims-results")
         _stop_cleanly_on_sigterm()
@@ -132,12 +135,41 @@ def tier_of(item) -> str:
     return "default"
 
 
+CLAIM_KEYS = ("id", "title", "statement", "sources", "parts", "configurations_tried",
+              "torch_threads", "kind", "document", "document_says", "correction")
+
+
+def module_claims(module) -> list[dict]:
+    """A module's claims: its ``CLAIMS`` list, or its single ``CLAIM``."""
+    claims = getattr(module, "CLAIMS", None)
+    if claims is None:
+        claim = getattr(module, "CLAIM", None)
+        claims = [claim] if claim else []
+    return list(claims)
+
+
+def _claim_of(item) -> dict | None:
+    """The claim a test belongs to: the one that declares its part (or, for a benchmark, the
+    one named by ``@pytest.mark.claim(id)``, or the module's only claim)."""
+    claims = module_claims(getattr(item, "module", None))
+    if not claims:
+        return None
+    if len(claims) == 1:
+        return claims[0]
+    claim_mark, part_mark = item.get_closest_marker("claim"), item.get_closest_marker("part")
+    if claim_mark and claim_mark.args:
+        return next((c for c in claims if c["id"] == claim_mark.args[0]), None)
+    if part_mark and part_mark.args:
+        return next((c for c in claims if any(p["id"] == part_mark.args[0]
+                                              for p in c.get("parts", []))), None)
+    return None
+
+
 def _claim_meta(item) -> dict | None:
-    claim = getattr(getattr(item, "module", None), "CLAIM", None)
+    claim = _claim_of(item)
     if not claim:
         return None
-    meta = {k: claim[k] for k in ("id", "title", "statement", "sources", "parts",
-                                  "configurations_tried", "torch_threads") if k in claim}
+    meta = {k: claim[k] for k in CLAIM_KEYS if k in claim}
     meta["module"] = item.nodeid.split("::")[0]
     return meta
 
@@ -146,8 +178,12 @@ def is_benchmark(item) -> bool:
     return "benchmark" in getattr(item, "fixturenames", ())
 
 
-def _part_problems(item, claim: dict) -> list[str]:
-    """What is wrong with how ``item`` declares its part and its known non-reproductions."""
+def _part_problems(item, claim: dict | None) -> list[str]:
+    """What is wrong with how ``item`` declares its claim, its part and its known
+    non-reproductions."""
+    if claim is None:
+        return ["belongs to none of the module's CLAIMS: back a part one of them declares (a "
+                "benchmark: @pytest.mark.claim(<id>))"]
     problems = []
     declared = {p["id"] for p in claim.get("parts", [])}
     marks = list(item.iter_markers("part"))
@@ -166,10 +202,22 @@ def _part_problems(item, claim: dict) -> list[str]:
     return problems
 
 
+def _module_problems(module) -> list[str]:
+    """Part ids must be unique across a module's claims (a test names only its part)."""
+    seen, problems = {}, []
+    for claim in module_claims(module):
+        for p in claim.get("parts", []):
+            if p["id"] in seen:
+                problems.append(f"{module.__name__}: part {p['id']!r} declared by both "
+                                f"{seen[p['id']]!r} and {claim['id']!r}")
+            seen[p["id"]] = claim["id"]
+    return problems
+
+
 @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so every collected test is checked
 def pytest_collection_modifyitems(config, items):
     cuda = _cuda_available()
-    problems = []
+    problems, checked_modules = [], set()
     for item in items:
         tier, skip_kind = tier_of(item), None
         if tier == "slow" and not config.getoption("runslow"):
@@ -180,7 +228,11 @@ def pytest_collection_modifyitems(config, items):
             skip_kind = "tier"
         meta = _claim_meta(item)
         part_id = None
-        if meta is not None:
+        module = getattr(item, "module", None)
+        if module_claims(module):
+            if module not in checked_modules:
+                checked_modules.add(module)
+                problems += _module_problems(module)
             problems += [f"{item.nodeid}: {p}" for p in _part_problems(item, meta)]
             mark = item.get_closest_marker("part")
             part_id = mark.args[0] if mark and mark.args else None
@@ -328,6 +380,16 @@ def _benchmarks(config, claim_of: dict) -> list[dict]:
     return out
 
 
+def load_catalogue(root) -> list[dict]:
+    """The documents' claims (``claims/catalogue.toml``), for the report's coverage view."""
+    import tomllib
+    path = Path(root) / "claims" / "catalogue.toml"
+    if not path.is_file():
+        return []
+    with path.open("rb") as f:
+        return tomllib.load(f).get("claim", [])
+
+
 def results_path(config) -> Path:
     chosen = config.getoption("results")
     return Path(chosen) if chosen else Path(config.rootpath) / "report" / "out" / "results.json"
@@ -414,7 +476,7 @@ class ResultsStore:
                 xdist_workers=getattr(config.option, "numprocesses", None))
         results = build_results(records + not_reached, _benchmarks(config, claim_of),
                                 dict(self.environment, complete=complete,
-                                     interrupted=interrupted))
+                                     interrupted=interrupted), load_catalogue(config.rootpath))
         self.written = (write_atomic(results, results_path(config)), results)
         self.last_write = time.monotonic()
 

@@ -37,6 +37,23 @@ def part(part_id: str, role: str, statement: str, source: str) -> dict:
     return {"id": part_id, "role": role, "statement": statement, "source": source}
 
 
+def discrepancy(claim_id: str, title: str, document: str, document_says: str, correction: str,
+                sources: list[str], document_part: str, reference_part: str) -> dict:
+    """A claim that one of the documents states a formula or constant differently from its
+    reference: ``document_says`` (the document's version, a formula at most, quoted), and the
+    ``correction``. Its two parts: the effect ``document-differs`` (the document's version, run
+    literally, differs from the reference by a stated margin) and the precondition
+    ``reference-agrees`` (the reference implementation agrees with ``torch.optim`` or a closed
+    form, so the difference is the document's). Shown in the report's discrepancies section."""
+    return {"id": claim_id, "title": title, "kind": "discrepancy", "document": document,
+            "document_says": document_says, "correction": correction,
+            "statement": f"{document} states {document_says}; the reference is {correction}.",
+            "sources": sources,
+            "parts": [part(f"{claim_id}:document-differs", "effect", document_part, document),
+                      part(f"{claim_id}:reference-agrees", "precondition", reference_part,
+                           sources[0] if sources else document)]}
+
+
 def tried(configuration: str, outcome: str, kept: bool = False) -> dict:
     """A configuration tried for the claim, with what it gave (an earlier measurement): the
     report lists every one of them, not only the one kept."""

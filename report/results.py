@@ -6,6 +6,7 @@ Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)
 
     {"version": 2,
      "claims": [{"id", "title", "statement", "sources", "module", "verdict", "verdict_reason",
+                 "kind" ("claim" or "discrepancy"), "document", "document_says", "correction",
                  "tiers", "seeds", "duration_s", "torch_threads", "configurations_tried",
                  "parts": [{"id", "role", "statement", "source", "verdict", "reason", "tests",
                             "tiers", "expected"}],
@@ -22,6 +23,9 @@ Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)
                      "per_unit_s", "baseline", "speedup"}],
      "planted_bugs": [{"bug", "claim", "what", "expected_part", "caught", "direct",
                        "caught_by": [{"part", "check", "status"}]}],
+     "catalogue": {"entries": [{"id", "source", "statement", "checkable", "covered_by", "note",
+                                "verdict"}], "in_documents", "checkable", "checked",
+                   "with_verdict"},
      "totals": {...}, "environment": {...}}
 
 Non-finite floats are stored as the strings "nan", "inf" and "-inf" so the file is strict JSON.
@@ -63,7 +67,18 @@ def _test_entry(rec: dict) -> dict:
             "xfail_reason": rec.get("xfail_reason"), "_props": props}
 
 
-def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict) -> dict:
+def coverage(catalogue: list[dict], claims: list[dict]) -> dict:
+    """How much of the documents' catalogue the suite covers, and what this run says of it."""
+    verdict = {c["id"]: c["verdict"] for c in claims}
+    entries = [dict(e, verdict=verdict.get(e.get("covered_by") or "")) for e in catalogue]
+    return {"entries": entries, "in_documents": len(entries),
+            "checkable": sum(bool(e.get("checkable")) for e in entries),
+            "checked": sum(bool(e.get("covered_by")) for e in entries),
+            "with_verdict": sum(e["verdict"] not in (None, "not_run") for e in entries)}
+
+
+def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict,
+                  catalogue: list[dict] | None = None) -> dict:
     """Group test records by claim and derive verdicts (tests -> parts -> claim), totals and
     benchmark speedups.
 
@@ -115,7 +130,8 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
     totals["planted_bugs"] = {"planted": len(planted), "caught": sum(p["caught"] for p in planted),
                               "caught_directly": sum(p["direct"] for p in planted)}
     return {"version": VERSION, "claims": ordered, "benchmarks": pair_benchmarks(benchmarks),
-            "planted_bugs": planted, "totals": totals, "environment": environment}
+            "planted_bugs": planted, "catalogue": coverage(catalogue or [], ordered),
+            "totals": totals, "environment": environment}
 
 
 def _judge(claim: dict) -> None:
@@ -158,6 +174,8 @@ def _new_claim(meta: dict) -> dict:
             "module": meta.get("module", ""), "verdict": "error", "verdict_reason": "",
             "tiers": [], "seeds": [], "duration_s": 0.0, "parts": parts,
             "configurations_tried": list(meta.get("configurations_tried", [])),
+            "kind": meta.get("kind", "claim"), "document": meta.get("document"),
+            "document_says": meta.get("document_says"), "correction": meta.get("correction"),
             "torch_threads": meta.get("torch_threads"), "checks": [], "records": [],
             "notes": [], "figures": [], "tests": []}
 

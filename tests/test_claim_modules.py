@@ -17,9 +17,11 @@ import json, os
 import pytest
 
 def pytest_collection_modifyitems(config, items):
+    """Runs after the project plugin's hook (tryfirst), which attached each test's claim."""
     out = []
     for item in items:
-        claim = getattr(getattr(item, "module", None), "CLAIM", None)
+        meta = next((p for k, p in item.user_properties if k == "optclaims.test"), {})
+        claim = meta.get("claim")
         part = item.get_closest_marker("part")
         out.append({"nodeid": item.nodeid, "claim": claim and {
                         "id": claim["id"], "parts": claim.get("parts", [])},

@@ -351,3 +351,46 @@ def test_stop_here(evidence):
     assert tests["test_known_gap"]["verdict"] == "not_run"
     assert "stopped before this test" in tests["test_paper_scale"]["message"]
     assert results_json["claims"][0]["verdict"] == "not_run"
+
+
+TWO_CLAIMS = '''
+import pytest
+from optclaims_report.claim import part
+
+CLAIMS = [
+    {"id": "one", "title": "One", "statement": "s", "sources": [],
+     "parts": [part("one-holds", "effect", "one holds", "p. 1")]},
+    {"id": "two", "title": "Two", "statement": "s", "sources": [],
+     "parts": [part("two-holds", "effect", "two holds", "p. 2")]},
+]
+
+@pytest.mark.part("one-holds")
+def test_one(evidence):
+    evidence.check("one", 1, "==", 1)
+
+@pytest.mark.part("two-holds")
+def test_two(evidence):
+    evidence.check("two", 2, "==", 3)
+
+@pytest.mark.claim("one")
+def test_bench_one(benchmark):
+    benchmark.pedantic(lambda: None, rounds=1)
+'''
+
+
+def test_a_module_may_declare_several_claims_each_with_its_own_verdict(pytester):
+    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makepyfile(test_two=TWO_CLAIMS)
+    pytester.runpytest()
+    verdicts = {c["id"]: c["verdict"] for c in results(pytester)["claims"]}
+    assert verdicts == {"one": "reproduced", "two": "not_reproduced"}
+    one = next(c for c in results(pytester)["claims"] if c["id"] == "one")
+    assert [t["name"] for t in one["tests"]] == ["test_one", "test_bench_one"]
+
+
+def test_a_part_declared_by_two_claims_of_a_module_stops_the_run(pytester):
+    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makepyfile(test_two=TWO_CLAIMS.replace('part("two-holds"', 'part("one-holds"'))
+    out = pytester.runpytest()
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "declared by both 'one' and 'two'" in out.stderr.str()

@@ -1,0 +1,362 @@
+"""Where the documents print a formula differently from its reference: each rule is run literally
+beside the reference, which is first checked against ``torch.optim`` or a closed form, so that a
+difference belongs to the document.
+
+Sources: lecture notes 000 and 001 (two renderings of the same notes) §1.1 and §1.2, Fig. 5;
+slides 002 "How can we reduce the variance", Algorithms 4 and 5, eqs. (6) and (7). The literal
+rules are in ``reproductions/document_rules.py``. The test problem is a 10-D diagonal quadratic
+with curvatures in [0.1, 10], 200 steps from x0 = 1; "gap" is the largest distance between two
+trajectories over the largest distance the reference moved.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from optclaims_report.claim import discrepancy, theory
+from reproductions import document_rules as dr
+from reproductions import optimizers as optim
+from reproductions import quadratics as q
+
+N000, N001, S002 = "lecture notes 000", "lecture notes 001", "slides 002"
+CLAIMS = [
+    discrepancy("notes-adagrad-sum", "The notes' AdaGrad sums the squared gradients only to "
+                "t - 1", f"{N000}/001 §1.2, eq. (1)",
+                "diag(sum_{tau=1}^{t-1} g_tau g_tau^T)^{-1/2} g_t",
+                "the sum up to t, g_t included, plus a small eps (Duchi et al. 2011; "
+                "torch.optim.Adagrad)",
+                ["Duchi, Hazan, Singer, JMLR 2011", "torch.optim.Adagrad"],
+                "Run literally, the first step divides by an empty sum: it is not finite.",
+                "The shared AdaGrad follows torch.optim.Adagrad to 1e-12."),
+    discrepancy("notes-rmsprop-weights", "The notes' RMSProp leaves out (1 - rho) and the "
+                "current gradient", f"{N000}/001 §1.2, RMSProp",
+                "diag(sum_{tau=1}^{t-1} rho^{t-tau} g_tau g_tau^T)^{-1/2} g_t",
+                "v_t = rho v_{t-1} + (1 - rho) g_t^2, x -= lr g_t / (sqrt(v_t) + eps) "
+                "(Tieleman & Hinton 2012; torch.optim.RMSprop)",
+                ["Tieleman and Hinton, Coursera lecture 6.5 (2012)", "torch.optim.RMSprop"],
+                "Run literally, the first step divides by zero, and on a constant gradient the "
+                "step settles at sqrt((1 - rho)/rho) of the reference's (1/3 at rho = 0.9).",
+                "The shared RMSProp follows torch.optim.RMSprop to 1e-12."),
+    discrepancy("notes000-adam-bias-correction", "Notes 000's Adam corrects the first moment by "
+                "1 - rho_1, not 1 - rho_1^t", f"{N000}, Fig. 5 (Algorithm 8.7)",
+                "s^ <- s / (1 - rho_1)",
+                "s^ <- s / (1 - rho_1^t) (Goodfellow et al., Algorithm 8.7; torch.optim.Adam)",
+                ["Goodfellow, Bengio, Courville, Deep Learning (2016), Algorithm 8.7",
+                 "torch.optim.Adam"],
+                "Run literally, its steps are 1/(1 - rho_1) = 10 times the reference's once "
+                "the correction has faded, and the trajectory parts from it.",
+                "The shared Adam follows torch.optim.Adam to 1e-12."),
+    discrepancy("notes001-adam-printing", "Notes 001's Adam has a stray r and delta inside the "
+                "root", f"{N001}, Fig. 5 (Algorithm 8.7)",
+                "s^ <- s / (1 - rho_1^t) r;  Delta theta = -eps s^ / sqrt(r^ + delta)",
+                "s^ <- s / (1 - rho_1^t);  Delta theta = -eps s^ / (sqrt(r^) + delta) "
+                "(Algorithm 8.7; torch.optim.Adam)",
+                ["Goodfellow, Bengio, Courville, Deep Learning (2016), Algorithm 8.7",
+                 "torch.optim.Adam"],
+                "Run literally (stray r), the trajectory parts from the reference; delta inside "
+                "the root alone changes nothing at gradients of size 1 but shrinks the steps "
+                "when the gradients are ~1e-6.",
+                "The shared Adam follows torch.optim.Adam to 1e-12."),
+    discrepancy("slides-momentum-unused-lr", "Slides 002's Algorithm 4 never uses its learning "
+                "rate", f"{S002}, Algorithm 4 (SGD with momentum)",
+                "m_t = beta_1 m_{t-1} + eta_t g_t;  theta_t = theta_{t-1} - m_t  "
+                "(epsilon given, never used)",
+                "m_t = beta_1 m_{t-1} + epsilon eta_t g_t (torch.optim.SGD with momentum)",
+                ["Polyak (1964); torch.optim.SGD(momentum)"],
+                "Run literally with eta_t = 1, the trajectory is the same for every learning "
+                "rate epsilon, and at 0.01 it parts from torch's (it diverges on this problem).",
+                "With epsilon where it belongs, the rule equals torch.optim.SGD(momentum) to "
+                "1e-12."),
+    discrepancy("slides-nesterov-lookahead-sign", "Slides 002's Algorithm 5 looks ahead the "
+                "wrong way", f"{S002}, Algorithm 5 (Nesterov)",
+                "g_t = grad L(theta_{t-1} + m_{t-1}), theta_t = theta_{t-1} - m_t",
+                "the gradient at theta_{t-1} - beta_1 m_{t-1}, as in the slides' own summary "
+                "table (= torch.optim.SGD(nesterov=True))",
+                ["Nesterov (1983); Sutskever et al. (2013)", "torch.optim.SGD(nesterov=True)"],
+                "Run literally at Nesterov's tuning on quadratics of condition number 100, it "
+                "diverges, where the corrected look-ahead converges.",
+                "The slides' summary-table form equals torch.optim.SGD(nesterov=True) to "
+                "1e-12 (torch keeps the look-ahead point theta + beta m)."),
+    discrepancy("slides-variance-of-mean", "Slides 002 give the variance of a mean as "
+                "sigma^2/N^2", f'{S002}, "How can we reduce the variance"', "sigma^2 / N^2",
+                "sigma^2 / N", ["Bienaymé; any statistics text"],
+                "By Monte Carlo, N Var(mean) is 1 for N = 4, 16, 64: sigma^2/N^2 is off by the "
+                "factor N.",
+                "The Monte Carlo estimate matches sigma^2/N within 3%."),
+    discrepancy("slides-rmsprop-epsilon", "Slides 002's RMSprop puts epsilon twice, inside the "
+                "root", f"{S002}, eq. (6)", "lr / sqrt(RMS_t + eps) g, RMS_t = E[g^2]_t + eps",
+                "lr g / (sqrt(E[g^2]_t) + eps) (Tieleman & Hinton; torch.optim.RMSprop)",
+                ["Tieleman and Hinton (2012)", "torch.optim.RMSprop"],
+                "Run literally, it follows the reference when gradients are of size 1 but parts "
+                "from it when they are ~1e-6 (steps ~100x smaller).",
+                "The shared RMSProp follows torch.optim.RMSprop to 1e-12."),
+    discrepancy("slides-adadelta-root", "Slides 002's Adadelta takes the square root twice",
+                f"{S002}, eq. (7)", "RMS(dtheta)_{t-1} / sqrt(RMS(G_t + eps)) g",
+                "RMS(dtheta)_{t-1} / RMS(g)_t g with RMS[z] = sqrt(E[z^2] + eps) (Zeiler 2012; "
+                "torch.optim.Adadelta)", ["Zeiler, arXiv:1212.5701 (2012)",
+                                          "torch.optim.Adadelta"],
+                "Run literally, the trajectory parts from the reference at every gradient scale "
+                "tried (0.01, 1).",
+                "The shared AdaDelta follows torch.optim.Adadelta to 1e-12."),
+    discrepancy("notes-objective-sign", "The notes' classification objective has lost its "
+                "minus sign", f"{N000}/001 §1.1", "theta* = argmin sum log P_theta(y_i | x_i)",
+                "argmin of -sum log P (the cross-entropy; argmax of the likelihood)",
+                ["maximum likelihood"],
+                "Minimized as printed by GD on digits, the objective drives the training "
+                "accuracy below 1%.",
+                "The cross-entropy, minimized the same way, reaches above 95%."),
+]
+
+STEPS = dr.STEPS
+
+
+def first_step_finite(traj):
+    return bool(np.isfinite(traj[1]).all())
+
+
+def torch_adam(scale=1.0):
+    return dr.torch_trajectory(lambda p: torch.optim.Adam(p, lr=0.01), scale=scale)
+
+
+# --- AdaGrad, notes eq. (1) ------------------------------------------------------------------------
+@pytest.mark.part("notes-adagrad-sum:document-differs")
+def test_notes_adagrad_first_step_divides_by_an_empty_sum(evidence):
+    lit = dr.trajectory(dr.adagrad_notes_literal(0.1))
+    evidence.check("the notes' AdaGrad, lr 0.1: is the first step finite (1 = yes)",
+                   int(first_step_finite(lit)), "==", 0, theory(0, "sum over an empty range"))
+
+
+@pytest.mark.part("notes-adagrad-sum:reference-agrees")
+def test_shared_adagrad_follows_torch(evidence):
+    ref = dr.trajectory(dr.reference(optim.adagrad(0.1, eps=0.0)))
+    tor = dr.torch_trajectory(lambda p: torch.optim.Adagrad(p, lr=0.1, eps=0.0))
+    evidence.check("gap, shared AdaGrad vs torch.optim.Adagrad", dr.relative_gap(ref, tor), "<",
+                   1e-12)
+
+
+# --- RMSProp, notes §1.2 ------------------------------------------------------------------------------
+def settled_step_ratio(rho, steps=400):
+    """On a constant gradient: the notes' RMSProp's step over the reference's, once both
+    settled."""
+    notes, ref = dr.rmsprop_notes_literal(1.0, rho), dr.reference(optim.rmsprop(1.0, alpha=rho,
+                                                                                eps=0.0))
+    g = torch.ones(1, dtype=torch.float64)
+    s1 = s2 = None
+    for t in range(1, steps + 1):
+        u1, s1 = notes(g, s1, t)
+        u2, s2 = ref(g, s2, t)
+    return float(u1[0] / u2[0])
+
+
+@pytest.mark.part("notes-rmsprop-weights:document-differs")
+def test_notes_rmsprop_steps_are_off_by_sqrt_of_1_minus_rho_over_rho(evidence):
+    lit = dr.trajectory(dr.rmsprop_notes_literal(0.01, 0.9))
+    evidence.check("the notes' RMSProp, lr 0.01: is the first step finite (1 = yes)",
+                   int(first_step_finite(lit)), "==", 0, theory(0, "g_t left out of the sum"))
+    for rho in (0.9, 0.99):
+        evidence.check(f"rho = {rho}: settled step, the notes' / the reference's, constant "
+                       "gradient", settled_step_ratio(rho), "in",
+                       (0.99 * math.sqrt((1 - rho) / rho), 1.01 * math.sqrt((1 - rho) / rho)),
+                       theory(math.sqrt((1 - rho) / rho), "sqrt((1 - rho) / rho)"))
+
+
+@pytest.mark.part("notes-rmsprop-weights:reference-agrees")
+def test_shared_rmsprop_follows_torch(evidence):
+    ref = dr.trajectory(dr.reference(optim.rmsprop(0.01, alpha=0.9)))
+    tor = dr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8))
+    evidence.check("gap, shared RMSProp vs torch.optim.RMSprop", dr.relative_gap(ref, tor), "<",
+                   1e-12)
+
+
+# --- Adam, notes 000 and 001, Fig. 5 -------------------------------------------------------------------
+@pytest.mark.part("notes000-adam-bias-correction:document-differs")
+def test_notes000_adam_parts_from_the_reference(evidence):
+    evidence.check("gap, notes 000's Adam vs torch.optim.Adam (lr 0.01)",
+                   dr.relative_gap(dr.trajectory(dr.adam_notes000_literal(0.01)), torch_adam()),
+                   ">", 0.5)
+    g = torch.ones(1, dtype=torch.float64)
+    lit, ref = dr.adam_notes000_literal(1.0), dr.reference(optim.adam(1.0, eps=0.0))
+    s1 = s2 = None
+    for t in range(1, 200):
+        u1, s1 = lit(g, s1, t)
+        u2, s2 = ref(g, s2, t)
+    evidence.check("settled step on a constant gradient, notes 000's / the reference's",
+                   float(u1[0] / u2[0]), "in", (9.9, 10.1), theory(10.0, "1 / (1 - rho_1)"))
+
+
+@pytest.mark.part("notes000-adam-bias-correction:reference-agrees")
+def test_shared_adam_follows_torch(evidence):
+    evidence.check("gap, shared Adam vs torch.optim.Adam (lr 0.01)",
+                   dr.relative_gap(dr.trajectory(dr.reference(optim.adam(0.01))), torch_adam()),
+                   "<", 1e-12)
+
+
+@pytest.mark.part("notes001-adam-printing:document-differs")
+def test_notes001_adam_parts_from_the_reference(evidence):
+    evidence.check("gap, notes 001's Adam (stray r, delta inside the root) vs torch.optim.Adam",
+                   dr.relative_gap(dr.trajectory(dr.adam_notes001_literal(0.01)), torch_adam()),
+                   ">", 0.3)
+    evidence.check("gradients of size 1: gap with delta inside the root only",
+                   dr.relative_gap(dr.trajectory(dr.adam_notes001_delta_only(0.01)),
+                                   torch_adam()), "<", 1e-5)
+    evidence.check("gradients of size 1e-6: gap with delta inside the root only",
+                   dr.relative_gap(dr.trajectory(dr.adam_notes001_delta_only(0.01), scale=1e-6),
+                                   torch_adam(1e-6)), ">", 0.5)
+
+
+@pytest.mark.part("notes001-adam-printing:reference-agrees")
+def test_shared_adam_follows_torch_at_small_gradients(evidence):
+    evidence.check("gradients of size 1e-6: gap, shared Adam vs torch.optim.Adam",
+                   dr.relative_gap(dr.trajectory(dr.reference(optim.adam(0.01)), scale=1e-6),
+                                   torch_adam(1e-6)), "<", 1e-9)
+
+
+# --- slides 002, Algorithm 4 ------------------------------------------------------------------------------
+@pytest.mark.part("slides-momentum-unused-lr:document-differs")
+def test_algorithm_4_ignores_its_learning_rate(evidence):
+    at_001 = dr.trajectory(dr.momentum_alg4_literal(0.01, 0.9))
+    at_01 = dr.trajectory(dr.momentum_alg4_literal(0.1, 0.9))
+    tor = dr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
+    with np.errstate(invalid="ignore", over="ignore"):
+        same = float(np.nanmax(np.abs(at_001 - at_01))) if np.isfinite(at_001).any() else 0.0
+    evidence.check("max |x_t(epsilon = 0.01) - x_t(epsilon = 0.1)|, Algorithm 4 as printed",
+                   same, "==", 0.0, theory(0.0, "epsilon does not appear in the update"))
+    evidence.check("Algorithm 4 as printed at epsilon 0.01: largest |x_t| over 200 steps "
+                   "(torch's stays below 1)", float(np.nan_to_num(np.abs(at_001), nan=np.inf)
+                                                    .max()), ">", 1e3)
+    evidence.record("torch.optim.SGD(lr 0.01, momentum 0.9): largest |x_t|",
+                    float(np.abs(tor).max()))
+
+
+@pytest.mark.part("slides-momentum-unused-lr:reference-agrees")
+def test_algorithm_4_with_its_learning_rate_is_torchs_momentum(evidence):
+    tor = dr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
+    evidence.check("gap, Algorithm 4 with epsilon in the update vs torch.optim.SGD(momentum)",
+                   dr.relative_gap(dr.trajectory(dr.momentum_alg4_with_lr(0.01, 0.9)), tor),
+                   "<", 1e-12)
+
+
+# --- slides 002, Algorithm 5 ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nesterov_runs(seed):
+    kappa, steps = 100.0, 500
+    A, x0, _ = q.quadratic_batch(range(seed, seed + 5), 50, kappa)
+    grad = lambda x: torch.einsum("bij,bj->bi", A, x)  # noqa: E731
+    lr, beta = 1 / kappa, (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)
+    run = lambda rule: dr.trajectory_with_state_grad(rule(lr, beta, grad), A, x0, steps)  # noqa
+    return {"literal": run(dr.nesterov_alg5_literal),
+            "corrected": run(dr.nesterov_alg5_corrected),
+            "table": run(dr.nesterov_table_form),
+            "torch": q.run_on_quadratic(optim.sgd(lr, momentum=beta, nesterov=True), A, x0,
+                                        steps),
+            "seeds": list(range(seed, seed + 5))}
+
+
+@pytest.mark.part("slides-nesterov-lookahead-sign:document-differs")
+def test_algorithm_5_as_printed_diverges_where_nesterov_converges(nesterov_runs, evidence):
+    r = nesterov_runs
+    evidence.note("Random quadratics, dimension 50, condition number 100, 500 steps at lr 1/L, "
+                  "beta (sqrt(k) - 1)/(sqrt(k) + 1).")
+    evidence.check_seeds("Algorithm 5 as printed: seeds whose loss grew 10^10-fold",
+                         r["literal"][-1] / r["literal"][0] > 1e10, "fraction", "==", 1.0,
+                         seeds=r["seeds"])
+    evidence.check_seeds("the look-ahead along the step: seeds whose loss fell below 10^-10",
+                         r["corrected"][-1] / r["corrected"][0] < 1e-10, "fraction", "==", 1.0,
+                         seeds=r["seeds"])
+
+
+@pytest.mark.part("slides-nesterov-lookahead-sign:reference-agrees")
+def test_the_slides_table_form_is_torchs_nesterov(nesterov_runs, evidence):
+    r = nesterov_runs
+    evidence.check("max |f(table form, look-ahead point) - f(torch nesterov)| / f(x0)",
+                   float(np.abs(r["table"] - r["torch"]).max() / r["torch"][0].max()), "<",
+                   1e-12)
+
+
+# --- slides 002, the variance of a mean ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def variances(seed):
+    return {N: dr.variance_of_the_mean(N, 1.0, 20_000, seed) for N in (4, 16, 64)}
+
+
+@pytest.mark.part("slides-variance-of-mean:document-differs")
+def test_sigma2_over_n2_is_off_by_n(variances, evidence):
+    for N, v in variances.items():
+        evidence.check(f"N = {N}: Monte Carlo Var(mean) / (sigma^2/N^2)", v * N ** 2, "in",
+                       (0.9 * N, 1.1 * N), theory(N, "the factor N"))
+
+
+@pytest.mark.part("slides-variance-of-mean:reference-agrees")
+def test_the_variance_of_a_mean_is_sigma2_over_n(variances, evidence):
+    for N, v in variances.items():
+        evidence.check(f"N = {N}: Monte Carlo Var(mean) / (sigma^2/N), 20000 draws", v * N,
+                       "in", (0.97, 1.03), theory(1.0, "sigma^2 / N"))
+
+
+# --- slides 002, RMSprop eq. (6) and Adadelta eq. (7) -------------------------------------------------
+def torch_rmsprop(scale):
+    return dr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, eps=1e-8),
+                               scale=scale)
+
+
+@pytest.mark.part("slides-rmsprop-epsilon:document-differs")
+def test_slides_rmsprop_parts_from_the_reference_at_small_gradients(evidence):
+    for scale, op, bound in ((1.0, "<", 1e-4), (1e-6, ">", 0.5)):
+        evidence.check(f"gradients of size {scale:g}: gap, slides' RMSprop vs torch.optim.RMSprop",
+                       dr.relative_gap(dr.trajectory(dr.rmsprop_slides_literal(0.01),
+                                                     scale=scale), torch_rmsprop(scale)),
+                       op, bound)
+
+
+@pytest.mark.part("slides-rmsprop-epsilon:reference-agrees")
+def test_shared_rmsprop_follows_torch_at_small_gradients(evidence):
+    evidence.check("gradients of size 1e-6: gap, shared RMSProp vs torch.optim.RMSprop",
+                   dr.relative_gap(dr.trajectory(dr.reference(optim.rmsprop(0.01)), scale=1e-6),
+                                   torch_rmsprop(1e-6)), "<", 1e-9)
+
+
+def torch_adadelta(scale):
+    return dr.torch_trajectory(lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6),
+                               scale=scale)
+
+
+@pytest.mark.part("slides-adadelta-root:document-differs")
+def test_slides_adadelta_parts_from_the_reference(evidence):
+    for scale in (0.01, 1.0):
+        evidence.check(f"gradients of size {scale:g}: gap, slides' Adadelta vs "
+                       "torch.optim.Adadelta",
+                       dr.relative_gap(dr.trajectory(dr.adadelta_slides_literal(), scale=scale),
+                                       torch_adadelta(scale)), ">", 0.3)
+
+
+@pytest.mark.part("slides-adadelta-root:reference-agrees")
+def test_shared_adadelta_follows_torch(evidence):
+    for scale in (0.01, 1.0):
+        evidence.check(f"gradients of size {scale:g}: gap, shared AdaDelta vs "
+                       "torch.optim.Adadelta",
+                       dr.relative_gap(dr.trajectory(dr.reference(optim.adadelta(1.0)),
+                                                     scale=scale), torch_adadelta(scale)),
+                       "<", 1e-12)
+
+
+# --- notes 000/001 §1.1, the objective's sign ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def objectives(seed):
+    return dr.log_likelihood_objectives(seed)
+
+
+@pytest.mark.part("notes-objective-sign:document-differs")
+def test_the_printed_objective_unlearns_the_labels(objectives, evidence):
+    evidence.note("Softmax regression on standardized digits (80% split), 200 GD steps at lr "
+                  "0.5 from 0, on the mean of log P(y_i | x_i) as printed and on its negative.")
+    evidence.check("training accuracy after minimizing sum log P as printed",
+                   objectives["notes_printed"], "<", 0.01, theory(0.0, "every label's "
+                                                                       "probability driven to 0"))
+
+
+@pytest.mark.part("notes-objective-sign:reference-agrees")
+def test_the_cross_entropy_learns_the_labels(objectives, evidence):
+    evidence.check("training accuracy after minimizing -sum log P", objectives["cross_entropy"],
+                   ">", 0.95)

@@ -1,0 +1,232 @@
+"""The documents' update rules and formulas, run literally, beside their references.
+
+Each ``*_literal`` function implements a rule exactly as one of the documents prints it (the
+place is in its docstring); the references are the shared optimizers of
+``reproductions.optimizers`` (each checked against ``torch.optim`` in ``tests/test_optimizers.py``
+and again by the claim's precondition part), torch itself, or a closed form. A rule is run on a
+fixed test problem: a diagonal quadratic f(x) = sum_i a_i x_i^2 / 2 with curvatures spread over
+two decades, from x_0 = 1, gradients scaled by ``scale`` (f is multiplied by it), so that a rule's
+dependence on the gradients' size can be seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import optimizers as optim
+
+CURVATURES = torch.logspace(-1, 1, 10, dtype=torch.float64)    # a_i in [0.1, 10]
+STEPS = 200
+
+
+def quadratic_grad(scale: float = 1.0):
+    return lambda x, t=None: scale * CURVATURES * x
+
+
+def trajectory(step_fn, steps: int = STEPS, scale: float = 1.0) -> np.ndarray:
+    """x_0 .. x_steps of a rule ``step_fn(g, state, t) -> (update, state)`` on the test
+    quadratic (state starts as None)."""
+    x, state, grad, out = torch.ones(10, dtype=torch.float64), None, quadratic_grad(scale), []
+    out.append(x.clone())
+    for t in range(1, steps + 1):
+        upd, state = step_fn(grad(x), state, t)
+        x = x + upd
+        out.append(x.clone())
+    return torch.stack(out).numpy()
+
+
+def reference(opt: optim.Optimizer):
+    """A shared optimizer as a ``step_fn``."""
+    def step(g, state, t):
+        return opt.update(g, opt.init(g) if state is None else state)
+    return step
+
+
+def torch_trajectory(make, steps: int = STEPS, scale: float = 1.0) -> np.ndarray:
+    """The same problem through a ``torch.optim`` optimizer ``make([x])``."""
+    x = torch.ones(10, dtype=torch.float64, requires_grad=True)
+    opt, out = make([x]), [x.detach().clone()]
+    for _ in range(steps):
+        opt.zero_grad()
+        (0.5 * scale * (CURVATURES * x * x).sum()).backward()
+        opt.step()
+        out.append(x.detach().clone())
+    return torch.stack(out).numpy()
+
+
+def relative_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """max_t ||a_t - b_t|| / max_t ||b_t - b_0||: 0 when two trajectories agree, O(1) when they
+    part."""
+    return float(np.linalg.norm(a - b, axis=1).max() / np.linalg.norm(b - b[0], axis=1).max())
+
+
+# --- lecture notes 000/001 §1.2 -----------------------------------------------------------------
+def adagrad_notes_literal(lr: float):
+    """Notes 000/001 eq. (1): x_{t+1} = x_t - lr diag(sum_{tau=1}^{t-1} g_tau g_tau^T)^{-1/2} g_t:
+    the sum stops at t - 1 (so at t = 1 it is empty: 0/0 and g/0) and there is no epsilon."""
+    def step(g, state, t):
+        total = torch.zeros_like(g) if state is None else state
+        with np.errstate(divide="ignore", invalid="ignore"):
+            upd = -lr * g / total.sqrt()
+        return upd, total + g * g
+    return step
+
+
+def rmsprop_notes_literal(lr: float, rho: float):
+    """Notes 000/001: x_{t+1} = x_t - lr diag(sum_{tau=1}^{t-1} rho^{t-tau} g g^T)^{-1/2} g_t:
+    no (1 - rho) weight, and g_t itself left out of the average."""
+    def step(g, state, t):
+        acc = torch.zeros_like(g) if state is None else state
+        upd = -lr * g / acc.sqrt()
+        return upd, rho * (acc + g * g)   # sum_{tau <= t} rho^{t+1-tau} g_tau^2, for step t+1
+    return step
+
+
+def adam_notes000_literal(lr: float, b1: float = 0.9, b2: float = 0.999, delta: float = 1e-8):
+    """Notes 000, Fig. 5 (Goodfellow et al., Algorithm 8.7, as rendered there): the first moment is
+    corrected by 1 - rho_1 instead of 1 - rho_1^t. The rest of that rendering is garbled beyond
+    execution (its second-moment line repeats the first-moment correction and its update reads
+    "-eps != sqrt(s^ + s^)"), so the book's remaining lines are used."""
+    def step(g, state, t):
+        s, r = (torch.zeros_like(g), torch.zeros_like(g)) if state is None else state
+        s, r = b1 * s + (1 - b1) * g, b2 * r + (1 - b2) * g * g
+        s_hat, r_hat = s / (1 - b1), r / (1 - b2 ** t)
+        return -lr * s_hat / (r_hat.sqrt() + delta), (s, r)
+    return step
+
+
+def adam_notes001_literal(lr: float, b1: float = 0.9, b2: float = 0.999, delta: float = 1e-8):
+    """Notes 001, Fig. 5: s^ <- s / (1 - rho_1^t) r (a stray factor r) and
+    Delta theta = -eps s^ / sqrt(r^ + delta) (delta inside the root)."""
+    def step(g, state, t):
+        s, r = (torch.zeros_like(g), torch.zeros_like(g)) if state is None else state
+        s, r = b1 * s + (1 - b1) * g, b2 * r + (1 - b2) * g * g
+        s_hat, r_hat = s / (1 - b1 ** t) * r, r / (1 - b2 ** t)
+        return -lr * s_hat / (r_hat + delta).sqrt(), (s, r)
+    return step
+
+
+def adam_notes001_delta_only(lr: float, b1: float = 0.9, b2: float = 0.999, delta: float = 1e-8):
+    """Notes 001's Fig. 5 with only its delta-inside-the-root difference (no stray r)."""
+    def step(g, state, t):
+        s, r = (torch.zeros_like(g), torch.zeros_like(g)) if state is None else state
+        s, r = b1 * s + (1 - b1) * g, b2 * r + (1 - b2) * g * g
+        s_hat, r_hat = s / (1 - b1 ** t), r / (1 - b2 ** t)
+        return -lr * s_hat / (r_hat + delta).sqrt(), (s, r)
+    return step
+
+
+# --- slides 002 ------------------------------------------------------------------------------------
+def momentum_alg4_literal(lr: float, beta: float):
+    """Slides 002, Algorithm 4 with a fixed schedule multiplier eta_t = 1:
+    m_t = beta m_{t-1} + eta_t g_t, theta_t = theta_{t-1} - m_t. The learning rate ``lr`` it is
+    "given" never enters."""
+    def step(g, state, t):
+        m = beta * (torch.zeros_like(g) if state is None else state) + 1.0 * g
+        return -m, m
+    return step
+
+
+def momentum_alg4_with_lr(lr: float, beta: float):
+    """Algorithm 4 with the learning rate where it belongs: m_t = beta m_{t-1} + lr g_t."""
+    def step(g, state, t):
+        m = beta * (torch.zeros_like(g) if state is None else state) + lr * g
+        return -m, m
+    return step
+
+
+def nesterov_alg5_literal(lr: float, beta: float, grad):
+    """Slides 002, Algorithm 5 (eta_t = 1 after scaling by lr): the gradient is taken at
+    theta_{t-1} + m_{t-1}, then m_t = beta m_{t-1} + lr g_t and theta_t = theta_{t-1} - m_t. Since
+    the step is -m, the look-ahead goes the wrong way (and without beta)."""
+    def step(x, state, t):
+        m = torch.zeros_like(x) if state is None else state
+        m = beta * m + lr * grad(x + m)
+        return -m, m
+    return step
+
+
+def nesterov_alg5_corrected(lr: float, beta: float, grad):
+    """Algorithm 5 with the look-ahead along the step: the gradient at theta_{t-1} - beta
+    m_{t-1}."""
+    def step(x, state, t):
+        m = torch.zeros_like(x) if state is None else state
+        m = beta * m + lr * grad(x - beta * m)
+        return -m, m
+    return step
+
+
+def nesterov_table_form(lr: float, beta: float, grad):
+    """Slides 002's summary table: m_t = beta m_{t-1} - lr g(theta_t + beta m_{t-1}),
+    theta_{t+1} = theta_t + m_t. Returned as the look-ahead point theta + beta m, the variable
+    torch.optim.SGD(nesterov=True) keeps."""
+    def step(x, state, t):
+        theta, m = (x, torch.zeros_like(x)) if state is None else state
+        m = beta * m - lr * grad(theta + beta * m)
+        theta = theta + m
+        return theta + beta * m - x, (theta, m)
+    return step
+
+
+def trajectory_with_state_grad(step_fn, A: torch.Tensor, x0: torch.Tensor, steps: int):
+    """f(x_t) for a rule whose ``step_fn(x, state, t)`` evaluates gradients itself, on
+    f(x) = x^T A x / 2 (batched over the leading axis)."""
+    x, state, out = x0.clone(), None, []
+    f = lambda x: 0.5 * torch.einsum("bi,bij,bj->b", x, A, x)  # noqa: E731
+    out.append(f(x))
+    for t in range(1, steps + 1):
+        upd, state = step_fn(x, state, t)
+        x = x + upd
+        out.append(f(x))
+    return torch.stack(out).numpy()
+
+
+def rmsprop_slides_literal(lr: float, rho: float = 0.99, eps: float = 1e-8):
+    """Slides 002, eq. (6): x <- x - lr / sqrt(RMS_t + eps) g with RMS_t = E[g^2]_t + eps (the
+    slide's definition: no root of its own, eps added a second time)."""
+    def step(g, state, t):
+        e = rho * (torch.zeros_like(g) if state is None else state) + (1 - rho) * g * g
+        return -lr * g / (e + eps + eps).sqrt(), e
+    return step
+
+
+def adadelta_slides_literal(rho: float = 0.9, eps: float = 1e-6):
+    """Slides 002, eq. (7): x <- x - RMS(dx)_{t-1} / sqrt(RMS(G_t + eps)) g, with Zeiler's
+    RMS[z] = sqrt(E[z^2] + eps): a square root taken twice in the denominator."""
+    def step(g, state, t):
+        eg, ed = (torch.zeros_like(g), torch.zeros_like(g)) if state is None else state
+        eg = rho * eg + (1 - rho) * g * g
+        rms_g = (eg + eps).sqrt()
+        d = (ed + eps).sqrt() / (rms_g + eps).sqrt() * g
+        ed = rho * ed + (1 - rho) * d * d
+        return -d, (eg, ed)
+    return step
+
+
+def variance_of_the_mean(N: int, sigma: float, draws: int, seed: int) -> float:
+    """Monte Carlo variance of the mean of N i.i.d. N(0, sigma^2) observations."""
+    g = torch.Generator().manual_seed(seed)
+    means = (sigma * torch.randn(draws, N, generator=g, dtype=torch.float64)).mean(1)
+    return float(means.var())
+
+
+# --- notes 000 §1.1: the classification objective ------------------------------------------------
+def log_likelihood_objectives(seed: int, steps: int = 200, lr: float = 0.5) -> dict:
+    """Softmax regression on digits trained by GD on the notes' printed objective
+    sum_i log P(y_i | x_i) (argmin, no minus sign) and on the cross-entropy -sum_i log P: the
+    training accuracy each reaches."""
+    from .natural_gradient import digits_softmax_split, logits
+    X, y, _, _ = digits_softmax_split(seed, 0.8)
+    out = {}
+    for name, sign in (("notes_printed", 1.0), ("cross_entropy", -1.0)):
+        theta = torch.zeros(9 * X.shape[1], dtype=torch.float64, requires_grad=True)
+        for _ in range(steps):
+            lp = torch.log_softmax(logits(theta, X, 10), 1)[torch.arange(len(y)), y]
+            objective = sign * lp.mean()
+            (g,) = torch.autograd.grad(objective, theta)
+            with torch.no_grad():
+                theta -= lr * g
+        with torch.no_grad():
+            out[name] = float((logits(theta, X, 10).argmax(1) == y).double().mean())
+    return out

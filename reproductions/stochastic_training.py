@@ -1,0 +1,215 @@
+"""Stochastic-gradient mechanics: the variance of a minibatch gradient, a linear learning-rate
+decay, and gradient clipping.
+
+Sources: slides 002 "SelectBatch" (larger batches give more accurate gradients), "Schedules 1/3"
+(linear rate decay eta_k = (1 - k/tau) eta_0 + (k/tau) eta_tau), "Fighting against
+Vanishing/Exploding Gradient" (clipping by value or by norm, Keras ``clipvalue`` and
+``clipnorm``). The finite-population variance of a mean drawn without replacement,
+Var = sigma^2 / m (N - m) / (N - 1), is Cochran, *Sampling Techniques* (1977), Thm 2.2.
+
+Randomness comes from explicit seeds; everything but the clipping net runs as one batch of seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import optimizers as optim
+
+CONFIG = {
+    # Minibatch variance: N per-example gradients of least squares at a fixed weight vector.
+    "variance": {"N": 512, "dim": 10, "batch_sizes": (4, 16, 64, 256), "draws": 10_000},
+    # Linear decay: least squares with label noise (no interpolating solution), SGD batch 1.
+    "decay": {"n": 200, "dim": 20, "noise": 0.5, "epochs": 20, "lr0": 0.05,
+              "lr_tau_ratio": 0.01,      # eta_tau = eta_0 / 100, reached at the last step
+              "small_lr_ratio": 0.1},    # the constant-lr alternative at eta_0 / 10
+    # The separable case: logistic regression on linearly separable data, same schedules.
+    "separable": {"n": 200, "dim": 20, "epochs": 20, "lr0": 0.5, "margin": 0.5},
+    # Clipping: a deep ReLU MLP whose initialization is too large, on standardized digits.
+    # gain 2: every weight N(0, (2 / sqrt(fan_in))^2), sqrt(2) times He's scale, so the logits
+    # start in the hundreds; lr 0.05, batch 64. Clipping constants: the slides' Keras example.
+    "clip": {"depth": 12, "width": 64, "gain": 2.0, "lr": 0.05, "batch": 64, "steps": 300,
+             "clip_norm": 1.0, "clip_value": 0.5},
+}
+
+
+# --- the variance of a minibatch gradient ---------------------------------------------------------
+def per_example_gradients(seed: int, N: int, dim: int) -> torch.Tensor:
+    """g_i = x_i (x_i . w - y_i) of least squares at a random w, for N random examples."""
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(N, dim, generator=g, dtype=torch.float64)
+    y = X @ torch.randn(dim, generator=g, dtype=torch.float64) + torch.randn(
+        N, generator=g, dtype=torch.float64)
+    w = torch.randn(dim, generator=g, dtype=torch.float64)
+    return X * (X @ w - y)[:, None]
+
+
+def minibatch_variance(seed: int, cfg: dict = CONFIG["variance"]) -> dict:
+    """Total variance (trace of the covariance) of the mean of m gradients drawn without
+    replacement, by Monte Carlo, against sigma^2/m (N-m)/(N-1) and the with-replacement
+    sigma^2/m; sigma^2 = the population's total variance."""
+    G = per_example_gradients(seed, cfg["N"], cfg["dim"])
+    N = len(G)
+    sigma2 = float(((G - G.mean(0)) ** 2).sum(1).mean())
+    gen = torch.Generator().manual_seed(seed + 1)
+    out = {}
+    for m in cfg["batch_sizes"]:
+        idx = torch.rand(cfg["draws"], N, generator=gen).argsort(1)[:, :m]
+        means = G[idx].mean(1)
+        out[m] = {"monte_carlo": float(((means - G.mean(0)) ** 2).sum(1).mean()),
+                  "without_replacement": sigma2 / m * (N - m) / (N - 1),
+                  "with_replacement": sigma2 / m}
+    return out
+
+
+# --- a linear learning-rate decay -----------------------------------------------------------------
+def linear_decay(lr0: float, lr_tau: float, tau: int):
+    """Slides 002's schedule: eta_k = (1 - k/tau) eta_0 + (k/tau) eta_tau until k = tau, then
+    constant (k counted from 0)."""
+    return lambda t: (1 - min(t - 1, tau) / tau) * lr0 + min(t - 1, tau) / tau * lr_tau
+
+
+def noisy_least_squares(seeds, n: int, dim: int, noise: float):
+    g = [torch.Generator().manual_seed(s) for s in seeds]
+    X = torch.stack([torch.randn(n, dim, generator=q, dtype=torch.float64) for q in g])
+    w = torch.stack([torch.randn(dim, generator=q, dtype=torch.float64) for q in g])
+    y = torch.einsum("snd,sd->sn", X, w) + noise * torch.stack(
+        [torch.randn(n, generator=q, dtype=torch.float64) for q in g])
+    return X, y
+
+
+def separable_logistic(seeds, n: int, dim: int, margin: float):
+    """Labels sign(x . w*) with every |x . w*| / ||w*|| >= margin: linearly separable."""
+    Xs, ys = [], []
+    for s in seeds:
+        q = torch.Generator().manual_seed(s)
+        w = torch.randn(dim, generator=q, dtype=torch.float64)
+        w = w / w.norm()
+        X = torch.randn(4 * n, dim, generator=q, dtype=torch.float64)
+        keep = (X @ w).abs() >= margin
+        X = X[keep][:n]
+        Xs.append(X)
+        ys.append(torch.sign(X @ w))
+    return torch.stack(Xs), torch.stack(ys)
+
+
+def sgd_runs(X, y, loss: str, schedules: dict, epochs: int, seeds) -> dict:
+    """SGD with batch 1 (a fresh permutation per epoch, per seed) under each named schedule;
+    returns the final full-batch loss per seed."""
+    S, n, d = X.shape
+    order = torch.stack([torch.cat([torch.randperm(n, generator=torch.Generator().manual_seed(
+        10_000 * s + e)) for e in range(epochs)]) for s in seeds])
+    rows = torch.arange(S)
+
+    def grad(w, t):
+        i = order[:, t - 1]
+        x, yi = X[rows, i], y[rows, i]
+        z = (x * w).sum(1)
+        r = z - yi if loss == "squared" else -yi * torch.sigmoid(-yi * z)
+        return x * r[:, None]
+
+    def full_loss(w):
+        z = torch.einsum("snd,sd->sn", X, w)
+        return (0.5 * (z - y) ** 2).mean(1) if loss == "squared" else \
+            torch.nn.functional.softplus(-y * z).mean(1)
+
+    out = {}
+    for name, lr in schedules.items():
+        w = optim.run(optim.sgd(lr), grad, torch.zeros(S, d, dtype=torch.float64), epochs * n)
+        out[name] = full_loss(w).numpy()
+    return out
+
+
+def schedule_comparison(seeds, cfg: dict = CONFIG) -> dict:
+    """Excess loss over the least-squares optimum (noisy least squares) and final logistic loss
+    (separable data), for constant eta_0, constant eta_0/10 and the linear decay to eta_0/100."""
+    c = cfg["decay"]
+    X, y = noisy_least_squares(seeds, c["n"], c["dim"], c["noise"])
+    steps = c["epochs"] * c["n"]
+    schedules = {"constant": c["lr0"], "constant_small": c["lr0"] * c["small_lr_ratio"],
+                 "linear_decay": linear_decay(c["lr0"], c["lr0"] * c["lr_tau_ratio"], steps)}
+    final = sgd_runs(X, y, "squared", schedules, c["epochs"], seeds)
+    w_ls = torch.linalg.lstsq(X, y[..., None]).solution[..., 0]
+    best = (0.5 * (torch.einsum("snd,sd->sn", X, w_ls) - y) ** 2).mean(1).numpy()
+    out = {"noisy_least_squares": {k: v - best for k, v in final.items()}}
+    s = cfg["separable"]
+    Xs, ys = separable_logistic(seeds, s["n"], s["dim"], s["margin"])
+    steps = s["epochs"] * s["n"]
+    out["separable_logistic"] = sgd_runs(Xs, ys, "logistic", {
+        "constant": s["lr0"], "linear_decay": linear_decay(s["lr0"], s["lr0"] * c["lr_tau_ratio"],
+                                                           steps)}, s["epochs"], seeds)
+    return out
+
+
+# --- gradient clipping ------------------------------------------------------------------------------
+def clip_by_value(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
+    """Keras ``clipvalue``: every component into [-c, c]."""
+    return [g.clamp(-c, c) for g in grads]
+
+
+def clip_by_norm(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
+    """Keras ``clipnorm``: each tensor rescaled to norm <= c, its direction kept."""
+    return [g * min(1.0, c / (float(g.norm()) + 1e-12)) for g in grads]
+
+
+def clip_by_global_norm(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
+    """``torch.nn.utils.clip_grad_norm_`` (Keras ``global_clipnorm``): all tensors rescaled by
+    one factor so that their joint norm is <= c."""
+    total = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
+    return [g * min(1.0, c / (total + 1e-6)) for g in grads]  # torch's 1e-6 guard
+
+
+CLIPS = {"norm": lambda g, cfg: clip_by_norm(g, cfg["clip_norm"]),
+         "global_norm": lambda g, cfg: clip_by_global_norm(g, cfg["clip_norm"]),
+         "value": lambda g, cfg: clip_by_value(g, cfg["clip_value"])}
+
+
+def deep_relu_net(seed: int, depth: int, width: int, gain: float, d_in: int, d_out: int):
+    torch.manual_seed(seed)
+    layers, fan_in = [], d_in
+    for i in range(depth):
+        out = width if i < depth - 1 else d_out
+        lin = torch.nn.Linear(fan_in, out)
+        torch.nn.init.normal_(lin.weight, std=gain / fan_in ** 0.5)
+        torch.nn.init.zeros_(lin.bias)
+        layers += [lin] + ([torch.nn.ReLU()] if i < depth - 1 else [])
+        fan_in = out
+    return torch.nn.Sequential(*layers)
+
+
+def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
+    """Full-batch training loss per seed after ``steps`` SGD steps of the deep ReLU net, without
+    clipping and with each clipping of ``CLIPS`` (NaN: diverged)."""
+    X, y = data
+    out = {}
+    for mode in ("none", *CLIPS):
+        losses = []
+        for s in seeds:
+            net = deep_relu_net(s, cfg["depth"], cfg["width"], cfg["gain"], X.shape[1],
+                                int(y.max()) + 1)
+            gen = torch.Generator().manual_seed(s)
+            params = list(net.parameters())
+            for _ in range(cfg["steps"]):
+                idx = torch.randint(len(y), (cfg["batch"],), generator=gen)
+                loss = torch.nn.functional.cross_entropy(net(X[idx]), y[idx])
+                grads = list(torch.autograd.grad(loss, params))
+                if mode != "none":
+                    grads = CLIPS[mode](grads, cfg)
+                with torch.no_grad():
+                    for p, g in zip(params, grads):
+                        p -= cfg["lr"] * g
+            with torch.no_grad():
+                full = float(torch.nn.functional.cross_entropy(net(X), y))
+            losses.append(full if np.isfinite(full) else np.nan)
+        out[mode] = np.array(losses)
+    return out
+
+
+def digits_standardized():
+    """scikit-learn's 8x8 digits (1797 images, shipped with the package), standardized."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    X = torch.tensor(d.data, dtype=torch.float32)
+    X = (X - X.mean()) / X.std()
+    return X, torch.tensor(d.target, dtype=torch.int64)
