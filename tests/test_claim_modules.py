@@ -89,3 +89,27 @@ def test_every_known_non_reproduction_fails_only_by_an_assertion(collected):
     assert xfails, "no known non-reproduction collected"
     for nodeid, x in xfails:
         assert x == {"strict": True, "raises": "AssertionError"}, nodeid
+
+
+# --- the catalogue of the documents' claims ----------------------------------------------------------
+def catalogue():
+    import tomllib
+    with (ROOT / "claims" / "catalogue.toml").open("rb") as f:
+        return tomllib.load(f)["claim"]
+
+
+def test_catalogue_entries_are_complete_and_unique():
+    entries = catalogue()
+    ids = [e["id"] for e in entries]
+    assert len(ids) == len(set(ids)), "duplicate catalogue ids"
+    for e in entries:
+        assert set(e) >= {"id", "source", "statement", "checkable", "covered_by"}, e["id"]
+        assert isinstance(e["checkable"], bool) and e["statement"] and e["source"], e["id"]
+        assert not e["covered_by"] or e["checkable"], f"{e['id']}: covered but not checkable?"
+
+
+def test_catalogue_and_claim_modules_agree(collected):
+    suite = {i["claim"]["id"] for i in claim_items(collected)}
+    covered = {e["covered_by"] for e in catalogue() if e["covered_by"]}
+    assert covered <= suite, f"catalogue names claims the suite lacks: {sorted(covered - suite)}"
+    assert suite <= covered, f"claims missing from the catalogue: {sorted(suite - covered)}"
