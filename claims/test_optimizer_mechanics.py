@@ -401,8 +401,8 @@ def test_without_clipping_the_runs_diverge(clipping, seed, evidence):
 
 @pytest.mark.part("clipping-semantics")
 def test_clipping_semantics(evidence):
-    grads = [torch.tensor([4.0, 1.0], dtype=torch.float64),
-             torch.tensor([0.0, 4.0], dtype=torch.float64)]
+    grads = [torch.tensor([4.0, -1.0], dtype=torch.float64),
+             torch.tensor([0.0, -4.0], dtype=torch.float64)]  # both signs: both sides clipped
     value = st.clip_by_value(grads, 0.5)
     evidence.check("by value: largest |component| after clipping at 0.5",
                    float(max(g.abs().max() for g in value)), "<=", 0.5)

@@ -134,12 +134,94 @@ def probe_ignores_the_step_size(mp):
                original(arch, params, grads, x, y, variant, (etas[0],) * len(etas), kind))
 
 
+# --- optimizer mechanics, natural gradient, the documents' formulas ----------------------------------
+def momentum_without_decay(mp):
+    """The heavy-ball buffer forgets nothing: b = b + g instead of mu b + g."""
+    from reproductions import optimizers as optim
+    original = optim.sgd
+
+    def sgd(lr, momentum=0.0, nesterov=False):
+        opt = original(lr, momentum, nesterov)
+        if not momentum:
+            return opt
+        plain = original(lr, momentum=1.0, nesterov=nesterov)
+        return optim.Optimizer(opt.init, plain.update)
+    mp.setattr(optim, "sgd", sgd)
+
+
+def clip_value_one_sided(mp):
+    from reproductions import stochastic_training as st
+    mp.setattr(st, "clip_by_value", lambda grads, c: [g.clamp(max=c) for g in grads])
+
+
+def fisher_at_the_true_labels(mp):
+    """The 'Fisher' computed from the data's labels (the empirical Fisher)."""
+    from reproductions import natural_gradient as ng
+    original = ng.fisher_comparison
+
+    def comparison(seed, cfg=ng.CONFIG["fisher"]):
+        X, y, theta = ng.softmax_problem(seed, **cfg)
+        mp.setattr(ng, "fisher", lambda t, X_, K: ng.empirical_fisher(t, X_, y, K))
+        return original(seed, cfg)
+    mp.setattr(ng, "fisher_comparison", comparison)
+
+
+def adagrad_sums_to_t_minus_1(mp):
+    """The shared AdaGrad with the notes' off-by-one: the current gradient left out of the sum
+    (plus eps so that it stays finite)."""
+    import torch
+
+    from reproductions import optimizers as optim
+
+    def adagrad(lr, eps=1e-10):
+        def init(params):
+            return optim.AdagradState(0, torch.zeros_like(params))
+
+        def update(grads, state):
+            t = state.t + 1
+            return (-optim._at(lr, t) * grads / (state.sum_sq.sqrt() + max(eps, 1e-10)),
+                    optim.AdagradState(t, state.sum_sq + grads * grads))
+        return optim.Optimizer(init, update)
+    mp.setattr(optim, "adagrad", adagrad)
+
+
+def minibatch_with_replacement(mp):
+    """Minibatches drawn with replacement where the protocol draws without."""
+    import torch
+
+    from reproductions import stochastic_training as st
+    original = torch.Tensor.argsort
+
+    def argsort(self, *args, **kwargs):
+        return torch.randint(0, self.shape[-1], self.shape)
+    mp.setattr(st.torch.Tensor, "argsort", argsort)
+
+
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
 BN = "claims/test_batchnorm_landscape.py"
+MECHANICS = "claims/test_optimizer_mechanics.py"
+NATURAL = "claims/test_natural_gradient.py"
+FORMULAS = "claims/test_document_formulas.py"
 ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
 BUGS = {
+    "momentum-without-decay": Bug(
+        "momentum-effective-step", MECHANICS, "momentum_step or without_momentum", "the "
+        "heavy-ball buffer never decays (b = b + g)", momentum_without_decay,
+        "amplified-by-1-over-1-minus-beta"),
+    "clip-value-one-sided": Bug(
+        "gradient-clipping", MECHANICS, "semantics", "clipping by value caps only the "
+        "positive side", clip_value_one_sided, "clipping-semantics"),
+    "minibatch-with-replacement": Bug(
+        "minibatch-gradient-variance", MECHANICS, "finite_population", "minibatches drawn "
+        "with replacement", minibatch_with_replacement, "variance-formula"),
+    "fisher-at-the-true-labels": Bug(
+        "fisher-label-free", NATURAL, "fisher", "the Fisher computed at the data's labels",
+        fisher_at_the_true_labels, "fisher-equals-hessian-label-free"),
+    "adagrad-sums-to-t-minus-1": Bug(
+        "notes-adagrad-sum", FORMULAS, "adagrad", "the shared AdaGrad leaves the current "
+        "gradient out of its sum", adagrad_sums_to_t_minus_1, "notes-adagrad-sum:reference-agrees"),
     "amsgrad-without-running-max": Bug(
         "adam-nonconvergence", ADAM, ADAM_SELECT, "AMSGrad's running max of v_t left out, so "
         "AMSGrad is Adam", amsgrad_without_running_max, "amsgrad-converges"),
