@@ -41,8 +41,9 @@ CLAIMS = [
                 "watches for overfitting)", ["Keras EarlyStopping documentation",
                                              "Prechelt (1998), Early stopping - but when?"],
                 "Under label noise, monitoring the training loss stops late or never (it keeps "
-                "falling while the model memorizes), and the model it leaves is worse on the "
-                "test set than the one monitor='val_loss' stops at.",
+                "falling while the model memorizes): a median of at least 20 epochs after "
+                "monitor='val_loss' stops, with a model worse on the test set by more than 2 "
+                "points on average.",
                 "monitor='val_loss' stops within the first 30 epochs, near the best-validation "
                 "epoch."),
     {"id": "more-data-smaller-gap", "title": "More data shrinks the generalization gap",
@@ -52,7 +53,7 @@ CLAIMS = [
      "parts": [
          part("gap-shrinks", "effect", "The gap at n = 1000 is at most half the gap at "
               "n = 100 (geometric mean over seeds), and it shrinks at every step 100 -> 300 -> "
-              "1000 on most seeds.", f'{S}, "We need more data!"'),
+              "1000 on every seed (it did on 60 of 60 measured).", f'{S}, "We need more data!"'),
      ]},
     {"id": "dropout-weight-scaling", "title": "Dropout's weight scaling is exact only for a "
      "linear unit", "statement": "Multiplying the weights by the keep probability at test time "
@@ -160,10 +161,13 @@ def test_monitoring_the_training_loss_stops_late_with_a_worse_model(early, seeds
     at = lambda monitor: np.array([early["test_acc"][i, e if e is not None else epochs - 1]  # noqa
                                    for i, e in enumerate(stops[monitor])])
     evidence.record("monitor='loss': stop epoch per seed (None: never)", stops["train_loss"])
-    evidence.check_seeds(f"monitor='loss', patience {patience}: seeds on which it stops before "
-                         "epoch 40 (None: never)",
-                         np.array([e is not None and e < 40 for e in stops["train_loss"]]),
-                         "fraction", "==", 0.0, seeds=seeds)
+    evidence.record("monitor='val_loss': stop epoch per seed", stops["val_loss"])
+    stop_or_end = lambda monitor: np.array([epochs if e is None else e  # noqa: E731
+                                            for e in stops[monitor]])
+    evidence.check_seeds(f"patience {patience}: monitor='loss' stop epoch minus monitor="
+                         f"'val_loss' stop epoch (never stopping counts as {epochs})",
+                         stop_or_end("train_loss") - stop_or_end("val_loss"), "median", ">=",
+                         20, seeds=seeds)
     evidence.check_seeds("test accuracy at the stop: monitor='val_loss' minus monitor='loss'",
                          at("val_loss") - at("train_loss"), "mean", ">", 0.02, seeds=seeds)
 
@@ -198,24 +202,32 @@ def test_more_data_shrinks_the_gap(more_data, seeds, evidence):
 
 
 # --- dropout --------------------------------------------------------------------------------------------
+SCALING_SEEDS = 20  # the ReLU gap's median over 10 seeds has an interval reaching 0.07
+
+
 @pytest.fixture(scope="module")
-def scaling(seeds):
-    return [sr.weight_scaling_gap(s) for s in seeds[:5]]
+def scaling_seeds(seed):
+    return list(range(seed, seed + SCALING_SEEDS))
+
+
+@pytest.fixture(scope="module")
+def scaling(scaling_seeds):
+    return [sr.weight_scaling_gap(s) for s in scaling_seeds]
 
 
 @pytest.mark.part("exact-for-a-linear-unit")
-def test_weight_scaling_is_exact_for_a_linear_unit(scaling, seeds, evidence):
+def test_weight_scaling_is_exact_for_a_linear_unit(scaling, scaling_seeds, evidence):
     evidence.note("Keep probability 0.5; the average over every mask is enumerated (2^6 masks "
                   "per layer), not sampled.")
     evidence.check_seeds("linear unit: ||E_masks[output] - weight-scaled output|| / ||.||",
-                         [r["linear"] for r in scaling], "median", "<", 1e-12, seeds=seeds[:5],
+                         [r["linear"] for r in scaling], "median", "<", 1e-12, seeds=scaling_seeds,
                          reference=theory(0.0, "linearity of expectation"))
 
 
 @pytest.mark.part("approximate-with-relu")
-def test_weight_scaling_is_approximate_with_relu_layers(scaling, seeds, evidence):
+def test_weight_scaling_is_approximate_with_relu_layers(scaling, scaling_seeds, evidence):
     evidence.check_seeds("two ReLU layers: ||E_masks[output] - weight-scaled output|| / ||.||",
-                         [r["relu"] for r in scaling], "median", ">", 0.03, seeds=seeds[:5])
+                         [r["relu"] for r in scaling], "median", ">", 0.03, seeds=scaling_seeds)
 
 
 @pytest.fixture(scope="module")

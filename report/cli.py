@@ -62,7 +62,8 @@ def cmd_report(args, pytest_args: list[str]) -> int:
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
-    return sweep(root, out.resolve(), parse_seeds(args.seeds), pytest_args, args.jobs)
+    return sweep(root, out.resolve(), parse_seeds(args.seeds), pytest_args, args.jobs,
+                 paths=args.paths or ["claims"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="rebuild the HTML from an existing results.json; runs nothing")
     swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "
                                        "claim and part verdicts (exit 1 if any differs)")
+    swp.add_argument("paths", nargs="*", metavar="PATH",
+                     help="claim modules or folders to sweep (default claims/)")
     swp.add_argument("--seeds", default="0-19,100",
                      help="base seeds, e.g. 0-19,100 (the default)")
     swp.add_argument("--jobs", type=int, default=1,

@@ -197,6 +197,58 @@ def minibatch_with_replacement(mp):
     mp.setattr(st.torch.Tensor, "argsort", argsort)
 
 
+# --- regularization ----------------------------------------------------------------------------------
+def ridge_ignores_lambda(mp):
+    """The closed form without its lambda I (plain least squares)."""
+    from reproductions import regularization as reg
+    mp.setattr(reg, "ridge", lambda X, y, lam: np.linalg.solve(X.T @ X, X.T @ y))
+
+
+def iterates_start_off_zero(mp):
+    """The linear-regression runs start from a random point instead of w = 0."""
+    import torch
+
+    from reproductions import optimizers as optim
+    original = optim.run
+
+    def run(opt, grad_fn, params, steps, *args, **kwargs):
+        start = params + 0.1 * torch.randn(params.shape, dtype=params.dtype,
+                                           generator=torch.Generator().manual_seed(0))
+        return original(opt, grad_fn, start, steps, *args, **kwargs)
+    mp.setattr(optim, "run", run)
+
+
+def bagging_without_bootstrap(mp):
+    """Every bagged tree fits the whole training set (bootstrap=False): the trees coincide."""
+    import sklearn.ensemble
+    mp.setattr(sklearn.ensemble, "BaggingRegressor",
+               functools.partial(sklearn.ensemble.BaggingRegressor, bootstrap=False))
+
+
+def label_noise_not_applied(mp):
+    from reproductions import small_net_regularization as sr
+    mp.setattr(sr, "noisy_labels", lambda y, fraction, seed: y)
+
+
+def early_stopping_in_mode_max(mp):
+    """The early-stopping rule waits for a new maximum, as if the metric were an accuracy."""
+    from reproductions import small_net_regularization as sr
+    original = sr.keras_early_stopping
+    mp.setattr(sr, "keras_early_stopping",
+               lambda values, patience: original(-np.asarray(values), patience))
+
+
+def mask_probability_without_the_drop_factor(mp):
+    """A mask's probability computed as keep^kept, leaving out (1 - keep)^dropped."""
+    from reproductions import small_net_regularization as sr
+    original = sr.all_masks
+
+    def all_masks(n, keep):
+        masks, _ = original(n, keep)
+        return masks, keep ** masks.sum(1)
+    mp.setattr(sr, "all_masks", all_masks)
+
+
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
@@ -204,6 +256,8 @@ BN = "claims/test_batchnorm_landscape.py"
 MECHANICS = "claims/test_optimizer_mechanics.py"
 NATURAL = "claims/test_natural_gradient.py"
 FORMULAS = "claims/test_document_formulas.py"
+LINEAR = "claims/test_linear_regularization.py"
+NETWORK = "claims/test_network_regularization.py"
 ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
 BUGS = {
     "momentum-without-decay": Bug(
@@ -222,6 +276,27 @@ BUGS = {
     "adagrad-sums-to-t-minus-1": Bug(
         "notes-adagrad-sum", FORMULAS, "adagrad", "the shared AdaGrad leaves the current "
         "gradient out of its sum", adagrad_sums_to_t_minus_1, "notes-adagrad-sum:reference-agrees"),
+    "ridge-ignores-lambda": Bug(
+        "ridge-closed-form", LINEAR, "closed_form or lambda_limits", "the ridge closed form "
+        "without its lambda I", ridge_ignores_lambda, "closed-form-is-the-minimizer"),
+    "iterates-start-off-zero": Bug(
+        "min-norm-implicit-bias", LINEAR, "minimum_norm_interpolator", "GD, SGD and Adam start "
+        "from a random point instead of zero", iterates_start_off_zero, "gd-sgd-at-min-norm"),
+    "bagging-without-bootstrap": Bug(
+        "bagging-halves-variance", LINEAR, "bagging", "the bagged trees all fit the whole "
+        "training set (no bootstrap)", bagging_without_bootstrap, "bagged-variance-lower"),
+    "label-noise-not-applied": Bug(
+        "early-stopping-label-noise", NETWORK, "best_validation_checkpoint", "the training and "
+        "validation labels are left clean", label_noise_not_applied,
+        "best-checkpoint-beats-final"),
+    "early-stopping-in-mode-max": Bug(
+        "slides-keras-early-stopping-loss", NETWORK, "monitoring", "the early-stopping rule "
+        "waits for a new maximum of a loss", early_stopping_in_mode_max,
+        "slides-keras-early-stopping-loss:document-differs"),
+    "mask-probability-without-the-drop-factor": Bug(
+        "dropout-weight-scaling", NETWORK, "weight_scaling", "a dropout mask's probability "
+        "leaves out the (1 - keep) factor of the dropped units",
+        mask_probability_without_the_drop_factor, "exact-for-a-linear-unit"),
     "amsgrad-without-running-max": Bug(
         "adam-nonconvergence", ADAM, ADAM_SELECT, "AMSGrad's running max of v_t left out, so "
         "AMSGrad is Adam", amsgrad_without_running_max, "amsgrad-converges"),
