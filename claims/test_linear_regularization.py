@@ -101,6 +101,13 @@ CLAIMS = [
               "sets is at most 0.6 of a single tree's.", S),
          part("bagged-error-lower", "mechanism", "Their expected squared error is lower too.",
               "Breiman (1996)"),
+         part("correlation-floor", "mechanism", "The variance of an average of B bootstrap "
+              "trees follows rho sigma^2 + (1 - rho) sigma^2 / B (sigma^2 one tree's variance, "
+              "rho the correlation of two trees of the same training set) within 5% at B = 1 to "
+              "100: averaging removes only the uncorrelated part, so the cut is about a half "
+              "because rho is about a half here, and more trees do not push it lower.",
+              "Hastie, Tibshirani & Friedman, The Elements of Statistical Learning (2009), "
+              "§15.2, eq. (15.1)"),
      ]},
 ]
 N_SEEDS = 10
@@ -279,3 +286,27 @@ def test_bagging_cuts_the_variance(bagging, evidence):
 def test_bagging_cuts_the_expected_error(bagging, evidence):
     evidence.check("expected squared error: bagged / single tree", bagging["bagged"]["mse"] /
                    bagging["tree"]["mse"], "<", 0.9)
+
+
+@pytest.fixture(scope="module")
+def bagging_by_trees(seed):
+    return rg.bagging_variance_by_trees(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.part("correlation-floor")
+def test_the_bagged_variance_falls_to_the_correlated_floor(bagging_by_trees, evidence):
+    r = bagging_by_trees
+    sigma2, rho = r["tree_variance"], r["rho"]
+    formula = {b: rho * sigma2 + (1 - rho) * sigma2 / b for b in r["variance"]}
+    evidence.note("The same bootstrap trees averaged over the first B; rho from the first two "
+                  "trees only, so the formula is a prediction for every B > 2; seed rule: the "
+                  "base seed (each number averages 100 training sets).")
+    evidence.record("B, measured variance, formula", [[b, v, formula[b]] for b, v
+                                                      in r["variance"].items()])
+    evidence.record("rho (two bootstrap trees of one training set)", rho)
+    evidence.check("max over B of |measured variance / formula - 1|",
+                   max(abs(v / formula[b] - 1) for b, v in r["variance"].items()), "<", 0.05,
+                   theory(0.0, "ESL eq. (15.1), exact for identically distributed trees"))
+    evidence.check("variance at B = 100 / variance at B = 20 (the floor is reached)",
+                   r["variance"][100] / r["variance"][20], ">", 0.9)

@@ -162,6 +162,8 @@ def test_monitoring_the_training_loss_stops_late_with_a_worse_model(early, seeds
                                    for i, e in enumerate(stops[monitor])])
     evidence.record("monitor='loss': stop epoch per seed (None: never)", stops["train_loss"])
     evidence.record("monitor='val_loss': stop epoch per seed", stops["val_loss"])
+    evidence.record(f"monitor='loss': fraction of seeds on which it never fires in {epochs} "
+                    "epochs", float(np.mean([e is None for e in stops["train_loss"]])))
     stop_or_end = lambda monitor: np.array([epochs if e is None else e  # noqa: E731
                                             for e in stops[monitor]])
     evidence.check_seeds(f"patience {patience}: monitor='loss' stop epoch minus monitor="

@@ -194,3 +194,28 @@ def bagging_variance(seed: int, cfg: dict = CONFIG["bagging"]) -> dict:
         out[name] = {"variance": float(np.mean(p.var(0))),
                      "mse": float(np.mean((p - truth(x_test[:, 0])) ** 2) + cfg["noise"] ** 2)}
     return out
+
+
+def bagging_variance_by_trees(seed: int, trees=(1, 2, 5, 20, 100),
+                              cfg: dict = CONFIG["bagging"]) -> dict:
+    """The variance over training sets of a bagged prediction with each number of ``trees`` (the
+    same bootstrap trees, averaged over the first B), averaged over the test points; and the
+    correlation rho between two bootstrap trees' predictions of the same training set."""
+    from sklearn.ensemble import BaggingRegressor
+    from sklearn.tree import DecisionTreeRegressor
+    rng = np.random.default_rng(seed)
+    x_test = np.linspace(0, 1, cfg["x_test"])[:, None]
+    per_tree = []                                      # (train sets, trees, test points)
+    for k in range(cfg["train_sets"]):
+        x = rng.uniform(0, 1, (cfg["n"], 1))
+        y = truth(x[:, 0]) + cfg["noise"] * rng.normal(size=cfg["n"])
+        bag = BaggingRegressor(DecisionTreeRegressor(), n_estimators=max(trees),
+                               random_state=k).fit(x, y)
+        per_tree.append([est.predict(x_test) for est in bag.estimators_])
+    per_tree = np.array(per_tree)
+    variance = {b: float(np.mean(per_tree[:, :b].mean(1).var(0))) for b in trees}
+    one = per_tree.var(0).mean(0)                                  # each tree's variance
+    pair = np.mean([np.cov(per_tree[:, 0, j], per_tree[:, 1, j])[0, 1]
+                    for j in range(per_tree.shape[2])])
+    return {"variance": variance, "tree_variance": float(one.mean()),
+            "rho": float(pair / one.mean())}
