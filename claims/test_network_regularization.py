@@ -259,10 +259,8 @@ def test_dropout_raises_the_test_accuracy(variants, seeds, evidence):
 
 @pytest.mark.part("slides-dropout-argument:document-differs")
 def test_dropout_point_8_read_as_keep_keeps_a_fifth(evidence):
-    g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     kept = float((torch.nn.Dropout(0.8).train()(torch.ones(100_000)) != 0).float().mean())
-    del g
     evidence.check("torch.nn.Dropout(0.8): fraction of units kept", kept, "in", (0.19, 0.21),
                    theory(0.2, "rate = 0.8 is dropped"))
 
@@ -286,7 +284,7 @@ def test_gaussian_noise_raises_the_test_accuracy(variants, seeds, evidence):
 
 @pytest.mark.part("mixup-raises-accuracy")
 @known_non_reproduction("at 150 digits mixup lowers the test accuracy on average (alpha 0.2: "
-                        "-0.2, alpha 1: -0.5 points, seeds 0-9)")
+                        "-0.1, alpha 1: -0.4 points, seeds 0-9)")
 def test_mixup_raises_the_test_accuracy(variants, seeds, evidence):
     for alpha in sr.CONFIG["mixup_alphas"]:
         gain_check(evidence, variants, seeds, f"mixup {alpha}", 0.02, f"mixup alpha {alpha}")

@@ -100,6 +100,7 @@ def train(models: list[dict], X, Y, epochs: int, batch: int, opt: optim.Optimize
     state = {k: opt.init(v) for k, v in p.items()}
     M, n = Y.shape
     g = torch.Generator().manual_seed(seed)
+    mix_rng = np.random.default_rng(seed)      # Beta draws: torch.distributions has no generator
     rows = torch.arange(M)[:, None]
 
     def loss(params, x, target, mask):
@@ -116,7 +117,7 @@ def train(models: list[dict], X, Y, epochs: int, batch: int, opt: optim.Optimize
                 x = x + variant["noise"] * torch.randn(x.shape, generator=g)
             if "mixup" in variant:
                 a = variant["mixup"]
-                lam = torch.distributions.Beta(a, a).sample((M, 1, 1))
+                lam = torch.tensor(mix_rng.beta(a, a, size=(M, 1, 1)), dtype=x.dtype)
                 j = torch.stack([torch.randperm(batch, generator=g) for _ in range(M)])
                 x = lam * x + (1 - lam) * x[rows, j]
                 target = lam * target + (1 - lam) * target[rows, j]
