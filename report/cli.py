@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .build import write_report
-from .results import load
+from .results import ResultsFileError, load
 from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
@@ -88,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] == "--":
         rest = rest[1:]
-    return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
+    try:
+        return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
+    except ResultsFileError as err:
+        print(f"repro: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -235,14 +235,33 @@ def write_atomic(results: dict, path: str | os.PathLike) -> Path:
     return path
 
 
+class ResultsFileError(Exception):
+    """A results file that cannot be rendered: missing, unreadable, not JSON, truncated, or of
+    another schema version. The message names the file, what is wrong and what to do."""
+
+
 def load(path: str | os.PathLike) -> dict:
     path = Path(path)
+    again = "run `repro report` (or pytest with --results) to write a new one"
     if not path.is_file():
-        raise FileNotFoundError(f"no results file at {path}: run `repro report` first")
-    with path.open(encoding="utf-8") as f:
-        results = json.load(f)
-    if results.get("version") != VERSION:
-        raise ValueError(f"{path} has results version {results.get('version')!r}, expected {VERSION}")
+        raise ResultsFileError(f"{path}: no such results file; {again}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ResultsFileError(f"{path}: cannot be read ({err}); {again}") from None
+    try:
+        results = json.loads(text)
+    except json.JSONDecodeError as err:
+        what = ("truncated (it ends in the middle of the JSON: was the run killed while "
+                "writing?)" if err.pos >= len(text.rstrip()) else
+                f"not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+        raise ResultsFileError(f"{path}: {what}; {again}") from None
+    if not isinstance(results, dict) or "version" not in results:
+        raise ResultsFileError(f"{path}: JSON, but not a results file of this suite (no "
+                               f"'version' field); {again}")
+    if results["version"] != VERSION:
+        raise ResultsFileError(f"{path}: results version {results['version']!r}; this version "
+                               f"of the suite reads version {VERSION}; {again}")
     return results
 
 

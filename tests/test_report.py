@@ -10,7 +10,8 @@ from optclaims_report import cli
 from optclaims_report.build import render, seed_ranges, write_report
 from optclaims_report.evidence import (Evidence, Inconclusive, figure, fmt, interval_status,
                                        paper, seed_interval)
-from optclaims_report.results import build_results, load, pair_benchmarks, write_atomic
+from optclaims_report.results import (ResultsFileError, build_results, load, pair_benchmarks,
+                                      write_atomic)
 
 EVIL = "<script>alert('x')</script>"
 
@@ -82,8 +83,24 @@ def test_write_atomic_is_strict_json_and_leaves_no_temp_file(results, tmp_path):
 
 
 def test_load_refuses_a_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="repro report"):
+    with pytest.raises(ResultsFileError, match="no such results file.*repro report"):
         load(tmp_path / "results.json")
+
+
+@pytest.mark.parametrize("content, says", [
+    ('{"version": 2, "claims": [', "truncated"),
+    ("hello", "not valid JSON"),
+    ("[1, 2]", "not a results file"),
+    ('{"version": 1}', "results version 1"),
+])
+def test_report_from_a_bad_file_names_it_and_exits_2_without_a_traceback(tmp_path, capsys,
+                                                                        content, says):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    assert cli.main(["report", "--from", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and says in err and "Traceback" not in err
+    assert not (tmp_path / "index.html").exists()
 
 
 def test_html_escapes_a_hostile_title(results):
