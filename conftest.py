@@ -6,7 +6,8 @@
 - Fixtures: ``evidence`` (record a metric with its bound and assert it, plus numbers, notes, seeds
   and figures), ``seed`` (the base seed, ``--seed``), ``device``, ``data_dir``.
 - Results: at the end of a session that ran claim tests, the controller writes ``results.json``
-  (``--results``, default ``report/out/results.json``). Evidence travels on each test report's
+  (``--results``; by default a new run directory ``report/out/runs/<UTC time>-<pid>/``, so no
+  run overwrites another's results). Evidence travels on each test report's
   ``user_properties``, so ``pytest -n 2`` (xdist) stores the same evidence as a serial run.
 
 A claim module declares a module-level ``CLAIM`` with its parts (``optclaims_report.claim``), or a
@@ -32,7 +33,8 @@ from pathlib import Path
 import pytest
 
 from optclaims_report.evidence import PREFIX, Evidence
-from optclaims_report.results import build_results, collect_environment, write_atomic
+from optclaims_report.results import (RUNS_DIR, build_results, collect_environment,
+                                      write_atomic)
 from optclaims_report.verdicts import LABELS
 from reproductions.data import DataCorrupt, DataMissing
 
@@ -49,8 +51,9 @@ def pytest_addoption(parser):
                     help=f"base seed of every claim's seed list (default {DEFAULT_SEED}); "
                          "echoed in the header so a run can be repeated")
     group.addoption("--results", default=None, metavar="PATH",
-                    help="where to write results.json (default: report/out/results.json "
-                         "under the rootdir)")
+                    help="where to write results.json (default: a new run directory "
+                         "report/out/runs/<UTC time>-<pid>/ under the rootdir, so no run "
+                         "overwrites another's results)")
     group.addoption("--torch-threads", type=int, default=1, metavar="N",
                     help="torch intra-op threads (default 1: the claims' tensors are small, and "
                          "on a shared machine, or under xdist, more threads than free cores "
@@ -391,8 +394,28 @@ def load_catalogue(root) -> list[dict]:
 
 
 def results_path(config) -> Path:
+    """``--results``, else this run's own directory under report/out/runs/ (named once)."""
     chosen = config.getoption("results")
-    return Path(chosen) if chosen else Path(config.rootpath) / "report" / "out" / "results.json"
+    if chosen:
+        return Path(chosen)
+    if not hasattr(config, "_optclaims_run_dir"):
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        config._optclaims_run_dir = Path(config.rootpath) / RUNS_DIR / f"{stamp}-{os.getpid()}"
+    return config._optclaims_run_dir / "results.json"
+
+
+def selection(config, records: list[dict]) -> dict:
+    """What this run selected: its arguments, -k and -m, and whether it is partial (a -k/-m
+    selection, deselected tests, or only some of the claim modules)."""
+    suite = sorted(p.name for p in (Path(config.rootpath) / "claims").glob("test_*.py"))
+    ran = sorted({Path(r["nodeid"].split("::")[0]).name for r in records if r["claim"]})
+    keyword = config.getoption("keyword", "") or None
+    markexpr = config.getoption("markexpr", "") or None
+    deselected = getattr(config, "_optclaims_deselected", 0)
+    return {"args": [str(a) for a in config.invocation_params.args], "keyword": keyword,
+            "markexpr": markexpr, "deselected_claim_tests": deselected,
+            "claim_modules_run": len(ran), "claim_modules_in_suite": len(suite),
+            "partial": bool(keyword or markexpr or deselected or len(ran) < len(suite))}
 
 
 class ResultsStore:
@@ -427,6 +450,11 @@ class ResultsStore:
                 rec.update({k: meta[k] for k in ("claim", "tier", "doc", "part", "benchmark",
                                                  "xfail_reason")})
                 self.pending[item.nodeid] = rec
+
+    def pytest_deselected(self, items):
+        claim_tests = sum(1 for item in items if module_claims(getattr(item, "module", None)))
+        self.config._optclaims_deselected = getattr(self.config, "_optclaims_deselected",
+                                                    0) + claim_tests
 
     def pytest_runtest_logreport(self, report):
         rec = self.records.setdefault(report.nodeid, self._new_record(
@@ -476,7 +504,9 @@ class ResultsStore:
                 xdist_workers=getattr(config.option, "numprocesses", None))
         results = build_results(records + not_reached, _benchmarks(config, claim_of),
                                 dict(self.environment, complete=complete,
-                                     interrupted=interrupted), load_catalogue(config.rootpath))
+                                     interrupted=interrupted,
+                                     selection=selection(config, records + not_reached)),
+                                load_catalogue(config.rootpath))
         self.written = (write_atomic(results, results_path(config)), results)
         self.last_write = time.monotonic()
 

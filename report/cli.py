@@ -2,6 +2,7 @@
 
     repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
     repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
+    repro report --from latest                  render the newest plain `pytest claims/` run
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
 
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 from .build import write_report
-from .results import ResultsFileError, load
+from .results import ResultsFileError, latest_run, load
 from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
@@ -34,10 +35,21 @@ def project_root() -> Path:
                      "run it from the project's checkout")
 
 
+def resolve_results(given: str) -> Path:
+    """``--from`` names a results.json, a folder holding one, or ``latest`` (the newest run
+    directory a plain ``pytest claims/`` wrote)."""
+    if given == "latest":
+        return latest_run(project_root())
+    path = Path(given)
+    return path / "results.json" if path.is_dir() else path
+
+
 def cmd_report(args, pytest_args: list[str]) -> int:
     if args.from_:
-        out = Path(args.out) if args.out else Path(args.from_).parent
-        print(f"repro: wrote {write_report(load(args.from_), out)}")
+        source = resolve_results(args.from_)
+        out = Path(args.out) if args.out else source.parent
+        print(f"repro: rendering {source}")
+        print(f"repro: wrote {write_report(load(source), out)}")
         return 0
     root = project_root()
     out = Path(args.out) if args.out else root / DEFAULT_OUT
@@ -73,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     rep = sub.add_parser("report", help="run the claims and write an HTML report")
     rep.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/)")
     rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON",
-                     help="rebuild the HTML from an existing results.json; runs nothing")
+                     help="rebuild the HTML from an existing results.json (or a folder holding "
+                          "one, or 'latest': the newest pytest run under report/out/runs/); "
+                          "runs nothing")
     swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "
                                        "claim and part verdicts (exit 1 if any differs)")
     swp.add_argument("paths", nargs="*", metavar="PATH",

@@ -235,6 +235,19 @@ def write_atomic(results: dict, path: str | os.PathLike) -> Path:
     return path
 
 
+RUNS_DIR = Path("report") / "out" / "runs"   # a plain pytest run's results, one folder per run
+
+
+def latest_run(root: str | os.PathLike) -> Path:
+    """The results.json of the newest run directory under ``root``/report/out/runs/."""
+    runs = sorted((Path(root) / RUNS_DIR).glob("*/results.json"),
+                  key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ResultsFileError(f"{Path(root) / RUNS_DIR}: no runs yet; run `pytest claims/` or "
+                               "`repro report` first")
+    return runs[-1]
+
+
 class ResultsFileError(Exception):
     """A results file that cannot be rendered: missing, unreadable, not JSON, truncated, or of
     another schema version. The message names the file, what is wrong and what to do."""

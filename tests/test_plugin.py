@@ -50,8 +50,14 @@ def project(pytester):
     return pytester
 
 
+def run_files(pytester):
+    return sorted((pytester.path / "report" / "out" / "runs").glob("*/results.json"),
+                  key=lambda p: p.stat().st_mtime)
+
+
 def results(pytester):
-    return json.loads((pytester.path / "report" / "out" / "results.json").read_text())
+    """The newest run's results (a plain run writes to its own run directory)."""
+    return json.loads(run_files(pytester)[-1].read_text())
 
 
 def only_claim(pytester):
@@ -253,12 +259,12 @@ def test_default_threads(request):
     assert results(project)["environment"]["thread_pins"] == {"toy": 1}
 
 
-def test_unit_tests_alone_leave_the_results_in_place(project):
+def test_unit_tests_alone_write_no_results(project):
     project.runpytest()
-    before = (project.path / "report" / "out" / "results.json").read_text()
+    before = run_files(project)
     project.makepyfile(test_unit="def test_x():\n    assert True\n")
     project.runpytest("test_unit.py").assert_outcomes(passed=1)
-    assert (project.path / "report" / "out" / "results.json").read_text() == before
+    assert run_files(project) == before
 
 
 BENCH = '''
@@ -343,7 +349,7 @@ def test_stop_here(evidence):
 @pytest.mark.part("gap")
 ''')
     project.runpytest_subprocess("-p", "no:cacheprovider", "--runslow")
-    results_json = json.loads((project.path / "report" / "out" / "results.json").read_text())
+    results_json = results(project)
     assert results_json["environment"]["interrupted"] is True
     assert results_json["environment"]["complete"] is False
     tests = {t["name"]: t for t in results_json["claims"][0]["tests"]}
@@ -394,3 +400,46 @@ def test_a_part_declared_by_two_claims_of_a_module_stops_the_run(pytester):
     out = pytester.runpytest()
     assert out.ret == pytest.ExitCode.USAGE_ERROR
     assert "declared by both 'one' and 'two'" in out.stderr.str()
+
+
+def test_plain_runs_write_to_their_own_run_directories(project):
+    project.runpytest()
+    project.runpytest("-k", "effect")
+    first, second = run_files(project)
+    assert first.parent != second.parent
+    assert not (project.path / "report" / "out" / "results.json").exists()
+
+
+def test_results_flag_writes_only_where_it_says(project):
+    project.runpytest(f"--results={project.path / 'mine.json'}")
+    assert (project.path / "mine.json").is_file() and not run_files(project)
+
+
+def test_a_keyword_selection_is_recorded_as_partial(project):
+    project.runpytest("-k", "effect")
+    sel = results(project)["environment"]["selection"]
+    assert sel["partial"] and sel["keyword"] == "effect" and sel["deselected_claim_tests"] == 3
+
+
+def test_a_whole_run_is_not_partial(project):
+    project.runpytest()
+    sel = results(project)["environment"]["selection"]
+    assert not sel["partial"] and sel["deselected_claim_tests"] == 0
+
+
+def test_report_from_latest_renders_the_newest_run(project, monkeypatch):
+    from optclaims_report import cli
+    project.runpytest("-k", "effect")
+    (project.path / "claims").mkdir()
+    monkeypatch.chdir(project.path)
+    assert cli.main(["report", "--from", "latest"]) == 0
+    assert (run_files(project)[-1].parent / "index.html").is_file()
+
+
+def test_a_partial_run_is_marked_on_every_claim_card(project, monkeypatch):
+    from optclaims_report.build import render
+    project.runpytest("-k", "effect")
+    html = render(results(project))
+    assert html.count(">partial run</span>") == 2          # the summary and the one claim card
+    project.runpytest()
+    assert "partial run</span>" not in render(results(project))
