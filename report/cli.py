@@ -3,6 +3,7 @@
     repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
     repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
     repro report --from latest                  render the newest plain `pytest claims/` run
+    repro compare EARLIER.json LATER.json       what changed between two runs (exit 1 on a flipped verdict)
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
 
@@ -18,6 +19,8 @@ import sys
 from pathlib import Path
 
 from .build import write_report
+from .compare import as_text as compare_text
+from .compare import compare
 from .results import ResultsFileError, latest_run, load
 from .sweep import parse_seeds, sweep
 
@@ -78,6 +81,13 @@ def cmd_sweep(args, pytest_args: list[str]) -> int:
                  paths=args.paths or ["claims"])
 
 
+def cmd_compare(args) -> int:
+    earlier, later = (resolve_results(p) for p in (args.earlier, args.later))
+    diff = compare(load(earlier), load(later))
+    print(compare_text(diff, str(earlier), str(later)))
+    return 1 if diff["flipped"] else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="repro", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,10 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     swp.add_argument("--out", metavar="DIR",
                      help="folder for seed-S.json, seed-S.log and sweep.json "
                           f"(default {DEFAULT_OUT}/sweep/)")
+    cmp = sub.add_parser("compare", help="what changed between two runs' results: flipped "
+                                         "verdicts (exit 1), checks, intervals, margins, "
+                                         "environment")
+    cmp.add_argument("earlier", help="the earlier results.json (or its folder, or 'latest')")
+    cmp.add_argument("later", help="the later results.json (or its folder, or 'latest')")
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] == "--":
         rest = rest[1:]
     try:
+        if args.command == "compare":
+            return cmd_compare(args)
         return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
     except ResultsFileError as err:
         print(f"repro: error: {err}", file=sys.stderr)
