@@ -400,7 +400,13 @@ def results_path(config) -> Path:
         return Path(chosen)
     if not hasattr(config, "_optclaims_run_dir"):
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        config._optclaims_run_dir = Path(config.rootpath) / RUNS_DIR / f"{stamp}-{os.getpid()}"
+        base = Path(config.rootpath) / RUNS_DIR / f"{stamp}-{os.getpid()}"
+        run_dir, n = base, 1
+        while run_dir.exists():       # several runs in one process within a second
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+        run_dir.mkdir(parents=True)
+        config._optclaims_run_dir = run_dir
     return config._optclaims_run_dir / "results.json"
 
 

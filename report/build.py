@@ -6,10 +6,12 @@ exactly what the tests asserted.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .verdicts import GATING, LABELS, LEGEND, ROLES
@@ -45,7 +47,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(default=True),
                              trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]),
+    env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]), spark=sparkline,
                        seeds=seed_ranges, duration=duration,
                        verdict=lambda v: LABELS.get(v, v))
     return env
@@ -76,8 +78,31 @@ def by_part(claim: dict) -> list[dict]:
     return out
 
 
-def render(results: dict) -> str:
-    """The report as one HTML string."""
+def sparkline(values: list, width: int = 80, height: int = 16) -> Markup:
+    """An inline SVG polyline of a check's value over earlier runs (None: a run without it);
+    empty when fewer than two runs have a number."""
+    points = [(i, float(v)) for i, v in enumerate(values or [])
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    if len(points) < 2:
+        return Markup("")
+    ys = [y for _, y in points]
+    lo, hi = min(ys), max(ys)
+    span_x, span_y = max(len(values) - 1, 1), (hi - lo) or 1.0
+    xy = " ".join(f"{1 + (width - 2) * i / span_x:.1f},{height - 1 - (height - 2) * (y - lo) / span_y:.1f}"
+                  for i, y in points)
+    last_x, last_y = xy.split(" ")[-1].split(",")
+    title = escape(f"{len(points)} runs on this machine: {fmt(ys[0])} ... {fmt(ys[-1])} "
+                   f"(range {fmt(lo)} to {fmt(hi)})")
+    return Markup(f'<svg class="spark" width="{width}" height="{height}" role="img">'
+                  f'<title>{title}</title><polyline points="{xy}" fill="none" '
+                  f'stroke="#57606a" stroke-width="1"/><circle cx="{last_x}" cy="{last_y}" '
+                  f'r="1.8" fill="#0969da"/></svg>')
+
+
+def render(results: dict, changes: dict | None = None, series: dict | None = None) -> str:
+    """The report as one HTML string; ``changes`` (history.changes_since_last_run) adds the
+    "changed since the last run" section and ``series`` (history.check_series) each check's
+    sparkline over earlier runs."""
     benchmarks_by_claim: dict[str | None, list] = {}
     for b in results.get("benchmarks", []):
         benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
@@ -86,15 +111,16 @@ def render(results: dict) -> str:
         results=results, claims=claims, env=results.get("environment", {}),
         legend=LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
-        benchmarks_by_claim=benchmarks_by_claim,
+        benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def write_report(results: dict, out_dir: str | Path) -> Path:
+def write_report(results: dict, out_dir: str | Path, changes: dict | None = None,
+                 series: dict | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(results), encoding="utf-8")
+    tmp.write_text(render(results, changes, series), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import history
 from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
@@ -70,7 +71,12 @@ def cmd_report(args, pytest_args: list[str]) -> int:
         print(f"repro: pytest exited {status} without writing {results_path}; no report",
               file=sys.stderr)
         return status or 1
-    print(f"repro: wrote {write_report(load(results_path), out)} and {results_path}")
+    results = load(results_path)
+    entry = history.record(results, root)
+    changes = history.changes_since_last_run(root, results, entry)
+    series = history.check_series(root, results)
+    print(f"repro: wrote {write_report(results, out, changes, series)} and {results_path}; "
+          f"kept in {entry.relative_to(root)}")
     return status
 
 

@@ -443,3 +443,23 @@ def test_a_partial_run_is_marked_on_every_claim_card(project, monkeypatch):
     assert html.count(">partial run</span>") == 2          # the summary and the one claim card
     project.runpytest()
     assert "partial run</span>" not in render(results(project))
+
+
+def test_two_report_runs_in_a_row_show_what_changed_since_the_last(project, monkeypatch):
+    from optclaims_report import cli
+
+    claims = project.mkdir("claims")
+    (project.path / "test_toy.py").rename(claims / "test_toy.py")
+    monkeypatch.chdir(project.path)
+    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]
+    assert cli.main(args) == 0
+    assert "The first run kept on this machine" in (project.path / "site" / "index.html").read_text()
+    assert cli.main(args) == 0
+    html = (project.path / "site" / "index.html").read_text()
+    assert "Changed since the last run" in html and "Nothing moved" in html
+    assert '<svg class="spark"' in html                     # each check's value over both runs
+    (claims / "test_toy.py").write_text(CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
+    assert cli.main(args) == 1
+    html = (project.path / "site" / "index.html").read_text()
+    assert "Verdicts flipped (2)" in html and "claim toy" in html
+    assert len(list((project.path / "report" / "out" / "history").glob("*/*.json"))) == 3

@@ -1,0 +1,92 @@
+"""Every ``repro report`` run kept, per machine: the history behind "what changed since the last
+run" and the per-check sparklines.
+
+Runs are stored as ``report/out/history/<machine fingerprint>/<UTC time>-<commit>.json``: the
+run's results.json (per-seed values included) without its figures' image data. The fingerprint
+hashes what makes timings and float results comparable between runs (CPU model, core count, GPU,
+architecture); torch, numpy and python versions are not in it, so a torch upgrade stays in the
+same history and shows up as an environment change beside whatever it moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from .compare import compare
+from .results import ResultsFileError, load, write_atomic
+
+HISTORY_DIR = Path("report") / "out" / "history"
+MACHINE_KEYS = ("cpu", "cpu_count", "gpu")
+SPARK_RUNS = 20   # runs shown in a check's sparkline
+
+
+def fingerprint(environment: dict) -> str:
+    """12 hex digits naming the machine a run ran on."""
+    arch = (environment.get("platform") or "").split("-")
+    machine = {k: environment.get(k) for k in MACHINE_KEYS}
+    machine["arch"] = next((a for a in arch if a in ("x86_64", "aarch64", "arm64")), "")
+    return hashlib.sha256(json.dumps(machine, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def without_images(results: dict) -> dict:
+    """The results with each figure's image data dropped (names and captions kept)."""
+    claims = [dict(c, figures=[{k: v for k, v in f.items() if k not in ("png", "data_uri")}
+                               for f in c.get("figures", [])]) for c in results["claims"]]
+    return dict(results, claims=claims)
+
+
+def record(results: dict, root: str | Path) -> Path:
+    """Store one run in its machine's history; returns the entry's path."""
+    env = results.get("environment", {})
+    folder = Path(root) / HISTORY_DIR / fingerprint(env)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    commit = (env.get("git_commit") or "nocommit")[:10]
+    path = folder / f"{stamp}-{commit}.json"
+    n = 1
+    while path.exists():           # two runs in one second
+        n += 1
+        path = folder / f"{stamp}-{commit}-{n}.json"
+    return write_atomic(without_images(results), path)
+
+
+def entries(root: str | Path, environment: dict) -> list[Path]:
+    """This machine's runs, oldest first."""
+    folder = Path(root) / HISTORY_DIR / fingerprint(environment)
+    return sorted(folder.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def _readable(paths: list[Path]) -> list[tuple[Path, dict]]:
+    out = []
+    for p in paths:
+        try:
+            out.append((p, load(p)))
+        except ResultsFileError:
+            continue    # a damaged or older-version entry is skipped, never fatal
+    return out
+
+
+def changes_since_last_run(root: str | Path, results: dict, current: Path | None) -> dict:
+    """The comparison of ``results`` with the newest earlier run on the same machine:
+    ``{"previous": name or None, "diff": compare(...) or None}``."""
+    earlier = [p for p in entries(root, results.get("environment", {})) if p != current]
+    previous = _readable(earlier[-1:])
+    if not previous:
+        return {"previous": None, "diff": None, "runs": len(earlier)}
+    path, prev = previous[0]
+    return {"previous": path.stem, "diff": compare(prev, results), "runs": len(earlier)}
+
+
+def check_series(root: str | Path, results: dict, limit: int = SPARK_RUNS) -> dict[str, list]:
+    """Per check ("claim :: test :: name"), its value in each of the last ``limit`` runs on
+    this machine (None where a run did not have it), oldest first."""
+    runs = [r for _, r in _readable(entries(root, results.get("environment", {}))[-limit:])]
+    series: dict[str, list] = {}
+    for i, run in enumerate(runs):
+        for claim in run["claims"]:
+            for check in claim["checks"]:
+                key = f"{claim['id']} :: {check['test']} :: {check['name']}"
+                series.setdefault(key, [None] * len(runs))[i] = check.get("value")
+    return series
