@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
+from .compare import margin
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .verdicts import GATING, LABELS, LEGEND, ROLES
 
@@ -48,6 +49,7 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]), spark=sparkline,
+                       margin=margin_text,
                        seeds=seed_ranges, duration=duration,
                        verdict=lambda v: LABELS.get(v, v))
     return env
@@ -63,11 +65,23 @@ def by_test(claim: dict) -> list[dict]:
     return out
 
 
+def tightest_margin(checks: list[dict]) -> float | None:
+    """The smallest margin (compare.margin: 1 at the bound, above 1 with room, below 1 missing
+    it) over checks that have one; None when none has."""
+    margins = [m for m in (margin(k) for k in checks) if m is not None]
+    return min(margins) if margins else None
+
+
+def margin_text(m: float | None) -> str:
+    return "" if m is None else f"×{m:.2g}" if m < 100 else "×≥100"
+
+
 def by_part(claim: dict) -> list[dict]:
     """The claim's parts in role order (gating roles first), each with its tests attached."""
     tests = by_test(claim)
     parts = sorted(claim["parts"], key=lambda p: ROLES.index(p["role"]))
-    out = [dict(p, gating=p["role"] in GATING,
+    out = [dict(p, gating=p["role"] in GATING, margin=tightest_margin(
+                    [k for k in claim["checks"] if k["part"] == p["id"]]),
                 by_test=[t for t in tests if t["part"] == p["id"]]) for p in parts]
     unparted = [t for t in tests if t["part"] is None]
     if unparted:

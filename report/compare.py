@@ -21,8 +21,10 @@ def margin(check: dict) -> float | None:
     """How far a check is from its bound, as a ratio that is 1 at the bound and grows with room:
     value / bound for > and >=, bound / value for < and <=, using the end of the seed interval
     nearest the bound. None where a ratio means nothing (==, 'in', a zero or sign-changing
-    bound, a non-numeric value)."""
+    bound, a non-numeric value, a fraction of seeds bounded by 0 or 1)."""
     op, bound = check.get("op"), check.get("bound")
+    if (check.get("seeds") or {}).get("statistic") == "fraction" and bound in (0, 1):
+        return None     # "every seed" / "no seed": at the bound is the only way to hold
     value = _nearest_end(check)
     if op not in (">", ">=", "<", "<=") or not _number(bound) or not _number(value):
         return None

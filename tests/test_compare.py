@@ -25,6 +25,8 @@ def test_margin_is_the_interval_end_nearest_the_bound_over_the_bound():
     assert margin(dict(check, op="<=", bound=4.0)) == pytest.approx(4.0 / 2.5)
     assert margin(dict(check, op="==")) is None
     assert margin({"op": ">", "bound": 0.0, "value": 1.0}) is None
+    assert margin({"op": ">=", "bound": 1.0, "value": 1.0,
+                   "seeds": {"statistic": "fraction", "interval": [1.0, 1.0]}}) is None
 
 
 def test_identical_runs_differ_in_nothing():
