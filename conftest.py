@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from optclaims_report.cache import ExperimentCache
 from optclaims_report.evidence import PREFIX, Evidence
 from optclaims_report.results import (RUNS_DIR, build_results, collect_environment,
                                       write_atomic)
@@ -39,6 +40,7 @@ from optclaims_report.verdicts import LABELS
 from reproductions.data import DataCorrupt, DataMissing
 
 DEFAULT_SEED = 0
+CACHE_DIR = Path("report") / "out" / "cache"
 
 
 def pytest_addoption(parser):
@@ -61,6 +63,12 @@ def pytest_addoption(parser):
     group.addoption("--data-dir", default=None, metavar="DIR",
                     help="data directory for real-data claims (default: $REPRO_DATA, else "
                          "../shared/data beside the checkout)")
+    group.addoption("--no-cache", action="store_true", default=False,
+                    help="run every `slow`/`gpu` experiment afresh instead of reusing a cached "
+                         "result with the same key (source, config, seeds, versions, device); "
+                         "CI's regression run sets it")
+    group.addoption("--cache-dir", default=None, metavar="DIR",
+                    help=f"where experiments are cached (default {CACHE_DIR}/ under the rootdir)")
     group.addoption("--require-data", action="store_true", default=False,
                     help="fail, instead of skipping as 'not run', tests whose data files are "
                          "missing (CI sets it)")
@@ -282,6 +290,11 @@ def _data_problem(report, call, require_data: bool) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
+    cache = getattr(item.config, "_optclaims_cache", None)
+    if cache is not None:  # experiments a module fixture ran (or loaded) while this test set up
+        events = [(PREFIX + "cache", e) for e in cache.drain()]
+        item.user_properties += events   # so the later phases' reports carry them too
+        report.user_properties += events
     excinfo = call.excinfo
     if excinfo is not None:
         report.user_properties.append((PREFIX + "exc", {"type": excinfo.typename}))
@@ -314,6 +327,19 @@ def evidence(request) -> Evidence:
     """Record checks (a metric, its bound, a reference with its kind), checks over seeds,
     numbers, notes, seeds and figures. In a benchmark it records only: speed gates nothing."""
     return Evidence(request.node.user_properties, checks_allowed=not is_benchmark(request.node))
+
+
+@pytest.fixture(scope="session")
+def experiment_cache(request) -> ExperimentCache:
+    """``experiment_cache(fn, *args, **kwargs)``: ``fn(*args, **kwargs)``, reused from an earlier
+    run with the same key unless ``--no-cache`` (``optclaims_report.cache``). For `slow` and
+    `gpu` experiments: the default tier always recomputes."""
+    config = request.config
+    directory = config.getoption("cache_dir") or Path(config.rootpath) / CACHE_DIR
+    commit = collect_environment(config.rootpath).get("git_commit")
+    cache = ExperimentCache(directory, enabled=not config.getoption("no_cache"), commit=commit)
+    config._optclaims_cache = cache
+    return cache
 
 
 @pytest.fixture(scope="session")

@@ -213,26 +213,27 @@ def test_notes_variant_overfits_near_balanced_classes(seed, evidence):
 @pytest.mark.slow
 @known_non_reproduction("On the notes' construction the adaptive methods generalize in some "
                         "cells of p x n x lr (the cells are named in the records)")
-def test_notes_variant_over_the_whole_balance_grid(seed, evidence):
+def test_notes_variant_over_the_whole_balance_grid(seed, evidence, experiment_cache):
     """The whole sweep, p in {0.52, 0.55, 0.6, 0.7} x n in {50, 100} x each method's lr grid,
     10 seeds, for the notes' construction; the paper's construction's cells are recorded
     beside it."""
     c = BALANCE_SLOW
     seeds = list(range(seed, seed + c["n_seeds"]))
     evidence.seeds(seeds)
-    paper = ao.balance_sweep(seeds, "paper", c["ps"], c["ns"])
+    paper = experiment_cache(ao.balance_sweep, seeds, "paper", c["ps"], c["ns"])
     evidence.record("paper's construction: cells where an adaptive method classifies every "
                     "test point on some seed",
                     [f"p = {p}, n = {n}, {m} at lr {lr:g}: {int(r['generalizes'].sum())}/"
                      f"{len(seeds)}" for (p, n, m, lr), r in paper.items()
                      if r["generalizes"].any()] or ["none"])
-    balance_checks(evidence, ao.balance_sweep(seeds, "notes", c["ps"], c["ns"]), seeds)
+    balance_checks(evidence, experiment_cache(ao.balance_sweep, seeds, "notes", c["ps"], c["ns"]),
+                   seeds)
 
 
 # --- paper scale: CIFAR-10 ------------------------------------------------------------------------
 @pytest.mark.part("cifar10-vgg")
 @pytest.mark.gpu
-def test_sgd_beats_adam_on_cifar10(data_dir, device, seed, evidence):
+def test_sgd_beats_adam_on_cifar10(data_dir, device, seed, evidence, experiment_cache):
     """Wilson et al. Section 4.1: on CIFAR-10 a VGG net trained with tuned SGD-momentum has a
     lower test error than with tuned Adam (3 seeds, mean)."""
     data = load_cifar10(data_dir)
@@ -243,13 +244,15 @@ def test_sgd_beats_adam_on_cifar10(data_dir, device, seed, evidence):
                   " (Adam).")
     best = {}
     for method, lrs in (("sgd", cfg["sgd_lrs"]), ("adam", cfg["adam_lrs"])):
-        errs = {lr: ao.cifar_test_error(*data, method, lr, seed + cfg["tune_seed"], device)
+        errs = {lr: experiment_cache(ao.cifar_test_error, *data, method, lr,
+                                     seed + cfg["tune_seed"], device)
                 for lr in lrs}
         best[method] = min(errs, key=errs.get)
         evidence.record(f"{method}: test error % by lr on the tuning seed", list(errs.values()))
     seeds3 = [seed + 1, seed + 2, seed + 3]
     evidence.seeds(seeds3)
-    err = {m: np.mean([ao.cifar_test_error(*data, m, best[m], s, device) for s in seeds3])
+    err = {m: np.mean([experiment_cache(ao.cifar_test_error, *data, m, best[m], s, device)
+                       for s in seeds3])
            for m in best}
     evidence.record("SGD-momentum: mean test error % (3 seeds)", err["sgd"])
     evidence.record("Adam: mean test error % (3 seeds)", err["adam"])

@@ -129,7 +129,7 @@ def seed_list(seed, n):
 
 
 @pytest.fixture(scope="module")
-def lr_runs(seed):
+def lr_runs(seed, experiment_cache):
     """lr_runs(net): the MLP's runs follow MLP_PLAN; the mini-VGG's (slow) run every group on
     5 seeds. Computed once per net."""
     cache = {}
@@ -138,7 +138,7 @@ def lr_runs(seed):
         if net not in cache:
             cache[net] = (bl.lr_experiment(seed_list(seed, max(MLP_PLAN.values())), net,
                                            plan=MLP_PLAN) if net == "mlp" else
-                          bl.lr_experiment(seed_list(seed, N_SLOW), net))
+                          experiment_cache(bl.lr_experiment, seed_list(seed, N_SLOW), net))
         return cache[net]
     return get
 
@@ -161,9 +161,9 @@ def dln(seed):
 
 
 @pytest.fixture(scope="module")
-def mnist(seed, data_dir):
+def mnist(seed, data_dir, experiment_cache):
     images, labels = load_mnist(data_dir)
-    return bl.mnist_experiment(images, labels, seed_list(seed, N_SLOW))
+    return experiment_cache(bl.mnist_experiment, images, labels, seed_list(seed, N_SLOW))
 
 
 def losses(run, variant, lr):
@@ -497,7 +497,8 @@ def test_bn_smooths_the_deep_linear_net_landscape(dln, evidence):
 @pytest.mark.part("paper-scale-vgg")
 @pytest.mark.gpu
 @pytest.mark.parametrize("dataset", ["cifar10", "mnist10k"])
-def test_vgg_bn_smooths_the_landscape_at_paper_scale(dataset, data_dir, device, seed, evidence):
+def test_vgg_bn_smooths_the_landscape_at_paper_scale(dataset, data_dir, device, seed, evidence,
+                                                     experiment_cache):
     """The paper's setting: VGG with and without BN on CIFAR-10 (and, as a second configuration,
     a wider mini-VGG on the 10k MNIST images), lr 0.1 and 0.5, batch 128, the landscape probed
     every 500 steps."""
@@ -505,7 +506,7 @@ def test_vgg_bn_smooths_the_landscape_at_paper_scale(dataset, data_dir, device, 
     g = CFG["gpu"]
     seeds = seed_list(seed, g["n_seeds"])
     evidence.seeds(seeds)
-    run = bl.gpu_experiment(dataset, split, seeds, device)
+    run = experiment_cache(bl.gpu_experiment, dataset, split, seeds, device)
     evidence.note(f"{dataset}: {g['cifar_steps'] if dataset == 'cifar10' else g['mnist_steps']} "
                   f"steps, lrs {g['lrs']}, batch {g['batch']}, probes every {g['probe_every']} "
                   f"steps; full-batch loss on {g['eval_rows']} training images.")

@@ -463,11 +463,11 @@ N_LONG_CSV_L4 = 10
 
 
 @pytest.fixture(scope="module")
-def long_grids(csv, exact, seeds, seed):
+def long_grids(csv, exact, seeds, seed, experiment_cache):
     """T = 5 x 10^4 with the wide grid (quarter decades from 10^-4, then sixteenths)."""
     grid = {p: da.lr_grid(p, CFG["wide_exponents"]) for p in (4, 2)}
-    return {(name, p): da.train_grid(
-                problem, p, list(range(seed, seed + N_LONG_CSV_L4)) if (name, p) == ("csv", 4)
+    return {(name, p): experiment_cache(
+                da.train_grid, problem, p, list(range(seed, seed + N_LONG_CSV_L4)) if (name, p) == ("csv", 4)
                 else seeds, lr_exponents=grid[p], steps=CFG["research_steps"])
             for name, problem in (("csv", csv), ("exact", exact)) for p in (4, 2)}
 
@@ -521,12 +521,12 @@ def test_deep_nets_beat_depth_1_at_every_stable_lr_at_the_longer_horizon(long_gr
 
 
 @pytest.fixture(scope="module")
-def long_optimizer_grids(exact, seeds):
+def long_optimizer_grids(exact, seeds, experiment_cache):
     kw = dict(steps=CFG["research_steps"], lstar=da.optimum(exact, 4))
-    grids = {name: da.train_grid(exact, 4, seeds, depths=(1,) if name != "adam" else (1, 2, 3),
+    grids = {name: experiment_cache(da.train_grid, exact, 4, seeds, depths=(1,) if name != "adam" else (1, 2, 3),
                                  lr_exponents=CFG["optimizers"][name], optimizer=name, **kw)
              for name in ("adagrad", "adadelta", "adam")}
-    grids["gd3"] = da.train_grid(exact, 4, seeds, depths=(3,),
+    grids["gd3"] = experiment_cache(da.train_grid, exact, 4, seeds, depths=(3,),
                                  lr_exponents=CFG["wide_exponents"][:12], **kw)
     return grids
 
@@ -570,10 +570,10 @@ FIG5 = "Figure 5 (Ethanol, l4), read off at 10^6 steps"
 
 
 @pytest.fixture(scope="module")
-def paper_grids(csv, seed):
+def paper_grids(csv, seed, experiment_cache):
     seeds3 = list(range(seed, seed + CFG["paper_seeds"]))
     grid = {p: da.lr_grid(p, PAPER_EXPONENTS) for p in (4, 2)}
-    return {p: da.train_grid(csv, p, seeds3, lr_exponents=grid[p], steps=CFG["paper_steps"])
+    return {p: experiment_cache(da.train_grid, csv, p, seeds3, lr_exponents=grid[p], steps=CFG["paper_steps"])
             for p in (2, 4)}
 
 
@@ -611,11 +611,13 @@ def test_paper_scale_deep_nets_pull_ahead_on_l4(paper_grids, evidence):
                         "is still 1.09x farther from L* than AdaDelta on depth 1 at 10^6 steps "
                         "and never overtakes it; the paper's crossover at ~5 x 10^5 steps does "
                         "not reproduce here")
-def test_paper_scale_depth_3_gd_overtakes_adadelta(csv, seed, paper_grids, evidence):
+def test_paper_scale_depth_3_gd_overtakes_adadelta(csv, seed, paper_grids, evidence,
+                                                   experiment_cache):
     """10^6 steps, all 2565 rows, lr re-chosen for that horizon: depth-3 GD ends closer to L*
     than AdaDelta on depth 1 (the paper: it overtakes at ~5 x 10^5 steps)."""
     seeds3 = paper_grids[4].seeds
-    g = da.train_grid(csv, 4, seeds3, depths=(1,), lr_exponents=CFG["optimizers"]["adadelta"][:7],
+    g = experiment_cache(da.train_grid, csv, 4, seeds3, depths=(1,),
+                         lr_exponents=CFG["optimizers"]["adadelta"][:7],
                       steps=CFG["paper_steps"], optimizer="adadelta", lstar=paper_grids[4].lstar)
     adad_seeds = da.best_curves(g)[:, 0]
     gd3_seeds = da.best_curves(paper_grids[4])[:, 2]
@@ -642,7 +644,8 @@ def test_paper_scale_depth_3_gd_overtakes_adadelta(csv, seed, paper_grids, evide
 # --- gpu: the convnet -----------------------------------------------------------------------------
 @pytest.mark.part("mnist-convnet")
 @pytest.mark.gpu
-def test_overparameterized_convnet_lowers_training_cross_entropy(data_dir, device, seed, evidence):
+def test_overparameterized_convnet_lowers_training_cross_entropy(data_dir, device, seed, evidence,
+                                                                experiment_cache):
     """The TensorFlow tutorial's MNIST convnet vs the same net with each dense matrix a product
     of two (+~16% parameters): the overparameterized net's batch cross-entropy is lower at the
     end of training (moving average, mean over 2 seeds)."""
@@ -652,7 +655,8 @@ def test_overparameterized_convnet_lowers_training_cross_entropy(data_dir, devic
     evidence.seeds(seeds2)
     logs = {}
     for over in (False, True):
-        runs = [da.train_convnet(images, labels, over, s, device) for s in seeds2]
+        runs = [experiment_cache(da.train_convnet, images, labels, over, s, device)
+                for s in seeds2]
         logs["product of two" if over else "original"] = {
             k: np.mean([r[k] for r in runs], 0) for k in ("ce", "penalty")}
         logs["product of two" if over else "original"]["params"] = runs[0]["params"]

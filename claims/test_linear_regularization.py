@@ -289,8 +289,8 @@ def test_bagging_cuts_the_expected_error(bagging, evidence):
 
 
 @pytest.fixture(scope="module")
-def bagging_by_trees(seed):
-    return rg.bagging_variance_by_trees(seed)
+def bagging_by_trees(seed, experiment_cache):
+    return experiment_cache(rg.bagging_variance_by_trees, seed)
 
 
 @pytest.mark.slow

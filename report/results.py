@@ -46,7 +46,8 @@ from .verdicts import (CLAIM_VERDICTS, LABELS, PART_VERDICTS, claim_verdict_reas
 
 VERSION = 2
 _TIER_ORDER = {"default": 0, "slow": 1, "gpu": 2}
-_KINDS = {"check": "checks", "record": "records", "note": "notes", "figure": "figures"}
+_KINDS = {"check": "checks", "record": "records", "note": "notes", "figure": "figures",
+          "cache": "cache"}
 
 
 def _test_entry(rec: dict) -> dict:
@@ -177,7 +178,7 @@ def _new_claim(meta: dict) -> dict:
             "kind": meta.get("kind", "claim"), "document": meta.get("document"),
             "document_says": meta.get("document_says"), "correction": meta.get("correction"),
             "torch_threads": meta.get("torch_threads"), "checks": [], "records": [],
-            "notes": [], "figures": [], "tests": []}
+            "notes": [], "figures": [], "cache": [], "tests": []}
 
 
 def pair_benchmarks(benchmarks: Iterable[dict]) -> list[dict]:

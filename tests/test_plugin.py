@@ -463,3 +463,42 @@ def test_two_report_runs_in_a_row_show_what_changed_since_the_last(project, monk
     html = (project.path / "site" / "index.html").read_text()
     assert "Verdicts flipped (2)" in html and "claim toy" in html
     assert len(list((project.path / "report" / "out" / "history").glob("*/*.json"))) == 3
+
+
+CACHED_MODULE = '''
+import pytest
+from optclaims_report.claim import part
+from reproductions import optimizers
+
+CLAIM = {"id": "cached", "title": "A cached claim", "statement": "s", "sources": ["x"],
+         "parts": [part("big", "effect", "at scale", "x")]}
+CALLS = []
+
+def experiment(n):
+    CALLS.append(n)
+    return list(range(n))
+
+@pytest.fixture(scope="module")
+def big(experiment_cache):
+    return experiment_cache(experiment, 4)
+
+@pytest.mark.part("big")
+@pytest.mark.slow
+def test_big(big, evidence):
+    evidence.record("experiment calls", len(CALLS))
+    evidence.check("sum", sum(big), "==", 6)
+'''
+
+
+def test_a_slow_experiment_is_cached_between_runs_unless_no_cache(pytester):
+    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makepyfile(test_cached=CACHED_MODULE)
+    statuses, calls = [], []
+    for args in ([], [], ["--no-cache"]):
+        pytester.runpytest("--runslow", *args).assert_outcomes(passed=1)
+        (claim,) = results(pytester)["claims"]
+        statuses.append([e["status"] for e in claim["cache"]])
+        calls.append(claim["records"][0]["value"])
+    assert statuses == [["stored"], ["hit"], ["off"]]
+    assert calls == [1, 0, 1]
+    assert claim["verdict"] == "reproduced"
