@@ -450,6 +450,10 @@ def selection(config, records: list[dict]) -> dict:
             "partial": bool(keyword or markexpr or deselected or len(ran) < len(suite))}
 
 
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 class ResultsStore:
     """Collects each test's phases on the controller and writes results.json: after each claim
     test (at most every few seconds, so a killed run leaves a valid file for what finished) and
@@ -465,6 +469,7 @@ class ResultsStore:
         self.written: tuple[Path, dict] | None = None
         self.environment: dict | None = None
         self.last_write = 0.0
+        self.started_utc = _utc_now()
 
     @staticmethod
     def _new_record(nodeid: str, line: int) -> dict:
@@ -533,9 +538,10 @@ class ResultsStore:
             self.environment = collect_environment(
                 config.rootpath, seed=config.getoption("seed"),
                 runslow=config.getoption("runslow"), require_data=config.getoption("require_data"),
-                xdist_workers=getattr(config.option, "numprocesses", None))
+                xdist_workers=getattr(config.option, "numprocesses", None),
+                started_utc=self.started_utc)
         results = build_results(records + not_reached, _benchmarks(config, claim_of),
-                                dict(self.environment, complete=complete,
+                                dict(self.environment, complete=complete, written_utc=_utc_now(),
                                      interrupted=interrupted,
                                      selection=selection(config, records + not_reached)),
                                 load_catalogue(config.rootpath))

@@ -3,6 +3,7 @@
     repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
     repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
     repro report --from latest                  render the newest plain `pytest claims/` run
+    repro report --from A.json B.json [--out DIR]   merge runs (tiers, machines, shards) into one report
     repro compare EARLIER.json LATER.json       what changed between two runs (exit 1 on a flipped verdict)
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
@@ -22,7 +23,8 @@ from . import history
 from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
-from .results import ResultsFileError, latest_run, load
+from .merge import merge
+from .results import ResultsFileError, latest_run, load, write_atomic
 from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
@@ -49,8 +51,10 @@ def resolve_results(given: str) -> Path:
 
 
 def cmd_report(args, pytest_args: list[str]) -> int:
+    if args.from_ and len(args.from_) > 1:
+        return cmd_merge(args)
     if args.from_:
-        source = resolve_results(args.from_)
+        source = resolve_results(args.from_[0])
         out = Path(args.out) if args.out else source.parent
         print(f"repro: rendering {source}")
         print(f"repro: wrote {write_report(load(source), out)}")
@@ -80,6 +84,20 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     return status
 
 
+def cmd_merge(args) -> int:
+    """Several results files as one report (and one merged results.json beside it)."""
+    sources = [resolve_results(p) for p in args.from_]
+    runs = [(str(p), load(p)) for p in sources]
+    merged = merge(runs, allow_mixed_commits=args.allow_mixed_commits)
+    out = Path(args.out) if args.out else project_root() / DEFAULT_OUT / "merged"
+    for o in merged["environment"]["merged_from"]:
+        print(f"repro: run {o['run']}: {o['file']} (commit {(o['commit'] or 'none')[:10]}, "
+              f"tiers {', '.join(o['tiers']) or 'none'}, written {o['written_utc'] or '?'})")
+    path = write_atomic(merged, out / "results.json")
+    print(f"repro: wrote {write_report(merged, out)} and {path}")
+    return 0
+
+
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
@@ -100,10 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="run the claims and write an HTML report")
     rep.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/)")
-    rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON",
+    rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON", nargs="+",
                      help="rebuild the HTML from an existing results.json (or a folder holding "
                           "one, or 'latest': the newest pytest run under report/out/runs/); "
-                          "runs nothing")
+                          "runs nothing. Several files are merged into one report (each test "
+                          f"from the run that ran it; default --out {DEFAULT_OUT}/merged/)")
+    rep.add_argument("--allow-mixed-commits", action="store_true",
+                     help="with several --from files: merge runs of different commits")
     swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "
                                        "claim and part verdicts (exit 1 if any differs)")
     swp.add_argument("paths", nargs="*", metavar="PATH",

@@ -117,7 +117,15 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
 
     for claim in claims.values():
         _judge(claim)
-    ordered = sorted(claims.values(), key=lambda c: c["id"])
+    return assemble(list(claims.values()), pair_benchmarks(benchmarks), planted, environment,
+                    catalogue or [], totals)
+
+
+def assemble(claims: list[dict], benchmarks: list[dict], planted: list[dict], environment: dict,
+             catalogue: list[dict], totals: dict) -> dict:
+    """The results file from judged claims: claims in id order, totals, coverage."""
+    ordered = sorted(claims, key=lambda c: c["id"])
+    totals = dict(totals)
     checks = [k for c in ordered for k in c["checks"]]
     totals["claims"] = {v: sum(c["verdict"] == v for c in ordered) for v in CLAIM_VERDICTS}
     totals["parts"] = {v: sum(p["verdict"] == v for c in ordered for p in c["parts"])
@@ -130,8 +138,8 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
                                                  if c["torch_threads"] is not None})
     totals["planted_bugs"] = {"planted": len(planted), "caught": sum(p["caught"] for p in planted),
                               "caught_directly": sum(p["direct"] for p in planted)}
-    return {"version": VERSION, "claims": ordered, "benchmarks": pair_benchmarks(benchmarks),
-            "planted_bugs": planted, "catalogue": coverage(catalogue or [], ordered),
+    return {"version": VERSION, "claims": ordered, "benchmarks": benchmarks,
+            "planted_bugs": planted, "catalogue": coverage(catalogue, ordered),
             "totals": totals, "environment": environment}
 
 
