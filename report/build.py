@@ -6,6 +6,8 @@ exactly what the tests asserted.
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +17,8 @@ from markupsafe import Markup, escape
 
 from .compare import margin
 from .evidence import REFERENCE_KINDS, fmt, format_bound
+from .papers import linked
+from .results import _strict
 from .verdicts import GATING, LABELS, LEGEND, ROLES
 
 
@@ -43,6 +47,12 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 60:.3g} min"
 
 
+def json_data_uri(value) -> str:
+    """``value`` as a base64 JSON data URI, for a download link beside a figure."""
+    text = json.dumps(_strict(value), allow_nan=False, default=str, separators=(",", ":"))
+    return "data:application/json;base64," + base64.b64encode(text.encode()).decode("ascii")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("optclaims_report", "templates"),
                              autoescape=jinja2.select_autoescape(default=True),
@@ -51,7 +61,8 @@ def _environment() -> jinja2.Environment:
     env.filters.update(num=fmt, bound=lambda c: format_bound(c["op"], c["bound"]), spark=sparkline,
                        margin=margin_text,
                        seeds=seed_ranges, duration=duration,
-                       verdict=lambda v: LABELS.get(v, v))
+                       verdict=lambda v: LABELS.get(v, v), linked=linked,
+                       data_uri=json_data_uri)
     return env
 
 

@@ -68,7 +68,7 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     # The planted-bug tests run beside the claims, so the report shows what the checks catch.
     planted = [str(PLANTED)] if (root / PLANTED).is_file() else []
     cmd = [sys.executable, "-m", "pytest", "claims", *planted, f"--results={results_path}",
-           *pytest_args]
+           "--progress", *pytest_args]
     print("repro: " + " ".join(cmd[2:]), flush=True)
     status = subprocess.call(cmd, cwd=root)
     if not results_path.exists():

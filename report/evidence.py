@@ -320,11 +320,34 @@ class Evidence:
         self._add("seeds", {"seeds": [int(s) for s in seeds]})
 
     def figure(self, name: str, fig, caption: str = "") -> None:
-        """Embed a matplotlib Figure as a PNG (and close it)."""
+        """Embed a matplotlib Figure as a PNG with the numbers it plots (and close it)."""
+        data = figure_data(fig)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot: release it
             import matplotlib.pyplot as plt
             plt.close(fig)
         self._add("figure", {"name": name, "caption": caption,
-                             "png": base64.b64encode(buf.getvalue()).decode("ascii")})
+                             "png": base64.b64encode(buf.getvalue()).decode("ascii"),
+                             "data": data})
+
+
+def figure_data(fig) -> list[dict]:
+    """The numbers a figure plots, panel by panel: each line's label and x, y values and each
+    scatter's points, with the panel's title and axis labels (shaded bands are drawn from the
+    same numbers' ranges and are not repeated)."""
+    panels = []
+    for ax in fig.get_axes():
+        series = [{"kind": "line", "label": line.get_label(),
+                   "x": plain(np.asarray(line.get_xdata(), dtype=float)),
+                   "y": plain(np.asarray(line.get_ydata(), dtype=float))}
+                  for line in ax.get_lines() if not line.get_label().startswith("_child")
+                  or len(line.get_xdata()) > 2]
+        series += [{"kind": "points", "label": c.get_label(),
+                    "xy": plain(np.asarray(c.get_offsets(), dtype=float))}
+                   for c in ax.collections if type(c).__name__ == "PathCollection"]
+        if series:
+            panels.append({"title": ax.get_title(), "xlabel": ax.get_xlabel(),
+                           "ylabel": ax.get_ylabel(), "xscale": ax.get_xscale(),
+                           "yscale": ax.get_yscale(), "series": series})
+    return panels

@@ -33,7 +33,8 @@ def fingerprint(environment: dict) -> str:
 
 def without_images(results: dict) -> dict:
     """The results with each figure's image data dropped (names and captions kept)."""
-    claims = [dict(c, figures=[{k: v for k, v in f.items() if k not in ("png", "data_uri")}
+    claims = [dict(c, figures=[{k: v for k, v in f.items()
+                                if k not in ("png", "data_uri", "data")}
                                for f in c.get("figures", [])]) for c in results["claims"]]
     return dict(results, claims=claims)
 

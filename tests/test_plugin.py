@@ -502,3 +502,10 @@ def test_a_slow_experiment_is_cached_between_runs_unless_no_cache(pytester):
     assert statuses == [["stored"], ["hit"], ["off"]]
     assert calls == [1, 0, 1]
     assert claim["verdict"] == "reproduced"
+
+
+def test_progress_names_each_module_as_it_starts_and_ends(project):
+    out = project.runpytest("--progress")
+    out.stdout.fnmatch_lines(["*module 1/1 test_toy.py: 4 tests (toy)*",
+                              "*done test_toy.py in * s: 1 passed, 2 skipped, 1 xfailed "
+                              "(4/4 tests of the run)*"])

@@ -167,6 +167,33 @@ def test_html_embeds_figures(results):
     assert 'src="data:image/png;base64,QUJD"' in render(results)
 
 
+def test_a_figures_plotted_numbers_are_downloadable_beside_it(results):
+    import base64
+
+    from matplotlib.figure import Figure
+    sink = []
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2, 3], [0.5, float("nan"), 0.1], label="depth 2")
+    ax.axhline(1.0)
+    ax.set_yscale("log")
+    Evidence(sink).figure("curve", fig, "a curve")
+    payload = dict(sink[0][1], test="t")
+    (panel,) = payload["data"]
+    assert panel["yscale"] == "log" and len(panel["series"]) == 1
+    results["claims"][0]["figures"] = [payload]
+    html = render(results)
+    uri = html.split('download="c1-curve.json" href="data:application/json;base64,')[1]
+    data = json.loads(base64.b64decode(uri.split('"')[0]))
+    assert data[0]["series"][0] == {"kind": "line", "label": "depth 2", "x": [1.0, 2.0, 3.0],
+                                    "y": [0.5, "nan", 0.1]}
+
+
+def test_a_cited_paper_is_linked(results):
+    results["claims"][0]["sources"] = ["Arora, Cohen, Hazan, ICML 2018, Section 7"]
+    assert 'href="https://arxiv.org/abs/1802.06509"' in render(results)
+
+
 def test_repro_report_from_rebuilds_without_running(results, tmp_path, capsys):
     path = write_atomic(results, tmp_path / "results.json")
     assert cli.main(["report", "--from", str(path)]) == 0
