@@ -47,6 +47,17 @@ def duration(seconds: float | None) -> str:
     return f"{seconds / 60:.3g} min"
 
 
+def speedup(x: float | None) -> Markup:
+    """A speedup to three significant digits; below 1 it is a slowdown and says so."""
+    if not x:
+        return Markup("")
+    text = f"{x:.3g}\u00d7"
+    if x < 1:
+        return Markup('<span class="slower" title="slower than its baseline">{} (slower)</span>'
+                      ).format(text)
+    return Markup("{}").format(text)
+
+
 def json_data_uri(value) -> str:
     """``value`` as a base64 JSON data URI, for a download link beside a figure."""
     text = json.dumps(_strict(value), allow_nan=False, default=str, separators=(",", ":"))
@@ -62,7 +73,7 @@ def _environment() -> jinja2.Environment:
                        margin=margin_text,
                        seeds=seed_ranges, duration=duration,
                        verdict=lambda v: LABELS.get(v, v), linked=linked,
-                       data_uri=json_data_uri)
+                       data_uri=json_data_uri, speedup=speedup)
     return env
 
 

@@ -127,7 +127,8 @@ def fmt(x: Any) -> str:
     if isinstance(x, bool) or x is None:
         return str(x)
     if isinstance(x, int):
-        return str(x)
+        # Long counts grouped by thousands with narrow no-break spaces: readable, never wrapped.
+        return f"{x:,}".replace(",", "\u202f") if abs(x) >= 100_000 else str(x)
     if isinstance(x, float):
         if math.isnan(x) or math.isinf(x):
             return str(x)
