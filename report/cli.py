@@ -5,6 +5,7 @@
     repro report --from latest                  render the newest plain `pytest claims/` run
     repro report --from A.json B.json [--out DIR]   merge runs (tiers, machines, shards) into one report
     repro compare EARLIER.json LATER.json       what changed between two runs (exit 1 on a flipped verdict)
+    repro baseline [latest|HISTORY_ENTRY]       pin the run later reports are judged against
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
 
@@ -98,6 +99,27 @@ def cmd_merge(args) -> int:
     return 0
 
 
+def cmd_baseline(args) -> int:
+    """Pin a kept run as this machine's baseline (default: the newest)."""
+    root = project_root()
+    if args.run in (None, "latest"):
+        machines = sorted((root / history.HISTORY_DIR).glob("*/*.json"),
+                          key=lambda p: (p.stat().st_mtime, p.name))
+        if not machines:
+            raise ResultsFileError(f"{root / history.HISTORY_DIR}: no run kept yet; run "
+                                   "`repro report` first")
+        entry = machines[-1]
+    else:
+        entry = Path(args.run)
+        load(entry)  # a clear error for a missing or damaged file
+        if entry.resolve().parent.parent != (root / history.HISTORY_DIR).resolve():
+            raise ResultsFileError(f"{entry}: not a run kept in {history.HISTORY_DIR}/<machine>/;"
+                                   " name one of those files (or 'latest')")
+    marker = history.set_baseline(root, entry)
+    print(f"repro: {entry.name} is now the baseline of machine {entry.parent.name} ({marker})")
+    return 0
+
+
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
@@ -141,12 +163,19 @@ def main(argv: list[str] | None = None) -> int:
                                          "environment")
     cmp.add_argument("earlier", help="the earlier results.json (or its folder, or 'latest')")
     cmp.add_argument("later", help="the later results.json (or its folder, or 'latest')")
+    base = sub.add_parser("baseline", help="pin a kept run as this machine's baseline: later "
+                                           "reports are judged against it until the next "
+                                           "`repro baseline` (after an intended change)")
+    base.add_argument("run", nargs="?", default="latest",
+                      help="a file under report/out/history/<machine>/, or 'latest' (default)")
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] == "--":
         rest = rest[1:]
     try:
         if args.command == "compare":
             return cmd_compare(args)
+        if args.command == "baseline":
+            return cmd_baseline(args)
         return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
     except ResultsFileError as err:
         print(f"repro: error: {err}", file=sys.stderr)

@@ -21,6 +21,7 @@ from .results import ResultsFileError, load, write_atomic
 HISTORY_DIR = Path("report") / "out" / "history"
 MACHINE_KEYS = ("cpu", "cpu_count", "gpu")
 SPARK_RUNS = 20   # runs shown in a check's sparkline
+BASELINE = "BASELINE"   # names the machine's baseline entry (repro baseline)
 
 
 def fingerprint(environment: dict) -> str:
@@ -69,15 +70,44 @@ def _readable(paths: list[Path]) -> list[tuple[Path, dict]]:
     return out
 
 
+def baseline_file(root: str | Path, environment: dict) -> Path:
+    return Path(root) / HISTORY_DIR / fingerprint(environment) / BASELINE
+
+
+def baseline(root: str | Path, environment: dict) -> Path | None:
+    """This machine's baseline run, set explicitly with ``repro baseline``; None if unset."""
+    marker = baseline_file(root, environment)
+    if not marker.is_file():
+        return None
+    path = marker.parent / marker.read_text().strip()
+    return path if path.is_file() else None
+
+
+def set_baseline(root: str | Path, entry: Path) -> Path:
+    """Make the history entry ``entry`` its machine's baseline: the run that later runs are
+    judged against until the next ``repro baseline`` (after an intended change, a new torch)."""
+    marker = Path(entry).parent / BASELINE
+    marker.write_text(Path(entry).name + "\n")
+    return marker
+
+
 def changes_since_last_run(root: str | Path, results: dict, current: Path | None) -> dict:
-    """The comparison of ``results`` with the newest earlier run on the same machine:
-    ``{"previous": name or None, "diff": compare(...) or None}``."""
-    earlier = [p for p in entries(root, results.get("environment", {})) if p != current]
+    """The comparison of ``results`` with the newest earlier run on the same machine and, when
+    one is set and is not that run, with the machine's baseline: ``{"previous": name or None,
+    "diff": compare(...) or None, "baseline": {"name", "diff"} or None}``."""
+    env = results.get("environment", {})
+    earlier = [p for p in entries(root, env) if p != current]
     previous = _readable(earlier[-1:])
+    base = baseline(root, env)
+    pinned = None
+    if base is not None and base != current and (not earlier or base != earlier[-1]):
+        pinned = next(({"name": p.stem, "diff": compare(r, results)}
+                       for p, r in _readable([base])), None)
     if not previous:
-        return {"previous": None, "diff": None, "runs": len(earlier)}
+        return {"previous": None, "diff": None, "runs": len(earlier), "baseline": pinned}
     path, prev = previous[0]
-    return {"previous": path.stem, "diff": compare(prev, results), "runs": len(earlier)}
+    return {"previous": path.stem, "diff": compare(prev, results), "runs": len(earlier),
+            "baseline": pinned, "baseline_set": base is not None}
 
 
 def check_series(root: str | Path, results: dict, limit: int = SPARK_RUNS) -> dict[str, list]:

@@ -287,7 +287,10 @@ def test_benchmarks_pair_with_their_baseline_and_gate_nothing(project):
     project.runpytest("test_bench.py")
     benches = {b["name"]: b for b in results(project)["benchmarks"]}
     assert benches["test_bench_fast"]["claim"] == "bench"
-    assert benches["test_bench_fast"]["speedup"] == pytest.approx(4, rel=0.3)
+    slow, fast = benches["test_bench_slow"]["median_s"], benches["test_bench_fast"]["median_s"]
+    # per unit of work: the same sleep per call, four units per call of the fast one
+    assert benches["test_bench_fast"]["speedup"] == pytest.approx(4 * slow / fast)
+    assert 2 < benches["test_bench_fast"]["speedup"] < 8
     assert benches["test_bench_slow"]["speedup"] is None
     assert {t["verdict"] for t in only_claim(project)["tests"]} == {"timed"}
 
@@ -463,6 +466,27 @@ def test_two_report_runs_in_a_row_show_what_changed_since_the_last(project, monk
     html = (project.path / "site" / "index.html").read_text()
     assert "Verdicts flipped (2)" in html and "claim toy" in html
     assert len(list((project.path / "report" / "out" / "history").glob("*/*.json"))) == 3
+
+
+def test_a_pinned_baseline_keeps_judging_later_runs_until_the_next_baseline(project, monkeypatch):
+    from optclaims_report import cli
+
+    claims = project.mkdir("claims")
+    (project.path / "test_toy.py").rename(claims / "test_toy.py")
+    monkeypatch.chdir(project.path)
+    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]
+    page = project.path / "site" / "index.html"
+    assert cli.main(args) == 0
+    assert cli.main(["baseline"]) == 0
+    (claims / "test_toy.py").write_text(CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
+    assert cli.main(args) == 1
+    assert cli.main(args) == 1
+    html = page.read_text()
+    assert "Nothing moved" in html                    # against the last run: the same failure
+    assert "Flipped since the baseline" in html       # against the baseline: still a flip
+    assert cli.main(["baseline", "latest"]) == 0      # the change is accepted explicitly
+    assert cli.main(args) == 1
+    assert "Flipped since the baseline" not in page.read_text()
 
 
 CACHED_MODULE = '''
