@@ -39,6 +39,7 @@ Scale and choices (CONFIG, each knob with its reason):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -168,7 +169,11 @@ def sgd_norm_growth(seed: int, normalize: bool, cfg: dict = CONFIG) -> dict:
 def digits_batches(seeds, cfg: dict = CONFIG) -> tuple[Tensor, Tensor]:
     """(x, y) of shape (B, M, 64) and (B, M): each seed's first training batch of digits
     (``batchnorm_landscape``'s split and batch order), float64."""
-    B = cfg["depth"]["batch"]
+    return _digits_batches(tuple(int(s) for s in seeds), cfg["depth"]["batch"])
+
+
+@functools.lru_cache(maxsize=8)
+def _digits_batches(seeds: tuple, B: int) -> tuple[Tensor, Tensor]:
     xs, ys = [], []
     for s in seeds:
         split = bl.digits_split(s, flat=True)
