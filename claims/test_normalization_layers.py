@@ -98,6 +98,13 @@ CLAIMS = [
                kept=False),
          tried("activation-gradient ratio ||dL/dh_1|| / ||dL/dh_L-1||", f"plain: max/min over "
                f"s spans 9e11 to 1.2e12 ({SWEEP}); BN: 1.01 to 1.17", kept=True),
+         tried("bad-init training for 100 steps instead of 200", "BN's best full-batch loss "
+               "over lrs: median 0.23, max 0.47 over seeds 0-29, close to the bound 0.5 (at 200 "
+               f"steps: median 0.047, max 0.21, {SWEEP}); plain 2.3025 either way", kept=False),
+         tried("BN and plain MLPs of depth 32 at He init, lrs 0.01-1, 200 steps, seeds 0-2",
+               "BN's best loss 0.83-1.03 (depth 8: 0.01-0.03), but the plain net's is worse "
+               "(1.26-1.93, NaN at lr 1): the explosion slows BN's training without making it "
+               "worse than plain; not gated", kept=False),
      ]},
     {"id": "group-norm-special-cases", "title": "GroupNorm with one group is LayerNorm, with "
      "one channel per group InstanceNorm",
