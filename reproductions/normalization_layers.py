@@ -103,7 +103,8 @@ def _grad(W, x, R, normalize, eps=0.0):
 
 
 def invariance_problem(seed: int, cfg: dict = CONFIG) -> tuple[Tensor, Tensor, Tensor]:
-    """(W, x, R) in float64: W and x standard normal, x with per-feature offsets, R in [0.5, 1.5]."""
+    """(W, x, R) in float64: W and x standard normal, x with per-feature offsets, R uniform in
+    [0.5, 1.5]."""
     c = cfg["invariance"]
     gen = torch.Generator().manual_seed(int(seed))
     kw = {"generator": gen, "dtype": torch.float64}

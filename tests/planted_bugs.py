@@ -249,7 +249,7 @@ def mask_probability_without_the_drop_factor(mp):
     mp.setattr(sr, "all_masks", all_masks)
 
 
-# --- normalization layers ----------------------------------------------------------------------------
+# --- normalization layers -------------------------------------------------------------------------
 def bn_centers_without_scaling(mp):
     """The scale-invariance BatchNorm subtracts the batch mean but never divides by the std."""
     from reproductions import normalization_layers as nl
