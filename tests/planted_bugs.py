@@ -249,6 +249,53 @@ def mask_probability_without_the_drop_factor(mp):
     mp.setattr(sr, "all_masks", all_masks)
 
 
+# --- normalization layers -------------------------------------------------------------------------
+def bn_centers_without_scaling(mp):
+    """The scale-invariance BatchNorm subtracts the batch mean but never divides by the std."""
+    from reproductions import normalization_layers as nl
+    mp.setattr(nl, "batch_norm", lambda z, eps=0.0: z - z.mean(0, keepdim=True))
+
+
+def init_scale_ignored(mp):
+    """The gradient measurements start every net from plain He init, whatever the scale."""
+    from reproductions import normalization_layers as nl
+    original = nl.scaled_init
+    mp.setattr(nl, "scaled_init", lambda arch, seeds, scale: original(arch, seeds, 1.0))
+
+
+def bad_init_not_applied(mp):
+    """The training runs start from He init instead of N(0, 0.01^2)."""
+    import math
+
+    from reproductions import normalization_layers as nl
+    mp.setitem(nl.CONFIG["train"], "init_std", math.sqrt(2.0 / 64))
+
+
+def group_norm_unbiased_variance(mp):
+    """The hand-written GroupNorm divides by the unbiased (n - 1) standard deviation."""
+    import torch
+
+    from reproductions import normalization_layers as nl
+
+    def unbiased(x, groups, eps):
+        g = x.reshape(x.shape[0], groups, -1)
+        mu = g.mean(-1, keepdim=True)
+        return ((g - mu) / torch.sqrt(g.var(-1, keepdim=True) + eps)).reshape(x.shape)
+    mp.setattr(nl, "group_norm_reference", unbiased)
+
+
+def layer_norm_reference_over_the_batch(mp):
+    """The hand-written LayerNorm normalizes each feature over the batch (the slides' reading)."""
+    import torch
+
+    from reproductions import normalization_layers as nl
+
+    def over_batch(x, eps):
+        mu = x.mean(0, keepdim=True)
+        return (x - mu) / torch.sqrt((x - mu).pow(2).mean(0, keepdim=True) + eps)
+    mp.setattr(nl, "layer_norm_reference", over_batch)
+
+
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
@@ -258,6 +305,7 @@ NATURAL = "claims/test_natural_gradient.py"
 FORMULAS = "claims/test_document_formulas.py"
 LINEAR = "claims/test_linear_regularization.py"
 NETWORK = "claims/test_network_regularization.py"
+NORM = "claims/test_normalization_layers.py"
 ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
 BUGS = {
     "momentum-without-decay": Bug(
@@ -335,6 +383,25 @@ BUGS = {
     "noisy-bn-without-noise": Bug(
         "batchnorm-landscape", BN, "noisy_bn_activations and mlp", "noisy BN draws no noise",
         noisy_bn_without_noise, "noisy-bn-trains", slow=True),
+    "bn-centers-without-scaling": Bug(
+        "bn-scale-invariance", NORM, "weight_scale or one_over_a", "the scale-invariance "
+        "BatchNorm centres the batch but does not divide by its std", bn_centers_without_scaling,
+        "bn-output-invariant"),
+    "init-scale-ignored": Bug(
+        "batchnorm-vanishing-exploding", NORM, "init_scale or sixth", "the gradient "
+        "measurements ignore the init scale (He init at every s)", init_scale_ignored,
+        "plain-signal-vanishes-explodes"),
+    "bad-init-not-applied": Bug(
+        "batchnorm-vanishing-exploding", NORM, "badly_scaled", "the training runs start from He "
+        "init instead of N(0, 0.01^2)", bad_init_not_applied, "plain-stuck-at-bad-init"),
+    "group-norm-unbiased-variance": Bug(
+        "group-norm-special-cases", NORM, "group_norm_with or hand_written", "the hand-written "
+        "GroupNorm uses the unbiased variance", group_norm_unbiased_variance,
+        "torch-matches-reference"),
+    "layer-norm-reference-over-the-batch": Bug(
+        "slides-layernorm-per-feature", NORM, "normalize_each_feature or each_sample", "the "
+        "hand-written LayerNorm normalizes each feature over the batch",
+        layer_norm_reference_over_the_batch, "slides-layernorm-per-feature:reference-agrees"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"

@@ -1,0 +1,419 @@
+"""Normalization layers: BatchNorm's scale invariance, what BatchNorm does to vanishing and
+exploding gradients, GroupNorm's special cases, and which axis LayerNorm normalizes.
+
+References:
+  * Ioffe & Szegedy, ICML 2015 (BatchNorm, per feature over the mini-batch); slides 002 "Batch
+    Normalization" (x^ = (x - mu_B) / sqrt(sigma_B^2), no epsilon; large learning rates scaling
+    the parameters).
+  * Lecture notes 000/001 §2.1: with BatchNorm, vanishing and exploding gradients become much
+    less of an issue. Yang, Pennington, Rao, Sohl-Dickstein, Schoenholz, "A mean field theory of
+    batch normalization", ICLR 2019: a deep BatchNorm network at initialization has gradients
+    that grow geometrically from the last layer to the first.
+  * Ba, Kiros & Hinton 2016 (LayerNorm: each example over its features); Ulyanov et al. 2016
+    (InstanceNorm: each example and channel over space); Wu & He, ECCV 2018 (GroupNorm: each
+    example and group of channels; G = 1 is LayerNorm over (C, H, W), G = C is InstanceNorm);
+    slides 002 "Other Normalizations".
+
+Scale and choices (CONFIG, each knob with its reason):
+  * Scale invariance runs one linear layer in float64 with the slides' BatchNorm (no epsilon, so
+    that the invariance is exact up to rounding); torch's layer adds eps = 1e-5, which breaks it
+    by about eps / var (recorded, not gated). The downstream loss is a fixed positive weighting
+    of the squared outputs, 0.5 sum (R * y)^2: it is homogeneous of degree 2 in y, so the same
+    loss on the layer without BatchNorm has a gradient that scales exactly as a (the control).
+  * Gradients through depth: the 8-layer ReLU MLP of ``batchnorm_landscape`` (width 64, He
+    init, zero biases, real 8x8 digits, batch 64), float64, its weights multiplied by an init
+    scale s. A plain bias-free ReLU net is positively homogeneous, so every ratio of *weight*
+    gradients ||grad W_i|| / ||grad W_j|| is the same at every s: a bad init scale shows in the
+    backpropagated signal, the gradient with respect to the hidden activations, which shrinks or
+    grows by s per layer (the notes' grad_{X_1} X_l). The measure here is that signal's ratio
+    ||dL/dh_1|| / ||dL/dh_{L-1}|| (first hidden layer over last). Yang et al.'s explosion is read
+    on the weight gradients, ||grad W_1|| / ||grad W_{L-1}|| (the first and last normalized layers),
+    at He init for depths 5 to 40.
+  * The training check starts the same MLP from N(0, 0.01^2) weights (the fixed-std init of
+    early networks; s = 0.057 of He at width 64), plain and BatchNorm, plain SGD.
+  * GroupNorm / LayerNorm / InstanceNorm: random float64 (N, C, H, W) inputs with per-channel
+    offsets and scales, torch's functional layers and a hand-written reference, all with eps 1e-5.
+  * LayerNorm's axis: the hidden activations relu(x W^T) of a random He layer on real digits
+    (features with very different means, as real activations have).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import batchnorm_landscape as bl
+from . import models as md
+from . import optimizers as optim
+
+CONFIG = {
+    "invariance": {
+        "batch": 32, "d_in": 20, "d_out": 10,    # one small layer: the identity is per layer
+        "scales": (1e-3, 0.1, 0.5, 2.0, 10.0, 1e3),  # six decades around 1, both directions
+        "torch_eps": 1e-5,                       # nn.BatchNorm's default, for the recorded gap
+        "sgd_lr": 0.5, "sgd_steps": 50,          # a large lr, so the norm's growth is visible
+    },
+    "depth": {
+        "mlp_depth": 8, "width": 64,             # batchnorm_landscape's MLP (its protocol's)
+        "batch": 64,                             # its batch size (the BN statistics' sample)
+        "scales": (0.1, 0.3, 1.0, 3.0, 10.0),    # init scale s times He: two decades
+        "depths": (5, 10, 20, 40),               # the research protocol's depths
+    },
+    "train": {
+        "init_std": 0.01,                        # the bad init: fixed N(0, 0.01^2) weights
+        "lrs": (0.01, 0.1, 1.0),                 # three decades; the plain net's best is taken
+        "steps": 200,                            # as batchnorm_landscape's lr runs (~9 epochs)
+        "chance_loss": math.log(10),             # a net that learned nothing: ln 10
+    },
+    "groups": {
+        "shape": (4, 6, 5, 5),                   # (N, C, H, W): C = 6 allows G = 1, 2, 3, 6
+        "eps": 1e-5,                             # torch's default for GN, LN and IN alike
+        "control_groups": 2,                     # neither 1 nor C
+    },
+    "layernorm": {"width": 32, "batch": 128, "eps": 1e-5},  # a batch of digits' hidden units
+}
+
+
+# --- BatchNorm's scale invariance ---------------------------------------------------------------
+def batch_norm(z: Tensor, eps: float = 0.0) -> Tensor:
+    """Slides 002's BatchNorm of z (batch, features): per feature over the batch, biased
+    variance, (z - mu_B) / sqrt(sigma_B^2 + eps); gamma = 1, beta = 0."""
+    mu = z.mean(0, keepdim=True)
+    var = (z - mu).pow(2).mean(0, keepdim=True)
+    return (z - mu) / torch.sqrt(var + eps)
+
+
+def layer_loss(W: Tensor, x: Tensor, R: Tensor, normalize: bool, eps: float = 0.0) -> Tensor:
+    """0.5 sum (R * y)^2 with y = BN(x W^T) (``normalize``) or y = x W^T."""
+    z = x @ W.T
+    y = batch_norm(z, eps) if normalize else z
+    return 0.5 * (R * y).pow(2).sum()
+
+
+def _grad(W, x, R, normalize, eps=0.0):
+    W = W.detach().requires_grad_(True)
+    loss = layer_loss(W, x, R, normalize, eps)
+    (g,) = torch.autograd.grad(loss, W)
+    return loss.detach(), g
+
+
+def invariance_problem(seed: int, cfg: dict = CONFIG) -> tuple[Tensor, Tensor, Tensor]:
+    """(W, x, R) in float64: W and x standard normal, x with per-feature offsets, R uniform in
+    [0.5, 1.5]."""
+    c = cfg["invariance"]
+    gen = torch.Generator().manual_seed(int(seed))
+    kw = {"generator": gen, "dtype": torch.float64}
+    W = torch.randn(c["d_out"], c["d_in"], **kw)
+    x = torch.randn(c["batch"], c["d_in"], **kw) + torch.randn(1, c["d_in"], **kw)
+    R = 0.5 + torch.rand(c["batch"], c["d_out"], **kw)
+    return W, x, R
+
+
+def scale_invariance(seed: int, cfg: dict = CONFIG) -> dict:
+    """At every scale a of ``invariance.scales``, with and without BatchNorm:
+      out_err     max |y(aW) - y(W)| / max |y(W)|          (0 for BN: invariant)
+      grad_err    max |a grad(aW) - grad(W)| / max |grad(W)| (0 for BN: grad scales as 1/a)
+      grad_exp    log(||grad(aW)|| / ||grad(W)||) / log a  (-1 for BN, +1 without)
+    and at a = 1: cos(grad, W) (0 for BN: <grad, W> = 0, Euler's identity for a function of
+    degree 0); the same out_err for torch's ``F.batch_norm`` with eps (``torch_out_err``)."""
+    c = cfg["invariance"]
+    W, x, R = invariance_problem(seed, cfg)
+    out = {}
+    for name, normalize in (("bn", True), ("plain", False)):
+        y0 = batch_norm(x @ W.T) if normalize else x @ W.T
+        _, g0 = _grad(W, x, R, normalize)
+        errs, gerrs, exps = [], [], []
+        for a in c["scales"]:
+            ya = batch_norm(x @ (a * W).T) if normalize else x @ (a * W).T
+            _, ga = _grad(a * W, x, R, normalize)
+            errs.append(float((ya - y0).abs().max() / y0.abs().max()))
+            gerrs.append(float((a * ga - g0).abs().max() / g0.abs().max()))
+            exps.append(float(torch.log(ga.norm() / g0.norm()) / math.log(a)))
+        out[name] = {"out_err": np.array(errs), "grad_err": np.array(gerrs),
+                     "grad_exp": np.array(exps),
+                     "cos_grad_w": float((g0 * W).sum() / (g0.norm() * W.norm()))}
+    t_eps = c["torch_eps"]
+
+    def torch_bn(V):
+        return F.batch_norm(x @ V.T, None, None, training=True, eps=t_eps)
+    y0 = torch_bn(W)
+    out["torch_out_err"] = np.array([float((torch_bn(a * W) - y0).abs().max() / y0.abs().max())
+                                     for a in c["scales"]])
+    return out
+
+
+def sgd_norm_growth(seed: int, normalize: bool, cfg: dict = CONFIG) -> dict:
+    """Plain SGD on W (``optimizers.sgd``): with BatchNorm the gradient is orthogonal to W, so
+    ||W_{t+1}||^2 = ||W_t||^2 + lr^2 ||g_t||^2 exactly (the norm only grows, and the effective
+    step lr / ||W||^2 shrinks). Returns the largest relative violation of that identity over the
+    steps and ||W_T|| / ||W_0||."""
+    c = cfg["invariance"]
+    W, x, R = invariance_problem(seed, cfg)
+    opt = optim.sgd(c["sgd_lr"])
+    state, w0, worst = opt.init(W), W.norm(), 0.0
+    for _ in range(c["sgd_steps"]):
+        _, g = _grad(W, x, R, normalize)
+        upd, state = opt.update(g, state)
+        new = W + upd
+        predicted = W.pow(2).sum() + c["sgd_lr"] ** 2 * g.pow(2).sum()
+        worst = max(worst, float((new.pow(2).sum() - predicted).abs() / predicted))
+        W = new
+    return {"identity_err": worst, "norm_growth": float(W.norm() / w0)}
+
+
+# --- gradients through depth ----------------------------------------------------------------------
+def digits_batches(seeds, cfg: dict = CONFIG) -> tuple[Tensor, Tensor]:
+    """(x, y) of shape (B, M, 64) and (B, M): each seed's first training batch of digits
+    (``batchnorm_landscape``'s split and batch order), float64."""
+    return _digits_batches(tuple(int(s) for s in seeds), cfg["depth"]["batch"])
+
+
+@functools.lru_cache(maxsize=8)
+def _digits_batches(seeds: tuple, B: int) -> tuple[Tensor, Tensor]:
+    xs, ys = [], []
+    for s in seeds:
+        split = bl.digits_split(s, flat=True)
+        idx = bl.batch_order(s, len(split.y_train), 1, B)[0]
+        xs.append(split.x_train[idx])
+        ys.append(split.y_train[idx])
+    return torch.stack(xs, 1).double(), torch.stack(ys, 1)
+
+
+def scaled_init(arch: md.Arch, seeds, scale: float) -> dict[str, Tensor]:
+    """``models.init`` (He) with every weight matrix multiplied by ``scale``, float64."""
+    p = {k: v.double() for k, v in md.init(arch, seeds).items()}
+    for k in p:
+        if k.startswith("w"):
+            p[k] = p[k] * scale
+    return p
+
+
+def gradient_profile(seeds, depth: int, scale: float, variant: str,
+                     cfg: dict = CONFIG) -> dict:
+    """One forward/backward of the ReLU MLP (``depth`` weight layers, width ``depth.width``) per
+    seed on its digits batch, at init scale ``scale``, plain or "bn" (train-mode BatchNorm after
+    every hidden linear layer, ``models.batch_norm``). Returns per seed (arrays (M,)):
+      signal_ratio  ||dL/dh_1|| / ||dL/dh_{L-1}||  (hidden activations after the ReLU)
+      weight_ratio  ||grad W_1|| / ||grad W_{L-1}||
+    and per seed and hidden layer ``signal`` (M, L-1)."""
+    c = cfg["depth"]
+    arch = md.mlp(64, c["width"], depth, 10)
+    x, y = digits_batches(seeds, cfg)
+    params = {k: v.requires_grad_(True) for k, v in scaled_init(arch, seeds, scale).items()}
+    code = md.VARIANTS[variant]
+    h, hidden = x, []
+    for i in range(arch.n_norm):
+        z = torch.einsum("bmi,moi->bmo", h, params[f"w{i}"]) + params[f"b{i}"]
+        h = F.relu(md.batch_norm(z, params[f"g{i}"], params[f"beta{i}"], code))
+        h.retain_grad()
+        hidden.append(h)
+    i = arch.n_norm
+    logits = torch.einsum("bmi,moi->bmo", h, params[f"w{i}"]) + params[f"b{i}"]
+    B, M, C = logits.shape
+    loss = F.cross_entropy(logits.reshape(B * M, C), y.reshape(-1), reduction="none")
+    loss.view(B, M).mean(0).sum().backward()
+    signal = torch.stack([hd.grad.pow(2).sum((0, 2)).sqrt() for hd in hidden], 1)  # (M, L-1)
+    wnorm = [params[f"w{j}"].grad.flatten(1).norm(dim=1) for j in range(arch.n_layers)]
+    return {"signal": signal.numpy(), "signal_ratio": (signal[:, 0] / signal[:, -1]).numpy(),
+            "weight_ratio": (wnorm[0] / wnorm[arch.n_norm - 1]).numpy()}
+
+
+def scale_sweep(seeds, variant: str, cfg: dict = CONFIG) -> np.ndarray:
+    """signal_ratio per (init scale, seed): (len(scales), M)."""
+    c = cfg["depth"]
+    return np.stack([gradient_profile(seeds, c["mlp_depth"], s, variant, cfg)["signal_ratio"]
+                     for s in c["scales"]])
+
+
+def depth_sweep(seeds, variant: str, cfg: dict = CONFIG) -> np.ndarray:
+    """weight_ratio per (depth, seed) at He init: (len(depths), M)."""
+    return np.stack([gradient_profile(seeds, d, 1.0, variant, cfg)["weight_ratio"]
+                     for d in cfg["depth"]["depths"]])
+
+
+def log_slope(values: np.ndarray, x) -> np.ndarray:
+    """Per seed: the least-squares slope of log(values) (rows: the points x, columns: seeds)
+    against x."""
+    x = np.asarray(x, dtype=float)
+    logs = np.log(values)
+    xc = x - x.mean()
+    return (xc[:, None] * (logs - logs.mean(0))).sum(0) / (xc ** 2).sum()
+
+
+def scale_exponent(ratios: np.ndarray, scales) -> np.ndarray:
+    """Per seed: the power p in signal_ratio ~ s^p over the init scales (L - 2 for a plain
+    bias-free ReLU net of L layers, 0 with BatchNorm)."""
+    return log_slope(ratios, np.log(scales))
+
+
+def growth_per_layer(ratios: np.ndarray, depths) -> np.ndarray:
+    """Per seed: the factor by which the ratio grows per added layer (exp of the slope of its
+    log against depth)."""
+    return np.exp(log_slope(ratios, depths))
+
+
+def plot_gradients(scale: dict, depth: dict, cfg: dict = CONFIG) -> "Figure":
+    """(a) signal ratio ||dL/dh_1|| / ||dL/dh_{L-1}|| against the init scale, (b) weight-gradient
+    ratio ||grad W_1|| / ||grad W_{L-1}|| against depth at He init; plain and BN, median over
+    seeds, seed range shaded. ``scale`` and ``depth`` map "plain"/"bn" to (points, seeds)."""
+    from matplotlib.figure import Figure
+    c = cfg["depth"]
+    fig = Figure(figsize=(9, 3.4), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    for v, color in (("plain", "C3"), ("bn", "C0")):
+        for axis, data, x in ((ax, scale, c["scales"]), (bx, depth, c["depths"])):
+            axis.plot(x, np.median(data[v], 1), "o-", color=color,
+                      label={"plain": "plain", "bn": "BN"}[v])
+            axis.fill_between(x, data[v].min(1), data[v].max(1), color=color, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("init scale s (x He)")
+    ax.set_ylabel("||dL/dh_1|| / ||dL/dh_L-1||")
+    ax.set_title(f"{c['mlp_depth']}-layer MLP, digits")
+    bx.set_xlabel("depth (weight layers)")
+    bx.set_ylabel("||grad W_1|| / ||grad W_L-1||")
+    bx.set_title("He init")
+    for axis in (ax, bx):
+        axis.set_yscale("log")
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- training from a badly scaled init ------------------------------------------------------------
+def train_from_bad_init(seeds, cfg: dict = CONFIG) -> dict:
+    """Plain and BN MLPs (``batchnorm_landscape``'s, float32) from N(0, init_std^2) weights,
+    plain SGD at every lr of ``train.lrs`` for ``train.steps`` steps, all as one batch of
+    models; returns {(variant, lr): (full-batch training losses (M,), test accuracies (M,))}."""
+    c, arch = cfg["train"], bl.CONFIG["mlp"]
+    specs = bl.grid(seeds, ["plain", "bn"], c["lrs"])
+    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
+    sample, data, model_seed = bl.split_sampler(splits, specs, bl.CONFIG["batch"], c["steps"])
+    params = md.init(arch, [s.seed for s in specs])
+    he_std = math.sqrt(2.0 / arch.in_dim)                # every weight layer has fan-in 64
+    params = {k: v * (c["init_std"] / he_std) if k.startswith("w") else v
+              for k, v in params.items()}
+    variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
+    lr = torch.tensor([s.lr for s in specs], dtype=torch.float32)
+    opts = {k: optim.sgd(lr.view(-1, *[1] * (p.dim() - 1))) for k, p in params.items()}
+    states = {k: opts[k].init(p) for k, p in params.items()}
+    for t in range(c["steps"]):
+        xb, yb = sample(t)
+        _, grads = bl.grads_and_loss(arch, params, xb, yb, variant)
+        for k in params:
+            upd, states[k] = opts[k].update(grads[k], states[k])
+            params[k] = params[k] + upd
+    loss, acc = bl.evaluate(arch, params, specs, data, model_seed)
+    out = {}
+    for v in ("plain", "bn"):
+        for r in c["lrs"]:
+            idx = [i for _, i in sorted((s.seed, i) for i, s in enumerate(specs)
+                                        if s.variant == v and s.lr == r)]
+            out[(v, r)] = (loss[idx], acc[idx])
+    return out
+
+
+# --- GroupNorm, LayerNorm, InstanceNorm -----------------------------------------------------------
+def group_norm_reference(x: Tensor, groups: int, eps: float) -> Tensor:
+    """Hand-written GroupNorm (no affine): each example's channels split into ``groups``
+    consecutive groups, each group normalized over its channels and space, biased variance."""
+    N, C = x.shape[:2]
+    g = x.reshape(N, groups, -1)
+    mu = g.mean(-1, keepdim=True)
+    var = (g - mu).pow(2).mean(-1, keepdim=True)
+    return ((g - mu) / torch.sqrt(var + eps)).reshape(x.shape)
+
+
+def group_norm_loops(x: Tensor, groups: int, eps: float) -> Tensor:
+    """The same, one (example, group) at a time in Python loops: the naive baseline."""
+    N, C = x.shape[:2]
+    k = C // groups
+    out = torch.empty_like(x)
+    for n in range(N):
+        for gi in range(groups):
+            block = x[n, gi * k:(gi + 1) * k]
+            mu = block.mean()
+            var = (block - mu).pow(2).mean()
+            out[n, gi * k:(gi + 1) * k] = (block - mu) / torch.sqrt(var + eps)
+    return out
+
+
+def layer_norm_reference(x: Tensor, eps: float) -> Tensor:
+    """Each example over all its other dimensions (C, H, W)."""
+    dims = tuple(range(1, x.dim()))
+    mu = x.mean(dims, keepdim=True)
+    return (x - mu) / torch.sqrt((x - mu).pow(2).mean(dims, keepdim=True) + eps)
+
+
+def instance_norm_reference(x: Tensor, eps: float) -> Tensor:
+    """Each (example, channel) over space."""
+    dims = tuple(range(2, x.dim()))
+    mu = x.mean(dims, keepdim=True)
+    return (x - mu) / torch.sqrt((x - mu).pow(2).mean(dims, keepdim=True) + eps)
+
+
+def group_input(seed: int, cfg: dict = CONFIG) -> Tensor:
+    """(N, C, H, W) float64 with a different offset and scale per channel and per example, so
+    that no two of the normalizations coincide by accident."""
+    gen = torch.Generator().manual_seed(int(seed))
+    N, C, H, W = cfg["groups"]["shape"]
+    kw = {"generator": gen, "dtype": torch.float64}
+    return (torch.randn(N, C, H, W, **kw) * (0.5 + 2 * torch.rand(N, C, 1, 1, **kw))
+            + 3 * torch.randn(N, C, 1, 1, **kw))
+
+
+def _maxdiff(a: Tensor, b: Tensor) -> float:
+    return float((a - b).abs().max())
+
+
+def group_norm_cases(seed: int, cfg: dict = CONFIG) -> dict:
+    """Max absolute differences on one input: torch GroupNorm(G=1) vs LayerNorm over (C, H, W),
+    GroupNorm(G=C) vs InstanceNorm, the same for the hand-written references, torch vs
+    hand-written at G = 1, control G and C, and the control G against LN and IN."""
+    c = cfg["groups"]
+    x, eps = group_input(seed, cfg), c["eps"]
+    C, Gc = x.shape[1], c["control_groups"]
+    gn = {g: F.group_norm(x, g, eps=eps) for g in (1, Gc, C)}
+    ref = {g: group_norm_reference(x, g, eps) for g in (1, Gc, C)}
+    ln, inn = F.layer_norm(x, x.shape[1:], eps=eps), F.instance_norm(x, eps=eps)
+    ln_ref, in_ref = layer_norm_reference(x, eps), instance_norm_reference(x, eps)
+    return {
+        "torch_g1_vs_ln": _maxdiff(gn[1], ln), "torch_gc_vs_in": _maxdiff(gn[C], inn),
+        "ref_g1_vs_ln": _maxdiff(ref[1], ln_ref), "ref_gc_vs_in": _maxdiff(ref[C], in_ref),
+        "torch_vs_ref": max(_maxdiff(gn[g], ref[g]) for g in gn),
+        "torch_vs_ref_ln_in": max(_maxdiff(ln, ln_ref), _maxdiff(inn, in_ref)),
+        "control_vs_ln": _maxdiff(gn[Gc], ln), "control_vs_in": _maxdiff(gn[Gc], inn),
+    }
+
+
+# --- which axis LayerNorm normalizes --------------------------------------------------------------
+def hidden_activations(seed: int, cfg: dict = CONFIG) -> Tensor:
+    """relu(x W^T) for a batch of standardized digits and a random He layer, float64 (B, width)."""
+    c = cfg["layernorm"]
+    split = bl.digits_split(seed, flat=True)
+    idx = bl.batch_order(seed, len(split.y_train), 1, c["batch"])[0]
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+    W = torch.randn(c["width"], 64, generator=gen, dtype=torch.float64) * math.sqrt(2 / 64)
+    return F.relu(split.x_train[idx].double() @ W.T)
+
+
+def axis_statistics(seed: int, cfg: dict = CONFIG) -> dict:
+    """Means and variances of LayerNorm's and BatchNorm's outputs along both axes: per sample
+    (over the features) and per feature (over the batch): max |mean| and max |var - 1| of each.
+    Also LayerNorm (torch) vs a per-sample hand-written normalization, and the input's spread of
+    per-feature means."""
+    eps = cfg["layernorm"]["eps"]
+    h = hidden_activations(seed, cfg)
+    outs = {"ln": F.layer_norm(h, h.shape[1:], eps=eps),
+            "bn": F.batch_norm(h, None, None, training=True, eps=eps)}
+    res = {}
+    for name, y in outs.items():
+        for axis, dim in (("sample", 1), ("feature", 0)):
+            res[f"{name}_{axis}_mean"] = float(y.mean(dim).abs().max())
+            res[f"{name}_{axis}_var"] = float((y.var(dim, unbiased=False) - 1).abs().max())
+    res["ln_vs_ref"] = _maxdiff(outs["ln"], layer_norm_reference(h, eps))
+    res["input_feature_mean_spread"] = float(h.mean(0).max() - h.mean(0).min())
+    return res
