@@ -9,6 +9,7 @@ def test_each_cited_paper_gets_its_link():
     assert [lbl for lbl, _ in links("He, Zhang, Ren, Sun, ICCV 2015")] == ["arXiv:1502.01852"]
     assert [lbl for lbl, _ in links("He, Zhang, Ren, Sun, CVPR 2016")] == ["arXiv:1512.03385"]
     assert links("Slides 002, \"Momentum\"") == []
+    assert [lbl for lbl, _ in links("Yang, Pennington, Rao, ICLR 2019")] == ["arXiv:1902.08129"]
 
 
 def test_every_address_is_an_arxiv_doi_or_publisher_page():
