@@ -282,7 +282,9 @@ def test_bench_fast(benchmark):
 '''
 
 
-def test_benchmarks_pair_with_their_baseline_and_gate_nothing(project):
+def test_benchmarks_pair_with_their_baseline_and_gate_nothing(project, monkeypatch):
+    # Inside an xdist worker, pytest-benchmark would see PYTEST_XDIST_WORKER and not time.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     project.makepyfile(test_bench=BENCH)
     project.runpytest("test_bench.py")
     benches = {b["name"]: b for b in results(project)["benchmarks"]}
