@@ -65,6 +65,10 @@ CLAIMS = [
                "all at alpha <= 0.62", kept=True),
          tried("a check on the curve rising above its chord (a weaker convexity test)",
                "depth 6 Adam above its chord on 4/5 seeds, the others never: not kept"),
+         tried("5 seeds per statistic", "Adam's median non-convex fraction inconclusive at 2 "
+               "of 46 base seeds (one seed of 50 has a convex segment)"),
+         tried("8 seeds per statistic", "every check decided the same way at all 43 base "
+               "seeds 0-42", kept=True),
      ]},
     {"id": "filter-normalization-invariance",
      "title": "Filter-normalized slices do not change when a layer is rescaled",
@@ -83,6 +87,11 @@ CLAIMS = [
          part("raw-slices-change", "control", "Along the same raw direction (scaled once to the "
               "norm of the original weights) the two slices differ by more than 10 in loss.",
               f"{LI} (why random directions need normalizing)"),
+     ],
+     "configurations_tried": [
+         tried("ReLU net, first layer x10 and second x0.1, trained SGD weights, t in [-1, 1]",
+               "filter-normalized gap / slice range at most 5e-8 (depth 3) and 3e-8 (depth 6) "
+               "over 50 seeds; raw gap 34-78 and 55-260 in loss", kept=True),
      ]},
     {"id": "gradient-direction-complicated",
      "title": "The landscape along the gradient looks complicated",
@@ -100,13 +109,16 @@ CLAIMS = [
               "two trained nets, R^2 <= 0.9).", f"{NOTES}, Figure 4"),
      ],
      "configurations_tried": [
-         tried("slices at the weights after 2 of 10 epochs, depth 3 SGD", "gradient 11x "
-               "sharper (median; 7.9-16 over 50 seeds); R^2 gradient minus random +0.02 "
-               "(5th percentile +0.004); no gradient slice with a non-convex point", kept=True),
+         tried("slices at the weights after 2 of 10 epochs, depth 3 SGD", "gradient 11.7x "
+               "sharper (median; 8.6-14.6 over 50 seeds); R^2 gradient minus random +0.022 "
+               "(5th percentile +0.006); (1 - R^2) ratio geometric mean 0.18; no gradient "
+               "slice with a non-convex point", kept=True),
          tried("the same at the final weights, depth 6 SGD (seeds 0-4)", "gradient 7-10x "
                "sharper, R^2 0.88-0.99 vs random 0.86-0.92, no non-convex point"),
-         tried("depth 3 Adam / depth 6 SGD / depth 6 Adam at mid-training", "gradient 7x / "
-               "18x / 15x sharper (medians), R^2 difference +0.006 / +0.018 / +0.008"),
+         tried("depth 3 Adam / depth 6 SGD / depth 6 Adam at mid-training", "gradient 6.9x / "
+               "18x / 15x sharper (medians), R^2 difference +0.007 / +0.021 / +0.010 "
+               "(median), non-convex gradient slices on 7 / 0 / 2 of 50 seeds; depth 6 SGD "
+               "kept for the slow tier", kept=True),
      ]},
     {"id": "layer-wise-slices",
      "title": "Slices through the last layer are smoother than through the first",
@@ -124,6 +136,16 @@ CLAIMS = [
               "layer changes the slice: a direction through the first or the last layer alone "
               "needs a step at least 1.3x longer than one through all layers.",
               f"{LI} (filter-normalized directions)"),
+     ],
+     "configurations_tried": [
+         tried("depth 3 SGD, weights after 2 epochs, 2 directions per layer", "last/first rise "
+               "scale 0.83 (median over 50 seeds); no first-layer slice with a non-convex "
+               "point", kept=True),
+         tried("depth 3 Adam / depth 6 SGD / depth 6 Adam", "last/first 0.78 / 1.00 / 0.83; "
+               "first-layer slices with a non-convex point on 6 / 9 / 14 of 50 seeds, mean "
+               "fraction of points 0.5% / 0.6% / 0.9%; the last-layer part is checked at depth "
+               "3 only, since at depth 6 (SGD) neither layer is flatter"),
+         tried("5 seeds", "the last/first geometric mean inconclusive at 9 of 46 base seeds"),
      ]},
 ]
 
@@ -317,7 +339,7 @@ def test_raw_slices_change_under_the_rescaling(depth, rescaling, seeds, evidence
                     np.ptp(r["raw"]["original"], 1))
     evidence.check_seeds("largest |difference| of the two raw slices (loss)", r["raw_gap"],
                          "median", ">", 10.0, seeds=seeds,
-                         reference=measured(28, f"smallest at depth 3, {SWEEP}"))
+                         reference=measured(34, f"smallest at depth 3, {SWEEP}"))
 
 
 # --- gradient-direction-complicated ----------------------------------------------------------------
@@ -332,8 +354,8 @@ def slice_note(evidence, depth):
 
 @pytest.mark.part("gradient-slice-complicated")
 @pytest.mark.parametrize("depth", DEPTHS)
-@known_non_reproduction("gradient slices are as close to a parabola as random ones or closer "
-                        "(1 - R^2 about 0.3x theirs at depth 3) and convex on every seed")
+@known_non_reproduction("gradient slices are closer to a parabola than random ones (1 - R^2 "
+                        "about 0.2x theirs) and convex on every seed (0 of 50 at depth 3 and 6)")
 def test_gradient_slices_are_more_complicated_than_random_ones(depth, slices, seeds, evidence):
     slice_note(evidence, depth)
     s = slices(depth)
@@ -343,7 +365,7 @@ def test_gradient_slices_are_more_complicated_than_random_ones(depth, slices, se
                     per_seed(rand, "r2"))
     evidence.check_seeds("(1 - R^2) of the gradient slice / (1 - R^2) of the random slices",
                          (1 - grad["r2"]) / (1 - per_seed(rand, "r2")), "gmean", ">=", 1.0,
-                         seeds=seeds, reference=measured(0.3, f"depth 3 geometric mean, {SWEEP}"))
+                         seeds=seeds, reference=measured(0.18, f"depth 3 geometric mean, {SWEEP}"))
     evidence.check_seeds("seeds whose gradient slice has a non-convex point",
                          grad["nonconvex"] > 0, "fraction", ">=", 0.5, seeds=seeds,
                          reference=measured(0.0, f"0/50 at depth 3 and 6, {SWEEP}"))
@@ -358,7 +380,7 @@ def test_the_gradient_direction_is_much_sharper(depth, slices, twin_lines, seeds
     evidence.record("rise scale: gradient, per seed", s["gradient"]["scale"])
     evidence.check_seeds("rise scale of random directions / of the gradient", ratio, "gmean",
                          ">=", 4.0, seeds=seeds,
-                         reference=measured(11.3, f"depth 3 median, {SWEEP}"))
+                         reference=measured(11.7, f"depth 3 median, {SWEEP}"))
     twin = twin_lines(depth)
     evidence.check_seeds("quadratic R^2 of the segment between two trained nets",
                          ll.quadratic_r2(np.linspace(0, 1, twin.shape[1]), twin), "median",
@@ -369,8 +391,8 @@ def test_the_gradient_direction_is_much_sharper(depth, slices, twin_lines, seeds
 # --- layer-wise-slices -----------------------------------------------------------------------------
 @pytest.mark.part("first-layer-nonconvex")
 @pytest.mark.parametrize("depth", DEPTHS)
-@known_non_reproduction("first-layer slices are convex: non-convex points at ~0.1% of their "
-                        "points (no more than through the last layer or all layers)")
+@known_non_reproduction("first-layer slices are convex: no non-convex point on 50 of 50 seeds "
+                        "at depth 3, 0.6% of the points at depth 6")
 def test_first_layer_slices_are_nonconvex(depth, slices, seeds, evidence):
     slice_note(evidence, depth)
     s = slices(depth)
@@ -380,7 +402,7 @@ def test_first_layer_slices_are_nonconvex(depth, slices, seeds, evidence):
         evidence.record(f"{kind}: quadratic R^2, per seed", per_seed(s[kind], "r2"))
     evidence.check_seeds("first layer: fraction of non-convex points", per_seed(
         s["first"], "nonconvex"), "mean", ">=", 0.1, seeds=seeds,
-        reference=measured(0.003, f"depth 3 mean, {SWEEP}"))
+        reference=measured(0.0, f"depth 3 mean, {SWEEP}"))
 
 
 @pytest.mark.part("last-layer-smoother")
