@@ -10,10 +10,11 @@ loss along random and gradient directions, and a comment from class on slices al
 
 Scale: MLPs on scikit-learn's digits (1437 training images of a stratified split fixed by the
 seed, standardized: ``small_net_regularization.digits``), depth 3 and 6 (weight layers), width
-32, He initialization, minibatch SGD with momentum or Adam (``reproductions.optimizers``). All
-seeds of one (depth, optimizer) configuration train as one batch of independent nets
-(``torch.func.vmap``); every loss along a line or slice is the mean cross-entropy on the whole
-training split, evaluated in float64 from the float32 weights, many points and nets in one pass.
+32, He initialization, minibatch SGD with momentum or Adam (``reproductions.optimizers``), and
+depth 1 (softmax regression, a convex model) as a reference. All seeds of one (depth, optimizer)
+configuration train as one batch of independent nets (``torch.func.vmap``); every loss along a
+line or slice is the mean cross-entropy on the whole training split, evaluated in float64 from
+the float32 weights, every net at once (``line_losses``).
 
 Definitions:
   * non-convex points of a curve sampled on an even grid: the interior points whose second
@@ -23,11 +24,15 @@ Definitions:
     L(theta + t s d) for t in [-1, 1], so every slice rises by the same amount, and a smaller s is
     a sharper direction;
   * a slice's quadratic R^2: the coefficient of determination of the least-squares fit
-    a + b t + c t^2 to the slice.
+    a + b t + c t^2 to the slice;
+  * mid-training: the weights after ``CONFIG["mid_epoch"]`` of ``CONFIG["epochs"]`` epochs;
+  * the rescaled net: the first layer (weights and biases) times ``CONFIG["rescale"]``, the
+    second layer's weights divided by it, the same function since ReLU is positively homogeneous.
 
 Deviations: the nets are small (the papers: CIFAR-10 and MNIST nets); the lecture's unpublished
 [LTSM18] protocol is not described, so the gradient-direction slices follow the same rise-scaled,
-filter-normalized protocol as the random ones.
+filter-normalized protocol as the random ones; Li et al. argue the scale invariance with batch
+normalization, here it comes from ReLU's positive homogeneity with compensating layer scales.
 """
 
 from __future__ import annotations
@@ -43,20 +48,21 @@ from . import optimizers as optim
 from .small_net_regularization import digits
 
 CONFIG = {
-    "width": 32,
-    "depths": (3, 6),                         # weight layers: 64 -> 32 ... -> 10
-    "optimizers": {"sgd": {"lr": 0.05, "momentum": 0.9},   # heavy ball
-                   "adam": {"lr": 3e-3}},
-    "epochs": 10, "batch": 64,
-    "decay": True,                # ~220 steps: training loss ~0.01
+    "width": 32,                              # small: 8 seeds x 4 runs train in seconds
+    "depths": (3, 6),                         # weight layers 64 -> 32 ... -> 10; 3 default, 6 slow
+    "optimizers": {"sgd": {"lr": 0.05, "momentum": 0.9},   # heavy ball; both reach a low
+                   "adam": {"lr": 3e-3}},                  # training loss in 10 epochs
+    "epochs": 10, "batch": 64,                # ~220 steps: final loss ~0.03 (SGD), ~0.1 (Adam)
+    "decay": True,                            # lr to 0 linearly: theta_T settles, no SGD jitter
     "mid_epoch": 2,                           # "mid-training": weights after this many epochs
-    "line_points": 61,                        # alpha = 0, 1/60, ..., 1
+    "line_points": 61,                        # alpha = 0, 1/60, ..., 1: resolves the plateau
     "curvature_tol": 1e-9,                    # float64 losses: rounding is ~1e-15
-    "monotone_tol": 1e-9,
-    "rise": 1.0,                              # each slice rises by this much at its ends
+    "monotone_tol": 1e-9,                     # the same
+    "rise": 1.0,                              # each slice rises by this much at its ends: far
+                                              # above rounding, below the loss at init (~2-3)
     "slice_points": 31,                       # t = -1, -14/15, ..., 1
     "bisection": {"low": 1e-3, "high": 1e3, "steps": 10},  # s to 1.4%
-    "random_directions": 2,                   # per net, for the random and layer slices
+    "random_directions": 2,                   # per net and kind; a seed's value is their mean
     "rescale": 10.0,                          # layer 1 times 10, layer 2 divided by 10
     "twin_offset": 100_000,                   # a twin's initial weights: seed + this
     "direction_offset": 500_000,              # random directions: seed + this (+ 1000 j), not
@@ -95,10 +101,6 @@ def loss(p: dict, x, y):
 
 def stack(dicts: list) -> dict:
     return {k: torch.stack([d[k] for d in dicts]) for k in dicts[0]}
-
-
-def select(p: dict, idx) -> dict:
-    return {k: v[idx] for k, v in p.items()}
 
 
 # --- data and training ----------------------------------------------------------------------------
@@ -177,11 +179,6 @@ def along(theta: dict, direction: dict, ts) -> dict:
     ts = torch.as_tensor(ts, dtype=torch.float64)
     return {k: theta[k].double()[None] + ts.view(-1, *[1] * theta[k].dim())
             * direction[k].double()[None] for k in theta}
-
-
-def segment(a: dict, b: dict, alphas) -> dict:
-    """(1 - alpha) a + alpha b for every alpha: leading dims (P, M)."""
-    return along(a, {k: b[k].double() - a[k].double() for k in a}, alphas)
 
 
 def segment_losses(a: dict, b: dict, alphas, X, Y) -> np.ndarray:
@@ -287,40 +284,6 @@ def rise_scaled_slice(theta: dict, direction: dict, X, Y, cfg: dict = CONFIG) ->
     curves = line_losses(theta, scaled, ts, X, Y).T.numpy()
     return {"scale": s, "ts": ts, "loss": curves, "r2": quadratic_r2(ts, curves),
             "nonconvex": nonconvex_fraction(curves, cfg["curvature_tol"])}
-
-
-# --- the experiments ----------------------------------------------------------------------------------
-def configurations(cfg: dict = CONFIG) -> list[tuple]:
-    return [(d, o) for d in cfg["depths"] for o in cfg["optimizers"]]
-
-
-def training_runs(seeds, cfg: dict = CONFIG) -> dict:
-    """Every (depth, optimizer) configuration trained on every seed: {(depth, opt): {"theta0",
-    "mid", "thetaT"}}, plus "data": (X, Y)."""
-    runs = {c: train(seeds, seeds, *c, cfg) for c in configurations(cfg)}
-    runs["data"] = training_data(seeds)
-    return runs
-
-
-def interpolation_lines(runs: dict, cfg: dict = CONFIG) -> dict:
-    """Goodfellow et al.: the training loss at theta(alpha) = (1 - alpha) theta_0 + alpha theta_T,
-    alpha on an even grid of [0, 1]: {config: (M, points)}."""
-    X, Y = runs["data"]
-    alphas = np.linspace(0, 1, cfg["line_points"])
-    return {c: segment_losses(runs[c]["theta0"], runs[c]["thetaT"], alphas, X, Y)
-            for c in configurations(cfg)}
-
-
-def twin_barriers(seeds, config: tuple, runs: dict, cfg: dict = CONFIG) -> np.ndarray:
-    """The control of the line measurement: per seed, a twin net trained like the run of
-    ``config`` (same data, same batches) from other initial weights; the same line measurement
-    between the two final weights, and its barrier: the largest loss on the line minus the
-    larger of its two ends (M,)."""
-    twins = train([s + cfg["twin_offset"] for s in seeds], seeds, *config, cfg)
-    X, Y = runs["data"]
-    alphas = np.linspace(0, 1, cfg["line_points"])
-    curves = segment_losses(runs[config]["thetaT"], twins["thetaT"], alphas, X, Y)
-    return {"loss": curves, "barrier": curves.max(1) - np.maximum(curves[:, 0], curves[:, -1])}
 
 
 # --- filter normalization and rescaling -----------------------------------------------------------
