@@ -224,7 +224,7 @@ def per_seed(slices, key):
     return np.mean([s[key] for s in slices], 0)
 
 
-# --- interpolation-monotone-not-convex -------------------------------------------------------------
+# --- interpolation-monotone-not-convex ------------------------------------------------------------
 @pytest.mark.part("monotone-decrease")
 @pytest.mark.parametrize("depth", DEPTHS)
 def test_the_loss_never_rises_from_initial_to_final_weights(depth, lines, seeds, evidence):
@@ -294,7 +294,7 @@ def test_a_convex_model_has_no_nonconvex_point(runs, data, seeds, evidence):
                          reference=theory(1.0, "a convex function is convex on every segment"))
 
 
-# --- filter-normalization-invariance ---------------------------------------------------------------
+# --- filter-normalization-invariance --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def rescaling(runs, data, seeds):
     cache = {}
@@ -342,7 +342,7 @@ def test_raw_slices_change_under_the_rescaling(depth, rescaling, seeds, evidence
                          reference=measured(34, f"smallest at depth 3, {SWEEP}"))
 
 
-# --- gradient-direction-complicated ----------------------------------------------------------------
+# --- gradient-direction-complicated ---------------------------------------------------------------
 def slice_note(evidence, depth):
     c = ll.CONFIG
     evidence.note(f"Depth {depth}, SGD, weights after {c['mid_epoch']} of {c['epochs']} epochs. "
@@ -388,7 +388,7 @@ def test_the_gradient_direction_is_much_sharper(depth, slices, twin_lines, seeds
                          reference=measured(0.76, f"depth 3 median, {SWEEP}"))
 
 
-# --- layer-wise-slices -----------------------------------------------------------------------------
+# --- layer-wise-slices ----------------------------------------------------------------------------
 @pytest.mark.part("first-layer-nonconvex")
 @pytest.mark.parametrize("depth", DEPTHS)
 @known_non_reproduction("first-layer slices are convex: no non-convex point on 50 of 50 seeds "

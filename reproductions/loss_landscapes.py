@@ -186,7 +186,7 @@ def segment_losses(a: dict, b: dict, alphas, X, Y) -> np.ndarray:
     return line_losses(a, {k: b[k].double() - a[k].double() for k in a}, alphas, X, Y).T.numpy()
 
 
-# --- curve measures ---------------------------------------------------------------------------------
+# --- curve measures -------------------------------------------------------------------------------
 def second_differences(curves: np.ndarray) -> np.ndarray:
     return curves[..., :-2] - 2 * curves[..., 1:-1] + curves[..., 2:]
 
@@ -224,7 +224,7 @@ def quadratic_r2(ts: np.ndarray, curves: np.ndarray) -> np.ndarray:
     return 1 - res / tot
 
 
-# --- directions ---------------------------------------------------------------------------------------
+# --- directions -----------------------------------------------------------------------------------
 def gaussian_direction(theta: dict, seeds) -> dict:
     """A Gaussian direction over the weights (biases zero), shaped like ``theta`` (M, ...): net m
     draws its own from ``seeds[m]``, so a net's direction does not depend on the others."""
@@ -360,7 +360,7 @@ def losses_naive(points: dict, X, Y) -> torch.Tensor:
     return out
 
 
-# --- figure ------------------------------------------------------------------------------------------
+# --- figure ---------------------------------------------------------------------------------------
 def plot(lines: dict, slices: dict | None = None):
     """Left: the loss on the segment theta_0 -> theta_T for every configuration and net. Right
     (with ``slices``): rise-scaled slices along the gradient and along random directions."""
