@@ -294,6 +294,55 @@ def layer_norm_reference_over_the_batch(mp):
         mu = x.mean(0, keepdim=True)
         return (x - mu) / torch.sqrt((x - mu).pow(2).mean(0, keepdim=True) + eps)
     mp.setattr(nl, "layer_norm_reference", over_batch)
+# --- loss-landscapes ------------------------------------------------------------------------------
+def filter_normalization_skipped(mp):
+    """Filter normalization returns the raw direction (bias directions still zero)."""
+    import torch
+
+    from reproductions import loss_landscapes as ll
+
+    def skipped(direction, theta, layers=None):
+        keep = lambda k: k.startswith("w") and (layers is None or int(k[1:]) in layers)  # noqa
+        return {k: d.double() if keep(k) else torch.zeros_like(d, dtype=torch.float64)
+                for k, d in direction.items()}
+    mp.setattr(ll, "filter_normalize", skipped)
+
+
+def rescaling_forgets_the_biases(mp):
+    """The rescaled copy multiplies the first layer's weights but not its biases."""
+    from reproductions import loss_landscapes as ll
+    original = ll.rescaled
+
+    def rescaled(theta, factor=ll.CONFIG["rescale"]):
+        out = original(theta, factor)
+        out["b0"] = theta["b0"].clone()
+        return out
+    mp.setattr(ll, "rescaled", rescaled)
+
+
+def second_difference_sign_flipped(mp):
+    """Non-convex points counted where the second difference is positive."""
+    from reproductions import loss_landscapes as ll
+    original = ll.second_differences
+    mp.setattr(ll, "second_differences", lambda curves: -original(curves))
+
+
+def gradient_replaced_by_noise(mp):
+    """The "gradient" direction is a Gaussian draw of the same shape."""
+    import torch
+
+    from reproductions import loss_landscapes as ll
+    mp.setattr(ll, "full_gradient", lambda theta, X, Y: {
+        k: torch.randn(v.shape, generator=torch.Generator().manual_seed(1),
+                       dtype=torch.float64) for k, v in theta.items()})
+
+
+def layer_restriction_ignored(mp):
+    """Directions meant for one layer span every layer."""
+    from reproductions import loss_landscapes as ll
+    original = ll.filter_normalize
+    mp.setattr(ll, "filter_normalize", lambda direction, theta, layers=None:
+               original(direction, theta))
 
 
 ADAM = "claims/test_adam_nonconvergence.py"
@@ -306,6 +355,8 @@ FORMULAS = "claims/test_document_formulas.py"
 LINEAR = "claims/test_linear_regularization.py"
 NETWORK = "claims/test_network_regularization.py"
 NORM = "claims/test_normalization_layers.py"
+LANDSCAPES = "claims/test_loss_landscapes.py"
+FN_SELECT = "rescaling_two_layers or filter_normalized_slices or raw_slices"
 ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
 BUGS = {
     "momentum-without-decay": Bug(
@@ -402,6 +453,25 @@ BUGS = {
         "slides-layernorm-per-feature", NORM, "normalize_each_feature or each_sample", "the "
         "hand-written LayerNorm normalizes each feature over the batch",
         layer_norm_reference_over_the_batch, "slides-layernorm-per-feature:reference-agrees"),
+    "filter-normalization-skipped": Bug(
+        "filter-normalization-invariance", LANDSCAPES, FN_SELECT, "filter normalization "
+        "returns the raw random direction", filter_normalization_skipped,
+        "filter-normalized-slices-unchanged"),
+    "rescaling-forgets-the-biases": Bug(
+        "filter-normalization-invariance", LANDSCAPES, FN_SELECT, "the rescaled net keeps the "
+        "first layer's biases while its weights are multiplied", rescaling_forgets_the_biases,
+        "rescaling-keeps-the-function"),
+    "second-difference-sign-flipped": Bug(
+        "interpolation-monotone-not-convex", LANDSCAPES, "convex_model or not_convex_near",
+        "non-convex points counted where the second difference is positive",
+        second_difference_sign_flipped, "convex-model-convex-line"),
+    "gradient-replaced-by-noise": Bug(
+        "gradient-direction-complicated", LANDSCAPES, "much_sharper", "the gradient "
+        "direction is a Gaussian draw", gradient_replaced_by_noise,
+        "gradient-direction-distinct"),
+    "layer-restriction-ignored": Bug(
+        "layer-wise-slices", LANDSCAPES, "single_layer_directions", "single-layer directions "
+        "span every layer", layer_restriction_ignored, "single-layer-directions-differ"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"

@@ -1,0 +1,466 @@
+"""Pictures of the loss landscape: the line from the initial to the final weights, slices along
+filter-normalized random directions, along the gradient and along a single layer.
+
+Sources: lecture notes 000/001 §3 (the segment plots of Goodfellow et al. [GVS14]; the slices of
+[LTSM18] along random and gradient directions and the comment from class on slices through one
+layer; filter normalization [LXTG17]); Goodfellow, Vinyals, Saxe, ICLR 2015; Li, Xu, Taylor,
+Studer, Goldstein, NeurIPS 2018, §4. Experiments in ``reproductions/loss_landscapes.py``: ReLU
+MLPs (width 32) on scikit-learn's digits, trained by SGD with momentum or Adam for 10 epochs, all
+seeds of a configuration as one batch; losses are full-batch training cross-entropies in float64.
+
+Tiers: depth 3 (three weight layers) runs by default on 8 seeds; depth 6 is ``slow``. Bounds
+were fixed from per-seed values over seeds 0-49 of every configuration (the module's sweep,
+quoted in each check's reference).
+
+At this scale two of the notes' remarks do not hold and are known non-reproductions: slices
+along the gradient are sharper than random ones but as smooth and as close to a parabola, and
+slices through the first layer are no less convex than slices through the last.
+"""
+
+import numpy as np
+import pytest
+
+from optclaims_report.claim import known_non_reproduction, measured, part, theory, tried
+from reproductions import loss_landscapes as ll
+
+NOTES = "Lecture notes 000/001 §3"
+GVS = "Goodfellow, Vinyals, Saxe, ICLR 2015"
+LI = "Li, Xu, Taylor, Studer, Goldstein, NeurIPS 2018, §4"
+SWEEP = "seeds 0-49 of this module's configurations"
+CLAIMS = [
+    {"id": "interpolation-monotone-not-convex",
+     "title": "The loss falls monotonically from the initial to the final weights, but not "
+              "convexly",
+     "statement": "On the segment (1 - alpha) theta_0 + alpha theta_T between a net's initial and "
+                  "trained weights the training loss decreases at every step, so the picture "
+                  "looks convex; yet it is not convex: its second differences are negative on a "
+                  "stretch near theta_0 (a plateau before the descent).",
+     "sources": [f"{NOTES} (the segment plots of [GVS14]: surprisingly convex, with a "
+                 "non-convexity near the start that training got around)", f"{GVS}, §2-3"],
+     "parts": [
+         part("monotone-decrease", "effect", "The loss on the 61-point segment never rises "
+              "(every difference <= 1e-9), with SGD and with Adam, on every seed.",
+              f"{GVS}, §3"),
+         part("nonconvex-near-start", "effect", "The segment is not convex: with Adam at least "
+              "10% of its points have a negative second difference (median over seeds; with SGD "
+              "fewer seeds have any), and with either optimizer they all lie in the first 70% "
+              "of the way.",
+              f"{NOTES} (a clear non-convexity that training got around)"),
+         part("unrelated-endpoints-not-monotone", "control", "The same measurement between the "
+              "final weights of two nets trained from different initial weights is not "
+              "monotone: a barrier of at least 0.5 above the higher end, on every seed.",
+              f"{GVS}, §3 (the segment between two solutions)"),
+         part("convex-model-convex-line", "control", "For a convex model (softmax regression, "
+              "trained the same way) the same second differences have no negative point.",
+              "convexity of the cross-entropy of a linear model"),
+     ],
+     "configurations_tried": [
+         tried("depth 3, SGD momentum 0.9 lr 0.05 decayed to 0, 10 epochs", "monotone 50/50; "
+               "non-convex points on 18/50 lines (median fraction 0)", kept=True),
+         tried("depth 3, Adam lr 3e-3 decayed to 0, 10 epochs", "monotone 50/50; non-convex "
+               "points on 49/50 lines (median fraction 0.29), all at alpha <= 0.38", kept=True),
+         tried("depth 6, SGD", "monotone 50/50; non-convex points on 41/50 (median 0.12)",
+               kept=True),
+         tried("depth 6, Adam", "monotone 50/50; non-convex points on 50/50 (median 0.42), "
+               "all at alpha <= 0.62", kept=True),
+         tried("a check on the curve rising above its chord (a weaker convexity test)",
+               "depth 6 Adam above its chord on 4/5 seeds, the others never: not kept"),
+         tried("5 seeds per statistic", "Adam's median non-convex fraction inconclusive at 2 "
+               "of 46 base seeds (one seed of 50 has a convex segment)"),
+         tried("8 seeds per statistic", "every check decided the same way at all 43 base "
+               "seeds 0-42", kept=True),
+     ]},
+    {"id": "filter-normalization-invariance",
+     "title": "Filter-normalized slices do not change when a layer is rescaled",
+     "statement": "Multiplying the first layer of a ReLU net by 10 and dividing the second by 10 "
+                  "leaves its function unchanged; the 1-D slice along a filter-normalized random "
+                  "direction is then unchanged too, while the slice along the same raw "
+                  "direction changes completely.",
+     "sources": [f"{NOTES} (filter normalization accounts for the scale invariance of the "
+                 "parameters)", f"{LI} (filter-wise normalization of random directions)"],
+     "parts": [
+         part("rescaling-keeps-the-function", "precondition", "The rescaled net's logits equal "
+              "the original's to 1e-6 (relative) on the training data.",
+              "positive homogeneity of ReLU"),
+         part("filter-normalized-slices-unchanged", "effect", "The filter-normalized slices of "
+              "the two nets agree to 1e-5 of the slice's range at all 31 points.", LI),
+         part("raw-slices-change", "control", "Along the same raw direction (scaled once to the "
+              "norm of the original weights) the two slices differ by more than 10 in loss.",
+              f"{LI} (why random directions need normalizing)"),
+     ],
+     "configurations_tried": [
+         tried("ReLU net, first layer x10 and second x0.1, trained SGD weights, t in [-1, 1]",
+               "filter-normalized gap / slice range at most 5e-8 (depth 3) and 3e-8 (depth 6) "
+               "over 50 seeds; raw gap 34-78 and 55-260 in loss", kept=True),
+     ]},
+    {"id": "gradient-direction-complicated",
+     "title": "The landscape along the gradient looks complicated",
+     "statement": "1-D slices of the loss at mid-training look nice along random directions but "
+                  "complicated along the gradient direction.",
+     "sources": [f"{NOTES} ([LTSM18], unpublished: loss along random and gradient directions)"],
+     "parts": [
+         part("gradient-slice-complicated", "effect", "With every slice scaled so that the loss "
+              "rises by 1 at its ends, the gradient slice departs from a parabola at least as "
+              "much as random slices (1 - R^2 of a quadratic fit), and has negative second "
+              "differences on most seeds.", f"{NOTES}, Figure 4"),
+         part("gradient-direction-distinct", "control", "The protocol tells the gradient from a "
+              "random direction: the gradient needs a step at least 4x shorter for the same "
+              "rise; and the quadratic R^2 does flag a complicated curve (the segment between "
+              "two trained nets, R^2 <= 0.9).", f"{NOTES}, Figure 4"),
+     ],
+     "configurations_tried": [
+         tried("slices at the weights after 2 of 10 epochs, depth 3 SGD", "gradient 11.7x "
+               "sharper (median; 8.6-14.6 over 50 seeds); R^2 gradient minus random +0.022 "
+               "(5th percentile +0.006); (1 - R^2) ratio geometric mean 0.18; no gradient "
+               "slice with a non-convex point", kept=True),
+         tried("the same at the final weights, depth 6 SGD (seeds 0-4)", "gradient 7-10x "
+               "sharper, R^2 0.88-0.99 vs random 0.86-0.92, no non-convex point"),
+         tried("depth 3 Adam / depth 6 SGD / depth 6 Adam at mid-training", "gradient 6.9x / "
+               "18x / 15x sharper (medians), R^2 difference +0.007 / +0.021 / +0.010 "
+               "(median), non-convex gradient slices on 7 / 0 / 2 of 50 seeds; depth 6 SGD "
+               "kept for the slow tier", kept=True),
+     ]},
+    {"id": "layer-wise-slices",
+     "title": "Slices through the last layer are smoother than through the first",
+     "statement": "Because a net has many layers, the landscape is smoother along the last "
+                  "layer's parameters and very non-convex along the first layer's.",
+     "sources": [f"{NOTES} (a comment from class on Figure 4)"],
+     "parts": [
+         part("first-layer-nonconvex", "effect", "Rise-scaled, filter-normalized random slices "
+              "through the first layer only have negative second differences at 10% of their "
+              "points or more (mean over seeds).", f"{NOTES}, comment from class"),
+         part("last-layer-smoother", "effect", "Slices through the last layer only are flatter "
+              "(a longer step for the same rise) than slices through the first.",
+              f"{NOTES}, comment from class"),
+         part("single-layer-directions-differ", "control", "Restricting a direction to one "
+              "layer changes the slice: a direction through the first or the last layer alone "
+              "needs a step at least 1.3x longer than one through all layers.",
+              f"{LI} (filter-normalized directions)"),
+     ],
+     "configurations_tried": [
+         tried("depth 3 SGD, weights after 2 epochs, 2 directions per layer", "last/first rise "
+               "scale 0.83 (median over 50 seeds); no first-layer slice with a non-convex "
+               "point", kept=True),
+         tried("depth 3 Adam / depth 6 SGD / depth 6 Adam", "last/first 0.78 / 1.00 / 0.83; "
+               "first-layer slices with a non-convex point on 6 / 9 / 14 of 50 seeds, mean "
+               "fraction of points 0.5% / 0.6% / 0.9%; the last-layer part is checked at depth "
+               "3 only, since at depth 6 (SGD) neither layer is flatter"),
+         tried("5 seeds", "the last/first geometric mean inconclusive at 9 of 46 base seeds"),
+     ]},
+]
+
+N_SEEDS = 8  # 5 left the non-convexity and layer checks inconclusive at some base seeds
+DEPTHS = [pytest.param(3, id="depth3"), pytest.param(6, id="depth6", marks=pytest.mark.slow)]
+OPTIMIZERS = tuple(ll.CONFIG["optimizers"])  # ("sgd", "adam")
+
+
+@pytest.fixture(scope="module")
+def seeds(seed):
+    return list(range(seed, seed + N_SEEDS))
+
+
+@pytest.fixture(scope="module")
+def data(seeds):
+    return ll.training_data(seeds)
+
+
+@pytest.fixture(scope="module")
+def runs(seeds):
+    """Train each (depth, optimizer) at most once per module: runs(depth, opt) -> weights."""
+    cache = {}
+
+    def get(depth, opt, twin=False):
+        key = (depth, opt, twin)
+        if key not in cache:
+            init = [s + ll.CONFIG["twin_offset"] for s in seeds] if twin else seeds
+            cache[key] = ll.train(init, seeds, depth, opt)
+        return cache[key]
+    return get
+
+
+def line(run, data):
+    return ll.segment_losses(run["theta0"], run["thetaT"],
+                             np.linspace(0, 1, ll.CONFIG["line_points"]), *data)
+
+
+@pytest.fixture(scope="module")
+def lines(runs, data):
+    cache = {}
+
+    def get(depth, opt):
+        if (depth, opt) not in cache:
+            cache[depth, opt] = line(runs(depth, opt), data)
+        return cache[depth, opt]
+    return get
+
+
+@pytest.fixture(scope="module")
+def twin_lines(runs, data):
+    """The segment between the SGD run's final weights and a twin's (other initial weights)."""
+    cache = {}
+
+    def get(depth):
+        if depth not in cache:
+            cache[depth] = line({"theta0": runs(depth, "sgd")["thetaT"],
+                                 "thetaT": runs(depth, "sgd", twin=True)["thetaT"]}, data)
+        return cache[depth]
+    return get
+
+
+@pytest.fixture(scope="module")
+def slices(runs, data, seeds):
+    """Rise-scaled slices at the SGD run's weights after ``mid_epoch`` epochs."""
+    cache = {}
+
+    def get(depth):
+        if depth not in cache:
+            cache[depth] = ll.direction_slices(runs(depth, "sgd")["mid"], *data, seeds)
+        return cache[depth]
+    return get
+
+
+def per_seed(slices, key):
+    """The mean over a kind's random directions of a per-net quantity (M,)."""
+    return np.mean([s[key] for s in slices], 0)
+
+
+# --- interpolation-monotone-not-convex ------------------------------------------------------------
+@pytest.mark.part("monotone-decrease")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_the_loss_never_rises_from_initial_to_final_weights(depth, lines, seeds, evidence):
+    c = ll.CONFIG
+    evidence.seeds(seeds)
+    evidence.note(f"Depth {depth}, width {c['width']}, {c['epochs']} epochs of batch "
+                  f"{c['batch']}; the loss at {c['line_points']} evenly spaced points of the "
+                  "segment from the initial to the final weights (whole training split).")
+    rises = {opt: ll.largest_rise(lines(depth, opt)) for opt in OPTIMIZERS}
+    for opt, r in rises.items():
+        evidence.record(f"{opt}: largest increase between neighbouring points, per seed", r)
+        evidence.record(f"{opt}: loss at theta_0 and theta_T, per seed",
+                        [lines(depth, opt)[:, 0], lines(depth, opt)[:, -1]])
+    monotone = np.all([r <= c["monotone_tol"] for r in rises.values()], 0)
+    evidence.check_seeds("seeds on which both lines (SGD, Adam) never rise", monotone,
+                         "fraction", "==", 1.0, seeds=seeds,
+                         reference=measured(1.0, f"200/200 lines, {SWEEP}"))
+
+
+@pytest.mark.part("nonconvex-near-start")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_the_line_is_not_convex_near_the_start(depth, lines, seeds, evidence):
+    curves = {opt: lines(depth, opt) for opt in OPTIMIZERS}
+    fractions = {opt: ll.nonconvex_fraction(v) for opt, v in curves.items()}
+    spans = {opt: ll.nonconvex_span(v) for opt, v in curves.items()}
+    for opt in OPTIMIZERS:
+        evidence.record(f"{opt}: fraction of non-convex points, per seed", fractions[opt])
+        evidence.record(f"{opt}: first and last non-convex alpha, per seed", spans[opt])
+    evidence.record("sgd: fraction of seeds with a non-convex point", float(np.mean(
+        fractions["sgd"] > 0)))
+    evidence.check_seeds("Adam's segment: fraction of non-convex points (second difference < "
+                         "-1e-9)", fractions["adam"], "median", ">=", 0.1, seeds=seeds,
+                         reference=measured(0.29, f"depth 3 median, {SWEEP}"))
+    last = np.stack([s[:, 1] for s in spans.values()])      # (optimizers, seeds), nan: none
+    evidence.check_seeds("seeds on which every non-convex point (SGD and Adam) lies at alpha "
+                         "<= 0.7", np.all(np.nan_to_num(last, nan=0.0) <= 0.7, 0), "fraction",
+                         "==", 1.0, seeds=seeds,
+                         reference=measured(0.62, f"the largest such alpha over {SWEEP}"))
+    evidence.figure("interpolation-lines", ll.plot({(depth, o): v for o, v in curves.items()}),
+                    caption=f"The loss on the segment theta_0 -> theta_T, depth {depth}, every "
+                            "seed.")
+
+
+@pytest.mark.part("unrelated-endpoints-not-monotone")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_the_line_between_two_trained_nets_rises(depth, twin_lines, seeds, evidence):
+    curves = twin_lines(depth)
+    barrier = curves.max(1) - np.maximum(curves[:, 0], curves[:, -1])
+    evidence.record("largest increase between neighbouring points, per seed",
+                    ll.largest_rise(curves))
+    evidence.check_seeds("barrier: highest loss on the segment minus its higher end", barrier,
+                         "median", ">=", 0.5, seeds=seeds,
+                         reference=measured(0.74, f"smallest at depth 3, {SWEEP}"))
+    evidence.check_seeds("seeds on which the segment never rises",
+                         ll.largest_rise(curves) <= ll.CONFIG["monotone_tol"], "fraction", "==",
+                         0.0, seeds=seeds)
+
+
+@pytest.mark.part("convex-model-convex-line")
+def test_a_convex_model_has_no_nonconvex_point(runs, data, seeds, evidence):
+    curves = line(runs(1, "sgd"), data)
+    evidence.note("Softmax regression (one weight layer, no ReLU): its loss is convex in the "
+                  "weights, so is every segment of it.")
+    evidence.record("fraction of non-convex points, per seed", ll.nonconvex_fraction(curves))
+    evidence.check_seeds("seeds whose segment has no non-convex point",
+                         ll.nonconvex_fraction(curves) == 0, "fraction", "==", 1.0, seeds=seeds,
+                         reference=theory(1.0, "a convex function is convex on every segment"))
+
+
+# --- filter-normalization-invariance --------------------------------------------------------------
+@pytest.fixture(scope="module")
+def rescaling(runs, data, seeds):
+    cache = {}
+
+    def get(depth):
+        if depth not in cache:
+            cache[depth] = ll.rescaling_slices(runs(depth, "sgd")["thetaT"], *data, seeds)
+        return cache[depth]
+    return get
+
+
+@pytest.mark.part("rescaling-keeps-the-function")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_rescaling_two_layers_keeps_the_function(depth, rescaling, seeds, evidence):
+    evidence.note(f"The trained SGD nets of depth {depth}: first layer (weights and biases) "
+                  f"times {ll.CONFIG['rescale']:g}, second layer's weights divided by it.")
+    change = rescaling(depth)["function_change"]
+    evidence.record("max |logit change| / max |logit|, per seed", change)
+    evidence.check_seeds("seeds whose logits change by less than 1e-6 (relative)", change < 1e-6,
+                         "fraction", "==", 1.0, seeds=seeds,
+                         reference=theory(0.0, "relu(a z) = a relu(z) for a > 0"))
+
+
+@pytest.mark.part("filter-normalized-slices-unchanged")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_filter_normalized_slices_do_not_see_the_rescaling(depth, rescaling, seeds, evidence):
+    r = rescaling(depth)
+    span = np.ptp(r["filter"]["original"], 1)
+    evidence.record("range of the filter-normalized slice, per seed", span)
+    evidence.record("largest |difference| of the two slices, per seed", r["filter_gap"])
+    evidence.check_seeds("largest |difference| of the two filter-normalized slices / the slice's "
+                         "range", r["filter_gap"] / span, "median", "<", 1e-5, seeds=seeds,
+                         reference=theory(0.0, f"{LI}: the normalized direction rescales with "
+                                               "its filter"))
+
+
+@pytest.mark.part("raw-slices-change")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_raw_slices_change_under_the_rescaling(depth, rescaling, seeds, evidence):
+    r = rescaling(depth)
+    evidence.record("range of the raw slice of the original net, per seed",
+                    np.ptp(r["raw"]["original"], 1))
+    evidence.check_seeds("largest |difference| of the two raw slices (loss)", r["raw_gap"],
+                         "median", ">", 10.0, seeds=seeds,
+                         reference=measured(34, f"smallest at depth 3, {SWEEP}"))
+
+
+# --- gradient-direction-complicated ---------------------------------------------------------------
+def slice_note(evidence, depth):
+    c = ll.CONFIG
+    evidence.note(f"Depth {depth}, SGD, weights after {c['mid_epoch']} of {c['epochs']} epochs. "
+                  "Each direction is filter-normalized, then scaled so that the loss rises by "
+                  f"{c['rise']:g} at the farther end (bisection in log scale); "
+                  f"{c['slice_points']} points on [-1, 1]; {c['random_directions']} random "
+                  "directions per net.")
+
+
+@pytest.mark.part("gradient-slice-complicated")
+@pytest.mark.parametrize("depth", DEPTHS)
+@known_non_reproduction("gradient slices are closer to a parabola than random ones (1 - R^2 "
+                        "about 0.2x theirs) and convex on every seed (0 of 50 at depth 3 and 6)")
+def test_gradient_slices_are_more_complicated_than_random_ones(depth, slices, seeds, evidence):
+    slice_note(evidence, depth)
+    s = slices(depth)
+    grad, rand = s["gradient"], s["random"]
+    evidence.record("gradient slice: quadratic R^2, per seed", grad["r2"])
+    evidence.record("random slices: quadratic R^2 (mean over directions), per seed",
+                    per_seed(rand, "r2"))
+    evidence.check_seeds("(1 - R^2) of the gradient slice / (1 - R^2) of the random slices",
+                         (1 - grad["r2"]) / (1 - per_seed(rand, "r2")), "gmean", ">=", 1.0,
+                         seeds=seeds, reference=measured(0.18, f"depth 3 geometric mean, {SWEEP}"))
+    evidence.check_seeds("seeds whose gradient slice has a non-convex point",
+                         grad["nonconvex"] > 0, "fraction", ">=", 0.5, seeds=seeds,
+                         reference=measured(0.0, f"0/50 at depth 3 and 6, {SWEEP}"))
+
+
+@pytest.mark.part("gradient-direction-distinct")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_the_gradient_direction_is_much_sharper(depth, slices, twin_lines, seeds, evidence):
+    slice_note(evidence, depth)
+    s = slices(depth)
+    ratio = per_seed(s["random"], "scale") / s["gradient"]["scale"]
+    evidence.record("rise scale: gradient, per seed", s["gradient"]["scale"])
+    evidence.check_seeds("rise scale of random directions / of the gradient", ratio, "gmean",
+                         ">=", 4.0, seeds=seeds,
+                         reference=measured(11.7, f"depth 3 median, {SWEEP}"))
+    twin = twin_lines(depth)
+    evidence.check_seeds("quadratic R^2 of the segment between two trained nets",
+                         ll.quadratic_r2(np.linspace(0, 1, twin.shape[1]), twin), "median",
+                         "<=", 0.9, seeds=seeds,
+                         reference=measured(0.76, f"depth 3 median, {SWEEP}"))
+
+
+# --- layer-wise-slices ----------------------------------------------------------------------------
+@pytest.mark.part("first-layer-nonconvex")
+@pytest.mark.parametrize("depth", DEPTHS)
+@known_non_reproduction("first-layer slices are convex: no non-convex point on 50 of 50 seeds "
+                        "at depth 3, 0.6% of the points at depth 6")
+def test_first_layer_slices_are_nonconvex(depth, slices, seeds, evidence):
+    slice_note(evidence, depth)
+    s = slices(depth)
+    for kind in ("first", "last", "random"):
+        evidence.record(f"{kind}: fraction of non-convex points, per seed",
+                        per_seed(s[kind], "nonconvex"))
+        evidence.record(f"{kind}: quadratic R^2, per seed", per_seed(s[kind], "r2"))
+    evidence.check_seeds("first layer: fraction of non-convex points", per_seed(
+        s["first"], "nonconvex"), "mean", ">=", 0.1, seeds=seeds,
+        reference=measured(0.0, f"depth 3 mean, {SWEEP}"))
+
+
+@pytest.mark.part("last-layer-smoother")
+@known_non_reproduction("slices through the last layer are sharper than through the first: "
+                        "a step ~0.83x as long for the same rise (median over seeds 0-49)")
+def test_last_layer_slices_are_flatter_than_first_layer_ones(slices, seeds, evidence):
+    slice_note(evidence, 3)
+    s = slices(3)
+    evidence.record("first layer: rise scale, per seed", per_seed(s["first"], "scale"))
+    evidence.record("last layer: rise scale, per seed", per_seed(s["last"], "scale"))
+    evidence.record("quadratic R^2, last layer minus first, per seed",
+                    per_seed(s["last"], "r2") - per_seed(s["first"], "r2"))
+    evidence.check_seeds("rise scale through the last layer / through the first",
+                         per_seed(s["last"], "scale") / per_seed(s["first"], "scale"), "gmean",
+                         ">=", 1.0, seeds=seeds,
+                         reference=measured(0.83, f"depth 3 median, {SWEEP}"))
+
+
+@pytest.mark.part("single-layer-directions-differ")
+@pytest.mark.parametrize("depth", DEPTHS)
+def test_single_layer_directions_are_flatter(depth, slices, seeds, evidence):
+    slice_note(evidence, depth)
+    s = slices(depth)
+    every = per_seed(s["random"], "scale")
+    for kind in ("first", "last"):
+        evidence.check_seeds(f"rise scale through the {kind} layer only / through every layer",
+                             per_seed(s[kind], "scale") / every, "gmean", ">=", 1.3,
+                             seeds=seeds, reference=measured(2.1 if kind == "first" else 1.7,
+                                                             f"depth 3 median, {SWEEP}"))
+
+
+# --- benchmarks -----------------------------------------------------------------------------------
+BENCH_POINTS = 6
+
+
+@pytest.fixture(scope="module")
+def bench_segment(runs, data):
+    run = runs(3, "sgd")
+    direction = {k: run["thetaT"][k].double() - run["theta0"][k].double() for k in run["theta0"]}
+    return run["theta0"], direction, np.linspace(0, 1, BENCH_POINTS), data
+
+
+@pytest.mark.claim("interpolation-monotone-not-convex")
+def test_bench_naive_loss_per_point_and_net(benchmark, bench_segment):
+    """The segment's losses one weight set at a time, each through every layer."""
+    theta, direction, alphas, (X, Y) = bench_segment
+    points = ll.along(theta, direction, alphas)
+    benchmark.group = "loss-landscapes: losses on a segment"
+    benchmark.extra_info["units"] = BENCH_POINTS * len(Y)  # weight sets per call
+    benchmark.pedantic(ll.losses_naive, args=(points, X, Y), rounds=2, iterations=1)
+
+
+@pytest.mark.claim("interpolation-monotone-not-convex")
+def test_bench_line_losses(benchmark, bench_segment):
+    """The same losses, all nets batched, the first layer's products computed once per net."""
+    theta, direction, alphas, (X, Y) = bench_segment
+    benchmark.group = "loss-landscapes: losses on a segment"
+    benchmark.extra_info["units"] = BENCH_POINTS * len(Y)
+    benchmark.extra_info["baseline"] = "test_bench_naive_loss_per_point_and_net"
+    benchmark.pedantic(ll.line_losses, args=(theta, direction, alphas, X, Y), rounds=2,
+                       iterations=1)
