@@ -66,7 +66,7 @@ CLAIMS = [
     discrepancy("notes-relu-mask", "The notes' ReLU mask is taken after the ReLU",
                 f"{N} §2, eq. (2)", "D^i_kk = 1{(X^i_j)_k >= 0}",
                 "D^i_kk = 1{(W^i X^(i-1)_j)_k > 0}: the mask of the pre-activation (the "
-                "post-activation of a ReLU is never negative)", ["chain rule; torch.func.jacrev"],
+                "post-activation of a ReLU is never negative)", ["chain rule; torch.autograd.functional.jacobian"],
                 "With the notes' mask, which is identically 1, the product formula misses the "
                 "autograd Jacobian by more than 100% (relative Frobenius error).",
                 "With the pre-activation mask it equals the autograd Jacobian to 1e-12."),
@@ -100,7 +100,8 @@ CLAIMS = [
               "loss below 1.5 on every seed.", f'{S}, "Initialization Issues" (Glorot works '
               "well)"),
          part("glorot-relu-trains", "scope", "Glorot weights with ReLU units at depth 20 train "
-              "to a best loss below 1.5 (median over seeds).", f'{S}, "Initialization Issues" '
+              "about as well as He's: best loss at most 1.25 times He's (geometric mean over "
+              "seeds).", f'{S}, "Initialization Issues" '
               "(Glorot works well)"),
      ],
      "configurations_tried": [
@@ -109,35 +110,49 @@ CLAIMS = [
          tried("ReLU + Glorot with (0.003, 0.01, 0.03)", "0.03 best on 16 of 20 seeds (the "
                "top of the grid): moved to (0.01, 0.03, 0.1); best loss 1.46-2.30 (seeds 0-9) "
                "on (0.03, 0.1, 0.3, 1.0)"),
-         tried("depth 20, 5 epochs, width 64, batch 64, momentum 0.9", "seeds 0-19: "
-               "N(0, 0.01) 2.302-2.303, sigmoid 2.303-2.306, He 0.34-1.36, orthogonal "
-               "0.17-0.50, tanh + Glorot 0.13-0.27, ReLU + Glorot 1.74-2.30", kept=True),
+         tried("width 32 instead of 64 (4 times cheaper), seeds 0-9", "He 0.87-1.51, "
+               "orthogonal 0.61-1.67: too close to chance for a clear control"),
+         tried("depth 20, 5 epochs, width 64, batch 64, momentum 0.9", "best loss over seeds "
+               "0-49: N(0, 0.01) 2.302-2.303, sigmoid 2.303-2.306, He 0.34-1.36 (median 0.61), "
+               "orthogonal 0.17-0.70 (0.32), tanh + Glorot 0.11-0.27 (0.18), ReLU + Glorot "
+               "1.46-2.30 (2.01)", kept=True),
      ]},
     {"id": "orthogonal-init-depth-independent", "title": "Orthogonal initialization makes a "
      "deep linear net's learning time nearly independent of depth",
-     "statement": "Deep linear nets fitted by gradient descent (rate 0.5/depth) reach 1% of "
-                  "their initial loss in about the same number of iterations at depths 4, 16 "
-                  "and 32 from orthogonal weights; from Gaussian N(0, 1/n) weights they need "
-                  "~50 iterations at depth 4 and do not get there within 200 at 16 and 32.",
+     "statement": "Deep linear nets fitted by gradient descent reach 1% of their initial "
+                  "loss in a number of iterations that barely grows with depth from orthogonal "
+                  "weights (~25, 46, 53 at depths 4, 16, 32); from Gaussian N(0, 1/n) weights "
+                  "they need ~50 at depth 4 and do not get there within 300 at 16 and 32, at "
+                  "any rate tried.",
      "sources": [f'{S}, "Initialization Issues" (Saxe et al. 2014)',
                  "Saxe, McClelland, Ganguli, ICLR 2014, §3"],
      "parts": [
          part("linear-gradients-exact", "precondition", "The prefix/suffix-product gradients "
               "of the factors equal autograd's to 1e-10 (float64).", "chain rule"),
          part("orthogonal-depth-independent", "effect", "From orthogonal weights, iterations "
-              "at depth 32 over iterations at depth 4: geometric mean at most 3.5 (and depth "
-              "32 over 16 at most 2).", "Saxe et al., ICLR 2014, §3"),
-         part("gaussian-slows-with-depth", "control", "From Gaussian N(0, 1/n) weights, depth "
-              "4 fits within 100 iterations and depths 16 and 32 not within 200, on every "
-              "seed.", f'{S}, "Initialization Issues" (Gaussian is only approximately '
-              "orthogonal)"),
+              "at depth 32 over iterations at depth 4: geometric mean at most 4 (and depth "
+              "32 over 16 at most 2.5), while the depth grows 8 times.", "Saxe et al., ICLR 2014, §3"),
+         part("gaussian-slows-with-depth", "control", "From Gaussian N(0, 1/n) weights, with "
+              "each depth's best rate in (0.01-0.5)/depth, depth 4 fits within 100 iterations "
+              "and depths 16 and 32 not within 300, on every seed; at depth 32 the loss is "
+              "still above 5% of the initial one (median).",
+              f'{S}, "Initialization Issues" (Gaussian is only approximately orthogonal)'),
      ],
      "configurations_tried": [
          tried("width 16, 500 iterations", "orthogonal depth 32 / depth 4 from 1.4x to 5.1x "
                "(seeds 0-19); Gaussian depth 16, 32 never within 500"),
-         tried("width 32, 300 iterations, lr factors (0.25, 0.5, 1.0)", "orthogonal 21-31 / "
-               "37-65 / 38-78 iterations at depth 4 / 16 / 32 (seeds 0-19), factor 0.5 best "
-               "everywhere; Gaussian 43-67 / never / never", kept=True),
+         tried("width 32, 300 iterations, lr factors (0.25, 0.5, 1.0) for both", "orthogonal "
+               "21-31 / 37-65 / 38-78 iterations at depth 4 / 16 / 32 (seeds 0-19); Gaussian "
+               "43-67 / never / never, but every Gaussian run at 16 and 32 diverged: the grid "
+               "was unfair to it"),
+         tried("Gaussian factors 0.003-0.25, 2000 iterations, depths 16 and 32, seeds 0-2",
+               "none fits; 0.1 best (loss 0.04-0.08 of the initial after 1000 at depth 16), "
+               "0.25 and up diverge"),
+         tried("grids per initialization: orthogonal (0.25, 0.5), Gaussian (0.03, 0.1, 0.25, "
+               "0.5), 300 iterations", "at base seed 100 every Gaussian rate diverged on one "
+               "seed at depth 32: 0.01 added"),
+         tried("grids per initialization: orthogonal (0.25, 0.5), Gaussian (0.01, 0.03, 0.1, "
+               "0.25, 0.5), 300 iterations", "see the checks", kept=True),
      ]},
     {"id": "residual-connections-fix-degradation", "title": "Deep plain nets degrade; scaled "
      "residual connections train",
@@ -156,7 +171,7 @@ CLAIMS = [
               "below a fifth of the plain net's (geometric mean of the ratio).",
               f"{N} §2.1; {S}, skip connections"),
          part("residual-matches-plain-when-shallow", "control", "At depth 3 the residual and "
-              "plain nets' best losses are within a factor 3 of each other (geometric mean): "
+              "plain nets' best losses are within a factor 4 of each other (geometric mean): "
               "the gain appears with depth only.", "He et al., CVPR 2016, §4.1"),
          part("unscaled-residual-overflows", "scope", "The notes' unscaled form "
               "X^(i-1) + relu(W^i X^(i-1)) at depth 40 (He init, no normalization) multiplies "
@@ -168,11 +183,13 @@ CLAIMS = [
               "above 1 while the residual nets stay below 0.1.", f"{N} §2.1 (30+ layers)"),
      ],
      "configurations_tried": [
+         tried("default tier: depths 3 and 20, seeds 0-49", "plain 0.010-0.056 / 0.34-1.36; "
+               "residual 0.011-0.044 / 0.015-0.076; residual 20 / plain 20 0.013-0.13"),
          tried("residual scale s = 1/depth, depths 3/10/20/40, 5 epochs, seeds 0-9", "plain "
                "best 0.010-0.035 / 0.10-0.19 / 0.38-1.36 / 1.39-1.77; residual 0.015-0.024 / "
                "0.010-0.046 / 0.017-0.055 / 0.011-0.049", kept=True),
          tried("the notes' s = 1 at depth 40, rates 1e-6, 1e-4, 1e-2, one epoch", "loss not "
-               "finite on 10 of 10 seeds at every rate; last hidden RMS 5e8-7e8 times the "
+               "finite on 50 of 50 seeds at every rate; last hidden RMS 1.8e8-1.0e9 times the "
                "input's at initialization"),
      ]},
 ]
@@ -207,9 +224,6 @@ def test_orthogonal_relu_layers_halve_the_squared_norm_per_layer(vanishing, evid
                          (-HALF_LN2 - 0.02, -HALF_LN2 + 0.02), seeds=seeds,
                          reference=theory(-HALF_LN2, "-ln(2)/2: half the squared norm survives "
                                                      "each mask"))
-    evidence.figure("log-norm of the Jacobian product", sp.plot_log_norms(
-        runs[0]["log_norms"], f"seed {seeds[0]}"), "Orthogonal layers with and without He's "
-        "gain sqrt(2), against the notes' exp(-l) and 2^(-l/2).")
 
 
 @pytest.mark.part("he-gain-removes-vanishing")
@@ -303,7 +317,7 @@ def test_the_notes_post_activation_mask_misses_the_jacobian(masks, evidence):
     seeds, runs = masks
     c = sp.CONFIG["mask"]
     evidence.note(f"Bias-free ReLU net, width {c['width']}, {c['depth'] - 1} layers after X^1, "
-                  "He-scaled Gaussian weights, float64; the reference is torch.func.jacrev.")
+                  "He-scaled Gaussian weights, float64; the reference is autograd's Jacobian.")
     evidence.check_seeds("the notes' mask: fraction of ones", [r["notes' mask: fraction of ones"]
                                                                for r in runs],
                          "median", "==", 1.0, seeds=seeds, reference=theory(1.0, "relu >= 0"))
@@ -338,8 +352,8 @@ def best(losses):
 def test_batched_training_matches_torch_optim_per_model(seed, evidence):
     seeds, lrs, depth = [seed], (0.01, 0.1), 6
     for label, init, act, scale in (("plain, He, ReLU", "he", "relu", None),
-                                    ("residual s = 1/6, He", "he", "relu", 1 / 6),
-                                    ("plain, Glorot, sigmoid", "glorot", "sigmoid", None)):
+                                    ("residual s = 1/6, Glorot, sigmoid", "glorot", "sigmoid",
+                                     1 / 6)):
         batched = sp.train_mlp(seeds, lrs, depth, init, act, scale, epochs=1)
         ref = np.array([[sp.train_mlp_reference(s, lr, depth, init, act, scale, epochs=1)
                          for lr in lrs] for s in seeds])
@@ -373,13 +387,13 @@ def test_sigmoid_net_stays_at_chance(init_runs, init_seeds, evidence):
 
 @pytest.mark.part("he-orthogonal-train")
 def test_he_and_orthogonal_init_train(init_runs, init_seeds, evidence):
-    for name, label, ref in (("relu-he", "He", 0.6), ("relu-orthogonal", "orthogonal x sqrt(2)",
-                                                       0.28)):
+    for name, label, ref in (("relu-he", "He", 0.61), ("relu-orthogonal", "orthogonal x sqrt(2)",
+                                                        0.32)):
         b = best(init_runs[name])
         evidence.record(f"{label}: best loss per seed", b)
         evidence.check_seeds(f"{label}: seeds whose best loss is below 1.5", b < 1.5, "fraction",
                              "==", 1.0, seeds=init_seeds,
-                             reference=measured(ref, "median best loss, seeds 0-19"))
+                             reference=measured(ref, "median best loss, seeds 0-49"))
 
 
 @pytest.mark.part("signal-vanishes-at-init")
@@ -391,9 +405,9 @@ def test_the_signal_vanishes_at_init_for_the_stuck_nets(init_seeds, evidence):
     ratio = lambda name: [d["gradient ratio"] for d in diag[name]]  # noqa: E731
     evidence.check_seeds("sigmoid + Glorot: ||grad W_1|| / ||grad W_20||", ratio("sigmoid"),
                          "median", "<", 1e-8, seeds=init_seeds,
-                         reference=measured(3e-12, "seeds 0-19: 2e-12 to 4e-12"))
+                         reference=measured(3e-12, "seeds 0-49: 1.6e-12 to 5.5e-12"))
     evidence.check_seeds("He, ReLU: ||grad W_1|| / ||grad W_20||", ratio("he"), "median", ">",
-                         0.05, seeds=init_seeds, reference=measured(0.6, "seeds 0-19"))
+                         0.05, seeds=init_seeds, reference=measured(0.69, "median, seeds 0-49 (0.37-1.8)"))
     evidence.check_seeds("N(0, 0.01^2): last hidden RMS / input RMS",
                          [d["last hidden RMS / input RMS"] for d in diag["gaussian"]], "median",
                          "<", 1e-10, seeds=init_seeds,
@@ -407,17 +421,19 @@ def test_glorot_trains_a_tanh_net(init_runs, init_seeds, evidence):
     evidence.record("tanh + Glorot: best loss per seed", b)
     evidence.check_seeds("tanh + Glorot: seeds whose best loss is below 1.5", b < 1.5,
                          "fraction", "==", 1.0, seeds=init_seeds,
-                         reference=measured(0.18, "median, seeds 0-19"))
+                         reference=measured(0.18, "median, seeds 0-49"))
 
 
 @pytest.mark.part("glorot-relu-trains")
-@known_non_reproduction("Glorot's variance 2/(fan_in + fan_out) halves the ReLU signal's power "
-                        "per layer: at depth 20 the best loss is 1.7-2.3 (seeds 0-19)")
-def test_glorot_trains_a_deep_relu_net(init_runs, init_seeds, evidence):
-    b = best(init_runs["relu-glorot"])
-    evidence.record("ReLU + Glorot: best loss per seed", b)
-    evidence.check_seeds("ReLU + Glorot: best loss", b, "median", "<", 1.5, seeds=init_seeds,
-                         reference=measured(2.2, "median, seeds 0-19"))
+@known_non_reproduction("Glorot's variance 2/(fan_in + fan_out) halves a ReLU signal's power per "
+                        "layer (last hidden RMS ~1e-3 of the input's at depth 20): its best loss "
+                        "is 1.5-6 times He's on every seed 0-49 (1.46-2.30)")
+def test_glorot_trains_a_deep_relu_net_about_as_well_as_he(init_runs, init_seeds, evidence):
+    glorot, he = best(init_runs["relu-glorot"]), best(init_runs["relu-he"])
+    evidence.record("ReLU + Glorot: best loss per seed", glorot)
+    evidence.check_seeds("ReLU + Glorot best loss / He best loss", glorot / he, "gmean", "<=",
+                         1.25, seeds=init_seeds,
+                         reference=measured(3.5, "median ratio, seeds 0-49"))
 
 
 # --- deep linear nets ---------------------------------------------------------------------------------
@@ -453,31 +469,42 @@ def test_orthogonal_init_fits_in_about_the_same_time_at_every_depth(linear_runs,
     evidence.note(f"Width {c['width']}, target: {c['target']:.0%} of the initial loss, GD with "
                   f"lr = factor/depth, factors {c['lr_factors']}, at most {c['max_iters']} "
                   "iterations; whitened inputs, a Gaussian target matrix.")
-    it = {d: best(linear_runs[("orthogonal", d)]) for d in c["depths"]}
+    it = {d: best(linear_runs[("orthogonal", d)]["first"]) for d in c["depths"]}
     for d, v in it.items():
         evidence.record(f"orthogonal, depth {d}: iterations per seed", v)
     d0, d1, d2 = c["depths"]
     evidence.check_seeds(f"orthogonal: iterations at depth {d2} / depth {d0}", it[d2] / it[d0],
-                         "gmean", "<=", 3.5, seeds=linear_seeds,
-                         reference=measured(2.2, "geometric mean, seeds 0-19"))
+                         "gmean", "<=", 4.0, seeds=linear_seeds,
+                         reference=measured(2.15, "geometric mean, seeds 0-49"))
     evidence.check_seeds(f"orthogonal: iterations at depth {d2} / depth {d1}", it[d2] / it[d1],
-                         "gmean", "<=", 2.0, seeds=linear_seeds,
-                         reference=measured(1.2, "geometric mean, seeds 0-19"))
+                         "gmean", "<=", 2.5, seeds=linear_seeds,
+                         reference=measured(1.17, "geometric mean, seeds 0-49"))
+
+
+def lowest_final(final):
+    """The lowest final loss ratio over rates per seed; a run that diverged counts as inf."""
+    return np.where(np.isnan(final), np.inf, final).min(1)
 
 
 @pytest.mark.part("gaussian-slows-with-depth")
 def test_gaussian_init_slows_down_with_depth(linear_runs, linear_seeds, evidence):
     c = sp.CONFIG["linear"]
     d0, d1, d2 = c["depths"]
-    it = {d: best(linear_runs[("gaussian", d)]) for d in c["depths"]}
-    for d, v in it.items():
+    it = {d: best(linear_runs[("gaussian", d)]["first"]) for d in c["depths"]}
+    final = {d: lowest_final(linear_runs[("gaussian", d)]["final"]) for d in c["depths"]}
+    for d in c["depths"]:
         evidence.record(f"Gaussian, depth {d}: iterations per seed (inf: not within "
-                        f"{c['max_iters']})", v)
+                        f"{c['max_iters']})", it[d])
+        evidence.record(f"Gaussian, depth {d}: lowest final loss / initial loss per rate "
+                        "(nan: diverged)", linear_runs[("gaussian", d)]["final"])
     evidence.check_seeds(f"Gaussian: seeds fitting at depth {d0} within 100 iterations",
                          it[d0] <= 100, "fraction", "==", 1.0, seeds=linear_seeds)
     evidence.check_seeds(f"Gaussian: seeds not fitting at depths {d1} and {d2} within "
                          f"{c['max_iters']}", np.isinf(it[d1]) & np.isinf(it[d2]), "fraction",
                          "==", 1.0, seeds=linear_seeds)
+    evidence.check_seeds(f"Gaussian, depth {d2}: best loss / initial loss after "
+                         f"{c['max_iters']} iterations", final[d2], "median", ">", 0.05,
+                         seeds=linear_seeds, reference=measured(0.32, "median, seeds 0-49 (0.19-0.44)"))
 
 
 # --- residual connections --------------------------------------------------------------------------------
@@ -501,7 +528,7 @@ def test_deep_plain_nets_degrade(residual_runs, init_seeds, evidence):
     evidence.record(f"plain depth {deep}: best loss per seed", p20)
     evidence.check_seeds(f"plain: best loss at depth {deep} / depth {shallow}", p20 / p3, "gmean",
                          ">", 5.0, seeds=init_seeds,
-                         reference=measured(25, "geometric mean, seeds 0-9"))
+                         reference=measured(26, "geometric mean, seeds 0-49 (7-75)"))
 
 
 @pytest.mark.part("residual-trains-deep")
@@ -511,7 +538,7 @@ def test_residual_connections_train_the_deep_net(residual_runs, init_seeds, evid
     evidence.record(f"residual depth {deep}: best loss per seed", r)
     evidence.check_seeds(f"depth {deep}: residual best loss / plain best loss", r / p, "gmean",
                          "<", 0.2, seeds=init_seeds,
-                         reference=measured(0.055, "geometric mean, seeds 0-9"))
+                         reference=measured(0.051, "geometric mean, seeds 0-49"))
 
 
 @pytest.mark.part("residual-matches-plain-when-shallow")
@@ -520,8 +547,8 @@ def test_residual_and_plain_shallow_nets_train_alike(residual_runs, init_seeds, 
     r, p = best(residual_runs[("residual", shallow)]), best(residual_runs[("plain", shallow)])
     evidence.record(f"residual depth {shallow}: best loss per seed", r)
     evidence.check_seeds(f"depth {shallow}: residual best loss / plain best loss", r / p,
-                         "gmean", "in", (1 / 3, 3), seeds=init_seeds,
-                         reference=measured(1.0, "seeds 0-9: 0.7-1.7"))
+                         "gmean", "in", (0.25, 4), seeds=init_seeds,
+                         reference=measured(0.94, "geometric mean, seeds 0-49 (0.46-3.1)"))
 
 
 @pytest.mark.part("unscaled-residual-overflows")
@@ -532,7 +559,7 @@ def test_the_notes_unscaled_residual_overflows_at_depth_40(residual_runs, init_s
            for s in init_seeds]
     evidence.check_seeds(f"s = 1, depth {d}: last hidden RMS / input RMS at initialization", rms,
                          "gmean", ">", 1e6, seeds=init_seeds,
-                         reference=measured(6e8, "seeds 0-2"))
+                         reference=measured(5e8, "median, seeds 0-49 (1.8e8-1.0e9)"))
     lit = residual_runs[("literal", d)]
     evidence.record(f"s = 1, depth {d}, rates {c['literal_lrs']}: loss after "
                     f"{c['literal_epochs']} epoch", lit)
@@ -558,6 +585,20 @@ def test_paper_size_depths_3_to_40(seed, evidence):
     res = np.stack([best(runs[("residual", d)]) for d in c["slow_depths"]])
     evidence.check_seeds("residual: largest best loss over depths", res.max(0), "median", "<",
                          0.1, seeds=seeds, reference=measured(0.05, "seeds 0-9"))
+
+
+@pytest.mark.slow
+@pytest.mark.part("orthogonal-relu-vanishes")
+def test_paper_size_rate_over_more_seeds_with_its_figure(seed, evidence):
+    seeds = seeds_from(seed, 4 * VANISHING_SEEDS)
+    runs = [sp.vanishing_rate(s) for s in seeds]
+    evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer",
+                         [r["orthogonal"] for r in runs], "median", "in",
+                         (-HALF_LN2 - 0.01, -HALF_LN2 + 0.01), seeds=seeds,
+                         reference=theory(-HALF_LN2, "-ln(2)/2"))
+    evidence.figure("log-norm of the Jacobian product", sp.plot_log_norms(
+        runs[0]["log_norms"], f"seed {seeds[0]}"), "Orthogonal layers with and without He's "
+        "gain sqrt(2), against the notes' exp(-l) and 2^(-l/2).")
 
 
 # --- benchmarks ---------------------------------------------------------------------------------------------
