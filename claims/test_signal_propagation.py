@@ -66,7 +66,8 @@ CLAIMS = [
     discrepancy("notes-relu-mask", "The notes' ReLU mask is taken after the ReLU",
                 f"{N} §2, eq. (2)", "D^i_kk = 1{(X^i_j)_k >= 0}",
                 "D^i_kk = 1{(W^i X^(i-1)_j)_k > 0}: the mask of the pre-activation (the "
-                "post-activation of a ReLU is never negative)", ["chain rule; torch.autograd.functional.jacobian"],
+                "post-activation of a ReLU is never negative)",
+                ["chain rule; torch.autograd.functional.jacobian"],
                 "With the notes' mask, which is identically 1, the product formula misses the "
                 "autograd Jacobian by more than 100% (relative Frobenius error).",
                 "With the pre-activation mask it equals the autograd Jacobian to 1e-12."),
@@ -131,7 +132,8 @@ CLAIMS = [
               "of the factors equal autograd's to 1e-10 (float64).", "chain rule"),
          part("orthogonal-depth-independent", "effect", "From orthogonal weights, iterations "
               "at depth 32 over iterations at depth 4: geometric mean at most 4 (and depth "
-              "32 over 16 at most 2.5), while the depth grows 8 times.", "Saxe et al., ICLR 2014, §3"),
+              "32 over 16 at most 2.5), while the depth grows 8 times.",
+              "Saxe et al., ICLR 2014, §3"),
          part("gaussian-slows-with-depth", "control", "From Gaussian N(0, 1/n) weights, with "
               "each depth's best rate in (0.01-0.5)/depth, depth 4 fits within 100 iterations "
               "and depths 16 and 32 not within 300, on every seed; at depth 32 the loss is "
@@ -205,7 +207,7 @@ def seeds_from(seed, n):
     return list(range(seed, seed + n))
 
 
-# --- vanishing and exploding rates -------------------------------------------------------------------
+# --- vanishing and exploding rates ----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def vanishing(seed):
     seeds = seeds_from(seed, VANISHING_SEEDS)
@@ -305,7 +307,7 @@ def test_the_rate_2_to_the_minus_l_over_2_matches(vanishing, evidence):
                          reference=theory(0.0, "2^(-l/2)"))
 
 
-# --- eq. (2): the mask ----------------------------------------------------------------------------------
+# --- eq. (2): the mask ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def masks(seed):
     seeds = seeds_from(seed, MASK_SEEDS)
@@ -333,7 +335,7 @@ def test_the_pre_activation_mask_gives_the_autograd_jacobian(masks, evidence):
                          seeds=seeds, reference=theory(0.0, "the chain rule"))
 
 
-# --- initialization on digits --------------------------------------------------------------------------
+# --- initialization on digits ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def init_seeds(seed):
     return seeds_from(seed, INIT_SEEDS)
@@ -407,7 +409,8 @@ def test_the_signal_vanishes_at_init_for_the_stuck_nets(init_seeds, evidence):
                          "median", "<", 1e-8, seeds=init_seeds,
                          reference=measured(3e-12, "seeds 0-49: 1.6e-12 to 5.5e-12"))
     evidence.check_seeds("He, ReLU: ||grad W_1|| / ||grad W_20||", ratio("he"), "median", ">",
-                         0.05, seeds=init_seeds, reference=measured(0.69, "median, seeds 0-49 (0.37-1.8)"))
+                         0.05, seeds=init_seeds,
+                         reference=measured(0.69, "median, seeds 0-49 (0.37-1.8)"))
     evidence.check_seeds("N(0, 0.01^2): last hidden RMS / input RMS",
                          [d["last hidden RMS / input RMS"] for d in diag["gaussian"]], "median",
                          "<", 1e-10, seeds=init_seeds,
@@ -436,7 +439,7 @@ def test_glorot_trains_a_deep_relu_net_about_as_well_as_he(init_runs, init_seeds
                          reference=measured(3.5, "median ratio, seeds 0-49"))
 
 
-# --- deep linear nets ---------------------------------------------------------------------------------
+# --- deep linear nets -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def linear_seeds(seed):
     return seeds_from(seed, LINEAR_SEEDS)
@@ -504,10 +507,11 @@ def test_gaussian_init_slows_down_with_depth(linear_runs, linear_seeds, evidence
                          "==", 1.0, seeds=linear_seeds)
     evidence.check_seeds(f"Gaussian, depth {d2}: best loss / initial loss after "
                          f"{c['max_iters']} iterations", final[d2], "median", ">", 0.05,
-                         seeds=linear_seeds, reference=measured(0.32, "median, seeds 0-49 (0.19-0.44)"))
+                         seeds=linear_seeds,
+                         reference=measured(0.32, "median, seeds 0-49 (0.19-0.44)"))
 
 
-# --- residual connections --------------------------------------------------------------------------------
+# --- residual connections -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def residual_runs(init_seeds, init_runs):
     """Depths 3 and 20; the plain depth-20 nets are the initialization experiment's He nets."""
@@ -520,8 +524,9 @@ def test_deep_plain_nets_degrade(residual_runs, init_seeds, evidence):
     c = sp.CONFIG["residual"]
     shallow, deep = c["depths"]
     evidence.seeds(init_seeds)
+    he_lrs = sp.CONFIG["init"]["models"]["relu-he"]["lrs"]
     evidence.note(f"He init, ReLU, {c['epochs']} epochs; plain rates {c['plain_lrs']} (depth "
-                  f"{deep}: the initialization experiment's {sp.CONFIG['init']['models']['relu-he']['lrs']}), "
+                  f"{deep}: the initialization experiment's {he_lrs}), "
                   f"residual rates {c['residual_lrs']}, residual branch scaled by 1/depth.")
     p3, p20 = best(residual_runs[("plain", shallow)]), best(residual_runs[("plain", deep)])
     evidence.record(f"plain depth {shallow}: best loss per seed", p3)
@@ -601,7 +606,7 @@ def test_paper_size_rate_over_more_seeds_with_its_figure(seed, evidence):
         "gain sqrt(2), against the notes' exp(-l) and 2^(-l/2).")
 
 
-# --- benchmarks ---------------------------------------------------------------------------------------------
+# --- benchmarks -----------------------------------------------------------------------------------
 BENCH = {"depth": 10, "epochs": 1, "lrs": (0.003, 0.01)}
 
 

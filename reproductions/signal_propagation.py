@@ -191,7 +191,7 @@ def predicted_exploding_slope(a: float, width: int) -> float:
     return math.log(a * math.sqrt(width / 2))
 
 
-# --- eq. (2): autograd against the product formula --------------------------------------------------
+# --- eq. (2): autograd against the product formula ------------------------------------------------
 def relu_net(Ws, x1):
     """X^depth as a function of X^1 for the bias-free ReLU net X^i = relu(W^i X^(i-1))."""
     h = x1
@@ -209,8 +209,8 @@ def product_formula(Ws, masks) -> torch.Tensor:
 
 
 def relu_mask_errors(seed: int, cfg: dict = CONFIG["mask"]) -> dict:
-    """Relative Frobenius error of the product formula against autograd's Jacobian with the masks on the
-    pre-activations (W^i X^(i-1) > 0) and with the notes' mask 1{(X^i)_k >= 0} on the
+    """Relative Frobenius error of the product formula against autograd's Jacobian with the masks
+    on the pre-activations (W^i X^(i-1) > 0) and with the notes' mask 1{(X^i)_k >= 0} on the
     post-activations; and the fraction of ones in the notes' masks."""
     n, L = cfg["width"], cfg["depth"]
     g = torch.Generator().manual_seed(seed)
@@ -229,7 +229,7 @@ def relu_mask_errors(seed: int, cfg: dict = CONFIG["mask"]) -> dict:
             "notes' mask: fraction of ones": float(torch.cat(post_masks).mean())}
 
 
-# --- digits MLPs ------------------------------------------------------------------------------------
+# --- digits MLPs ----------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _digits_split(seed: int):
     from .small_net_regularization import digits
@@ -398,7 +398,7 @@ def residual_experiment(seeds, cfg: dict = CONFIG["residual"], depths=None,
     return out
 
 
-# --- deep linear nets (Saxe et al. 2014) -----------------------------------------------------------
+# --- deep linear nets (Saxe et al. 2014) ----------------------------------------------------------
 def _linear_start(init: str, depth: int, width: int, seed: int):
     g = torch.Generator().manual_seed(seed)
     A = torch.randn(width, width, generator=g) / math.sqrt(width)
@@ -457,7 +457,7 @@ def linear_experiment(seeds, cfg: dict = CONFIG["linear"]) -> dict:
             for init in ("orthogonal", "gaussian") for d in cfg["depths"]}
 
 
-# --- figure -----------------------------------------------------------------------------------------
+# --- figure ---------------------------------------------------------------------------------------
 def plot_log_norms(curves: dict, title: str = ""):
     """log ||J v|| against the layer index, one line per {label: log_norms}, beside the notes'
     -(l - 1) and the rate -(l - 1) ln(2)/2."""

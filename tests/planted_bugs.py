@@ -249,7 +249,7 @@ def mask_probability_without_the_drop_factor(mp):
     mp.setattr(sr, "all_masks", all_masks)
 
 
-# --- signal propagation --------------------------------------------------------------------------------
+# --- signal propagation ---------------------------------------------------------------------------
 SIGNAL = "claims/test_signal_propagation.py"
 
 
