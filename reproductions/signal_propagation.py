@@ -60,9 +60,10 @@ CONFIG = {
     # The mask check only needs a net deep enough to have several masks; float64 for 1e-15.
     "mask": {"width": 32, "depth": 6},
     # Random-sign weights, every entry +-a; threshold a = sqrt(2/n) = 0.088 at n = 256.
-    # The factors c below are a = c * sqrt(2/n); a = 0.18 (c = 2) is well below 1, a = 1.1 above.
+    # a = 0.18 (about twice the threshold) is well below 1, a = 1.1 above it; the factors c give
+    # a = c * sqrt(2/n) at and below the threshold.
     "exploding": {"width": 256, "depth": 40, "below_one": 0.18, "above_one": 1.1,
-                  "threshold_factors": (0.5, 1.0, 2.0)},
+                  "threshold_factors": (0.5, 1.0)},
     # Digits MLPs: width 64 (the input's dimension, so residual layers map 64 -> 64).
     "mlp": {"width": 64, "batch": 64, "momentum": 0.9},
     "init": {
