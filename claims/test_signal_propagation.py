@@ -231,6 +231,9 @@ def test_orthogonal_relu_layers_halve_the_squared_norm_per_layer(vanishing, evid
 @pytest.mark.part("he-gain-removes-vanishing")
 def test_he_gain_sqrt2_removes_the_vanishing(vanishing, evidence):
     seeds, runs = vanishing
+    evidence.note("The same matrices and masks as the gain-1 run (a positive scale keeps every "
+                  "sign), so this slope is the gain-1 slope plus ln(sqrt(2)) = 0.347: it is 0 "
+                  "only if the masks are the whole of the loss per layer.")
     evidence.check_seeds("orthogonal W x sqrt(2): fitted slope per layer",
                          [r["orthogonal x sqrt(2)"] for r in runs], "median", "in",
                          (-0.02, 0.02), seeds=seeds, reference=theory(0.0, "He's gain"))
