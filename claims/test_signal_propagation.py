@@ -1,0 +1,638 @@
+"""How the gradient signal travels through depth: the Jacobian product of a ReLU net and its
+vanishing and exploding rates, bad initializations that leave a deep net at chance, orthogonal
+initialization of deep linear nets, and residual connections against the degradation of deep
+plain nets.
+
+Sources: lecture notes 000/001 §2 (eq. (2), "Vanishing/exploding gradients", "Issues at
+initialization") and §2.1 ("Residual Neural Networks"); slides 002 "Initialization Issues" and
+"Fighting against Vanishing/Exploding Gradient". Papers: Saxe, McClelland, Ganguli, ICLR 2014;
+He, Zhang, Ren, Sun, ICCV 2015 and CVPR 2016; Glorot & Bengio, AISTATS 2010. The experiments are
+in ``reproductions/signal_propagation.py``: random products at width 256 and depth 40, MLPs of
+width 64 on scikit-learn's digits (1437 training images, 5 epochs of SGD with momentum, every
+seed and learning rate trained as one batch of models), deep linear nets of width 32.
+
+Losses are training cross-entropies in nats; chance is ln 10 = 2.303. "Best" is the lowest
+final loss over the learning-rate grid of that model, per seed.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, theory,
+                                    tried)
+from reproductions import signal_propagation as sp
+
+N, S = "notes 000/001", "slides 002"
+HALF_LN2 = math.log(2) / 2
+LN10 = math.log(10)
+
+CLAIMS = [
+    {"id": "vanishing-gradient-rate", "title": "The Jacobian of a deep ReLU net vanishes or "
+     "explodes geometrically with depth",
+     "statement": "Through random orthogonal layers the ReLU masks keep half the coordinates, so "
+                  "the norm of D^l W^l ... D^2 W^2 v falls by a factor sqrt(2) per layer "
+                  "(2^(-l/2)); He's gain sqrt(2) removes the fall. With random-sign entries "
+                  "+-a the norm grows by a sqrt(n/2) per layer: it explodes once a exceeds "
+                  "sqrt(2/n), for entries far below 1.",
+     "sources": [f'{N} §2, "Vanishing/exploding gradients"', "He et al., ICCV 2015, §2.2",
+                 "Pennington, Schoenholz, Ganguli, NeurIPS 2017"],
+     "parts": [
+         part("orthogonal-relu-vanishes", "effect", "With random orthogonal W (n = 256, 40 "
+              "layers) and the masks of a real forward pass, the fitted slope of log ||J v|| "
+              "per layer is -ln(2)/2 = -0.347 within 0.02 (median over seeds).",
+              f'{N} §2, "Vanishing/exploding gradients"'),
+         part("he-gain-removes-vanishing", "control", "The same matrices times sqrt(2) give a "
+              "slope within 0.02 of 0.", "He et al., ICCV 2015, eq. (10)"),
+         part("masks-keep-half", "mechanism", "The masks keep a fraction 0.5 +- 0.02 of the "
+              "units (mean over layers, median over seeds).", f"{N} §2"),
+         part("random-signs-explode", "effect", "With every entry +-a (a = 0.18 and 1.1 at "
+              "n = 256) the slope is ln(a sqrt(n/2)) within 0.05: 0.71 and 2.52 per layer.",
+              f"{N} §2 (entries larger than 1 make the gradient explode)"),
+         part("explosion-threshold", "control", "At a = sqrt(2/n) = 0.088 the slope is within "
+              "0.05 of 0, and at half of it within 0.05 of -ln 2: the threshold is sqrt(2/n), "
+              "not 1.", "He et al., ICCV 2015, §2.2"),
+     ]},
+    discrepancy("notes-vanishing-rate", "The notes' vanishing rate exp(-l) is 2^(-l/2)",
+                f'{N} §2, "Vanishing/exploding gradients"', "magnitude exp(-l)",
+                "2^(-l/2): half the squared norm survives each mask, a slope of -ln(2)/2 = "
+                "-0.347 per layer in log-norm", ["He et al., ICCV 2015, §2.2",
+                                                 "Pennington, Schoenholz, Ganguli, NeurIPS 2017"],
+                "Measured, the log-norm falls by 0.35 per layer, not the notes' 1: at layer 40 "
+                "the notes' exp(-l) is more than 20 nats below the measured norm.",
+                "The measured slope equals -ln(2)/2 within 0.02."),
+    discrepancy("notes-relu-mask", "The notes' ReLU mask is taken after the ReLU",
+                f"{N} §2, eq. (2)", "D^i_kk = 1{(X^i_j)_k >= 0}",
+                "D^i_kk = 1{(W^i X^(i-1)_j)_k > 0}: the mask of the pre-activation (the "
+                "post-activation of a ReLU is never negative)",
+                ["chain rule; torch.autograd.functional.jacobian"],
+                "With the notes' mask, which is identically 1, the product formula misses the "
+                "autograd Jacobian by more than 100% (relative Frobenius error).",
+                "With the pre-activation mask it equals the autograd Jacobian to 1e-12."),
+    {"id": "bad-init-stuck-at-chance", "title": "A bad initialization leaves a deep net at "
+     "chance; He and orthogonal initializations train",
+     "statement": "A depth-20 MLP on digits initialized with N(0, 0.01^2) (ReLU) or with sigmoid "
+                  "units stays at the chance loss ln 10 at every learning rate tried, while He "
+                  "and orthogonal (gain sqrt(2)) initializations train it; Glorot's "
+                  "initialization trains a tanh net but hardly a ReLU net of this depth.",
+     "sources": [f'{S}, "Initialization Issues"', f'{S}, "Fighting against Vanishing/Exploding '
+                 'Gradient" (ReLU)', f'{N} §2, "Issues at initialization"',
+                 "Glorot & Bengio, AISTATS 2010", "He et al., ICCV 2015"],
+     "parts": [
+         part("batched-training-matches-reference", "precondition", "Training the models as "
+              "one batch gives the final losses of torch.optim.SGD on each model alone to "
+              "1e-4 (plain and residual layers).", "torch.optim.SGD(momentum)"),
+         part("small-gaussian-stuck", "effect", "With N(0, 0.01^2) weights and ReLU, the best "
+              "loss over learning rates 0.01-1 is above 2.29 (chance 2.303) on every seed.",
+              f'{S}, "Initialization Issues" (Gaussian N(0, .01))'),
+         part("sigmoid-stuck", "effect", "With sigmoid units and Glorot weights, the best loss "
+              "over learning rates 0.01-1 is above 2.29 on every seed.",
+              f'{S}, "Fighting against Vanishing/Exploding Gradient" (ReLU, not sigmoid)'),
+         part("he-orthogonal-train", "control", "With ReLU and He or orthogonal x sqrt(2) "
+              "weights, the best loss is below 1.5 on every seed.", "He et al., ICCV 2015; "
+              f'{S}, "Initialization Issues" (orthogonal)'),
+         part("signal-vanishes-at-init", "mechanism", "At initialization the sigmoid net's "
+              "gradient on W_1 is below 1e-8 of that on the read-out (He: above 0.05), and "
+              "the N(0, 0.01^2) net's last hidden layer is below 1e-10 of the input's RMS.",
+              f'{S}, "Initialization Issues" (activation and gradient magnitude)'),
+         part("glorot-tanh-trains", "scope", "Glorot weights with tanh units train: best "
+              "loss below 1.5 on every seed.", f'{S}, "Initialization Issues" (Glorot works '
+              "well)"),
+         part("glorot-relu-trains", "scope", "Glorot weights with ReLU units at depth 20 train "
+              "about as well as He's: best loss at most 1.25 times He's (geometric mean over "
+              "seeds).", f'{S}, "Initialization Issues" '
+              "(Glorot works well)"),
+     ],
+     "configurations_tried": [
+         tried("one shared grid (0.001-0.1) for every initialization", "best rates 0.003-0.01 "
+               "for He, orthogonal, tanh; stuck models at chance at every rate"),
+         tried("ReLU + Glorot with (0.003, 0.01, 0.03)", "0.03 best on 16 of 20 seeds (the "
+               "top of the grid): moved to (0.01, 0.03, 0.1); best loss 1.46-2.30 (seeds 0-9) "
+               "on (0.03, 0.1, 0.3, 1.0)"),
+         tried("width 32 instead of 64 (4 times cheaper), seeds 0-9", "He 0.87-1.51, "
+               "orthogonal 0.61-1.67: too close to chance for a clear control"),
+         tried("depth 20, 5 epochs, width 64, batch 64, momentum 0.9", "best loss over seeds "
+               "0-49: N(0, 0.01) 2.302-2.303, sigmoid 2.303-2.306, He 0.34-1.36 (median 0.61), "
+               "orthogonal 0.17-0.70 (0.32), tanh + Glorot 0.11-0.27 (0.18), ReLU + Glorot "
+               "1.46-2.30 (2.01)", kept=True),
+     ]},
+    {"id": "orthogonal-init-depth-independent", "title": "Orthogonal initialization makes a "
+     "deep linear net's learning time nearly independent of depth",
+     "statement": "Deep linear nets fitted by gradient descent reach 1% of their initial "
+                  "loss in a number of iterations that barely grows with depth from orthogonal "
+                  "weights (~25, 46, 53 at depths 4, 16, 32); from Gaussian N(0, 1/n) weights "
+                  "they need ~50 at depth 4 and do not get there within 300 at 16 and 32, at "
+                  "any rate tried.",
+     "sources": [f'{S}, "Initialization Issues" (Saxe et al. 2014)',
+                 "Saxe, McClelland, Ganguli, ICLR 2014, §3"],
+     "parts": [
+         part("linear-gradients-exact", "precondition", "The prefix/suffix-product gradients "
+              "of the factors equal autograd's to 1e-10 (float64).", "chain rule"),
+         part("orthogonal-depth-independent", "effect", "From orthogonal weights, iterations "
+              "at depth 32 over iterations at depth 4: geometric mean at most 4 (and depth "
+              "32 over 16 at most 2.5), while the depth grows 8 times.",
+              "Saxe et al., ICLR 2014, §3"),
+         part("gaussian-slows-with-depth", "control", "From Gaussian N(0, 1/n) weights, with "
+              "each depth's best rate in (0.01-0.5)/depth, depth 4 fits within 100 iterations "
+              "and depths 16 and 32 not within 300, on every seed; at depth 32 the loss is "
+              "still above 5% of the initial one (median).",
+              f'{S}, "Initialization Issues" (Gaussian is only approximately orthogonal)'),
+     ],
+     "configurations_tried": [
+         tried("width 16, 500 iterations", "orthogonal depth 32 / depth 4 from 1.4x to 5.1x "
+               "(seeds 0-19); Gaussian depth 16, 32 never within 500"),
+         tried("width 32, 300 iterations, lr factors (0.25, 0.5, 1.0) for both", "orthogonal "
+               "21-31 / 37-65 / 38-78 iterations at depth 4 / 16 / 32 (seeds 0-19); Gaussian "
+               "43-67 / never / never, but every Gaussian run at 16 and 32 diverged: the grid "
+               "was unfair to it"),
+         tried("Gaussian factors 0.003-0.25, 2000 iterations, depths 16 and 32, seeds 0-2",
+               "none fits; 0.1 best (loss 0.04-0.08 of the initial after 1000 at depth 16), "
+               "0.25 and up diverge"),
+         tried("grids per initialization: orthogonal (0.25, 0.5), Gaussian (0.03, 0.1, 0.25, "
+               "0.5), 300 iterations", "at base seed 100 every Gaussian rate diverged on one "
+               "seed at depth 32: 0.01 added"),
+         tried("grids per initialization: orthogonal (0.25, 0.5), Gaussian (0.01, 0.03, 0.1, "
+               "0.25, 0.5), 300 iterations", "see the checks", kept=True),
+     ]},
+    {"id": "residual-connections-fix-degradation", "title": "Deep plain nets degrade; scaled "
+     "residual connections train",
+     "statement": "On digits, a plain ReLU MLP (He init) of depth 20 ends its 5 epochs at a "
+                  "training loss more than 10 times that of depth 3, and 40 layers worse still; "
+                  "with residual layers X^i = X^(i-1) + relu(W^i X^(i-1) + B^i)/depth the deep "
+                  "nets train about as well as the shallow ones. The notes' unscaled form "
+                  "(without normalization) overflows at depth 40.",
+     "sources": [f'{N} §2.1, "Residual Neural Networks"', f'{S}, "Fighting against '
+                 'Vanishing/Exploding Gradient: skip connections"', "He et al., CVPR 2016"],
+     "parts": [
+         part("plain-degrades", "effect", "The best training loss of plain nets at depth 20 is "
+              "more than 5 times that at depth 3 (geometric mean of the per-seed ratio).",
+              f"{N} §2.1 (even the training loss degrades)"),
+         part("residual-trains-deep", "effect", "At depth 20 the residual net's best loss is "
+              "below a fifth of the plain net's (geometric mean of the ratio).",
+              f"{N} §2.1; {S}, skip connections"),
+         part("residual-matches-plain-when-shallow", "control", "At depth 3 the residual and "
+              "plain nets' best losses are within a factor 4 of each other (geometric mean): "
+              "the gain appears with depth only.", "He et al., CVPR 2016, §4.1"),
+         part("unscaled-residual-overflows", "scope", "The notes' unscaled form "
+              "X^(i-1) + relu(W^i X^(i-1)) at depth 40 (He init, no normalization) multiplies "
+              "the RMS of the signal by more than 1e6 at initialization, and its training loss "
+              "after one epoch is not finite at every rate from 1e-6 to 1e-2.",
+              f"{N} §2.1, the residual update"),
+         part("plain-degrades-at-40", "scope", "Paper-size (slow): depths 3, 10, 20, 40 "
+              "over 10 seeds; the plain net's best loss rises with depth and at depth 40 is "
+              "above 1 while the residual nets stay below 0.1.", f"{N} §2.1 (30+ layers)"),
+     ],
+     "configurations_tried": [
+         tried("default tier: depths 3 and 20, seeds 0-49, residual rates (0.03, 0.1, 0.3)",
+               "plain 0.010-0.056 / 0.34-1.36; residual 0.011-0.044 / 0.015-0.076; residual 20 "
+               "/ plain 20 0.013-0.13; 0.1 best on 98 of 100 seed-depths, so the default tier "
+               "runs the residual nets at 0.1 alone (same bounds hold on every window of 3 "
+               "seeds)", kept=True),
+         tried("residual scale s = 1/depth, depths 3/10/20/40, 5 epochs, seeds 0-9", "plain "
+               "best 0.010-0.035 / 0.10-0.19 / 0.38-1.36 / 1.39-1.77; residual 0.015-0.024 / "
+               "0.010-0.046 / 0.017-0.055 / 0.011-0.049", kept=True),
+         tried("the notes' s = 1 at depth 40, rates 1e-6, 1e-4, 1e-2, one epoch", "loss not "
+               "finite on 50 of 50 seeds at every rate; last hidden RMS 1.8e8-1.0e9 times the "
+               "input's at initialization"),
+     ]},
+]
+
+VANISHING_SEEDS = 6   # slope sd ~0.004 per seed against a 0.02 tolerance
+MASK_SEEDS = 5
+INIT_SEEDS = 3        # 1.7 s per seed; every per-seed value of seeds 0-49 meets its bound
+LINEAR_SEEDS = 3
+SLOW_SEEDS = 10
+
+
+def seeds_from(seed, n):
+    return list(range(seed, seed + n))
+
+
+# --- vanishing and exploding rates ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vanishing(seed):
+    seeds = seeds_from(seed, VANISHING_SEEDS)
+    return seeds, [sp.vanishing_rate(s) for s in seeds]
+
+
+@pytest.mark.part("orthogonal-relu-vanishes")
+def test_orthogonal_relu_layers_halve_the_squared_norm_per_layer(vanishing, evidence):
+    seeds, runs = vanishing
+    c = sp.CONFIG["jacobian"]
+    evidence.seeds(seeds)
+    evidence.note(f"Width {c['width']}, {c['depth']} layers, float64, bias-free; the masks come "
+                  "from the forward pass of one Gaussian input, v is a random unit vector.")
+    evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer",
+                         [r["orthogonal"] for r in runs], "median", "in",
+                         (-HALF_LN2 - 0.02, -HALF_LN2 + 0.02), seeds=seeds,
+                         reference=theory(-HALF_LN2, "-ln(2)/2: half the squared norm survives "
+                                                     "each mask"))
+
+
+@pytest.mark.part("he-gain-removes-vanishing")
+def test_he_gain_sqrt2_removes_the_vanishing(vanishing, evidence):
+    seeds, runs = vanishing
+    evidence.note("The same matrices and masks as the gain-1 run (a positive scale keeps every "
+                  "sign), so this slope is the gain-1 slope plus ln(sqrt(2)) = 0.347: it is 0 "
+                  "only if the masks are the whole of the loss per layer.")
+    evidence.check_seeds("orthogonal W x sqrt(2): fitted slope per layer",
+                         [r["orthogonal x sqrt(2)"] for r in runs], "median", "in",
+                         (-0.02, 0.02), seeds=seeds, reference=theory(0.0, "He's gain"))
+
+
+@pytest.mark.part("masks-keep-half")
+def test_relu_masks_keep_half_the_units(vanishing, evidence):
+    seeds, runs = vanishing
+    evidence.check_seeds("fraction of active units (mean over layers)",
+                         [r["active"] for r in runs], "median", "in", (0.48, 0.52), seeds=seeds,
+                         reference=theory(0.5, "a symmetric pre-activation"))
+
+
+@pytest.fixture(scope="module")
+def exploding(seed):
+    seeds = seeds_from(seed, VANISHING_SEEDS)
+    c = sp.CONFIG["exploding"]
+    threshold = math.sqrt(2 / c["width"])
+    amplitudes = {"a = 0.18": c["below_one"], "a = 1.1": c["above_one"],
+                  **{f"a = {f} sqrt(2/n)": f * threshold for f in c["threshold_factors"]}}
+    return seeds, {k: (a, np.array([sp.exploding_slope(s, a) for s in seeds]))
+                   for k, a in amplitudes.items()}
+
+
+@pytest.mark.part("random-signs-explode")
+def test_random_sign_entries_explode_at_rate_ln_a_sqrt_n_over_2(exploding, evidence):
+    seeds, runs = exploding
+    n = sp.CONFIG["exploding"]["width"]
+    for label in ("a = 0.18", "a = 1.1"):
+        a, slopes = runs[label]
+        pred = sp.predicted_exploding_slope(a, n)
+        evidence.record(f"{label}: fitted slope per seed", slopes)
+        evidence.check_seeds(f"{label}: fitted slope minus ln(a sqrt(n/2)) = {pred:.3f}",
+                             slopes - pred, "median", "in", (-0.05, 0.05), seeds=seeds,
+                             reference=theory(0.0, "E||D W u||^2 = a^2 (n/2) ||u||^2"))
+
+
+@pytest.mark.part("explosion-threshold")
+def test_the_explosion_threshold_is_sqrt_2_over_n(exploding, evidence):
+    seeds, runs = exploding
+    _, at = runs["a = 1.0 sqrt(2/n)"]
+    _, half = runs["a = 0.5 sqrt(2/n)"]
+    evidence.check_seeds("a = sqrt(2/n): fitted slope per layer", at, "median", "in",
+                         (-0.05, 0.05), seeds=seeds, reference=theory(0.0, "a sqrt(n/2) = 1"))
+    evidence.check_seeds("a = sqrt(2/n)/2: fitted slope per layer", half, "median", "in",
+                         (-math.log(2) - 0.05, -math.log(2) + 0.05), seeds=seeds,
+                         reference=theory(-math.log(2), "ln(1/2)"))
+
+
+@pytest.mark.part("notes-vanishing-rate:document-differs")
+def test_the_notes_exp_minus_l_misses_the_measured_rate(vanishing, evidence):
+    seeds, runs = vanishing
+    slopes = np.array([r["orthogonal"] for r in runs])
+    depth = sp.CONFIG["jacobian"]["depth"]
+    last = np.array([r["log_norms"]["orthogonal"][-1] for r in runs])
+    evidence.record("measured log ||J v|| at the last layer per seed", last)
+    evidence.check_seeds("measured slope minus the notes' slope -1", slopes + 1.0, "median", ">",
+                         0.5, seeds=seeds, reference=theory(1 - HALF_LN2, "1 - ln(2)/2"))
+    evidence.check_seeds(f"layer {depth}: measured log-norm minus the notes' -(l - 1)",
+                         last + (depth - 1), "median", ">", 20, seeds=seeds,
+                         reference=theory((depth - 1) * (1 - HALF_LN2), "(l - 1)(1 - ln(2)/2)"))
+
+
+@pytest.mark.part("notes-vanishing-rate:reference-agrees")
+def test_the_rate_2_to_the_minus_l_over_2_matches(vanishing, evidence):
+    seeds, runs = vanishing
+    depth = sp.CONFIG["jacobian"]["depth"]
+    last = np.array([r["log_norms"]["orthogonal"][-1] for r in runs])
+    evidence.check_seeds("measured slope minus -ln(2)/2", [r["orthogonal"] + HALF_LN2
+                                                           for r in runs],
+                         "median", "in", (-0.02, 0.02), seeds=seeds, reference=theory(0.0, ""))
+    evidence.check_seeds(f"layer {depth}: measured log-norm minus -(l - 1) ln(2)/2",
+                         last + (depth - 1) * HALF_LN2, "median", "in", (-1.5, 1.5), seeds=seeds,
+                         reference=theory(0.0, "2^(-l/2)"))
+
+
+# --- eq. (2): the mask ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def masks(seed):
+    seeds = seeds_from(seed, MASK_SEEDS)
+    return seeds, [sp.relu_mask_errors(s) for s in seeds]
+
+
+@pytest.mark.part("notes-relu-mask:document-differs")
+def test_the_notes_post_activation_mask_misses_the_jacobian(masks, evidence):
+    seeds, runs = masks
+    c = sp.CONFIG["mask"]
+    evidence.note(f"Bias-free ReLU net, width {c['width']}, {c['depth'] - 1} layers after X^1, "
+                  "He-scaled Gaussian weights, float64; the reference is autograd's Jacobian.")
+    evidence.check_seeds("the notes' mask: fraction of ones", [r["notes' mask: fraction of ones"]
+                                                               for r in runs],
+                         "median", "==", 1.0, seeds=seeds, reference=theory(1.0, "relu >= 0"))
+    evidence.check_seeds("the notes' mask: ||formula - autograd|| / ||autograd||",
+                         [r["notes' mask"] for r in runs], "median", ">", 1.0, seeds=seeds)
+
+
+@pytest.mark.part("notes-relu-mask:reference-agrees")
+def test_the_pre_activation_mask_gives_the_autograd_jacobian(masks, evidence):
+    seeds, runs = masks
+    evidence.check_seeds("pre-activation mask: ||formula - autograd|| / ||autograd||",
+                         [r["pre-activation mask"] for r in runs], "median", "<", 1e-12,
+                         seeds=seeds, reference=theory(0.0, "the chain rule"))
+
+
+# --- initialization on digits ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def init_seeds(seed):
+    return seeds_from(seed, INIT_SEEDS)
+
+
+@pytest.fixture(scope="module")
+def init_runs(init_seeds):
+    return sp.init_experiment(init_seeds)
+
+
+def best(losses):
+    return losses.min(1)
+
+
+@pytest.mark.part("batched-training-matches-reference")
+def test_batched_training_matches_torch_optim_per_model(seed, evidence):
+    seeds, lrs, depth = [seed], (0.01, 0.1), 6
+    for label, init, act, scale in (("plain, He, ReLU", "he", "relu", None),
+                                    ("residual s = 1/6, Glorot, sigmoid", "glorot", "sigmoid",
+                                     1 / 6)):
+        batched = sp.train_mlp(seeds, lrs, depth, init, act, scale, epochs=1)
+        ref = np.array([[sp.train_mlp_reference(s, lr, depth, init, act, scale, epochs=1)
+                         for lr in lrs] for s in seeds])
+        evidence.check(f"{label}, depth {depth}, one epoch: max |batched - reference| final "
+                       "loss", float(np.abs(batched - ref).max()), "<", 1e-4,
+                       theory(0.0, "the same arithmetic, float32"))
+
+
+@pytest.mark.part("small-gaussian-stuck")
+def test_small_gaussian_init_stays_at_chance(init_runs, init_seeds, evidence):
+    c = sp.CONFIG["init"]
+    evidence.seeds(init_seeds)
+    evidence.note(f"Depth {c['depth']}, width {sp.CONFIG['mlp']['width']}, {c['epochs']} epochs, "
+                  f"SGD momentum {sp.CONFIG['mlp']['momentum']}, batch "
+                  f"{sp.CONFIG['mlp']['batch']}; rates {c['models']['gaussian-0.01']['lrs']}.")
+    b = best(init_runs["gaussian-0.01"])
+    evidence.record("N(0, 0.01^2): best loss per seed", b)
+    evidence.check_seeds("N(0, 0.01^2): seeds whose best loss is above 2.29", b > 2.29,
+                         "fraction", "==", 1.0, seeds=init_seeds,
+                         reference=theory(LN10, "chance, ln 10"))
+
+
+@pytest.mark.part("sigmoid-stuck")
+def test_sigmoid_net_stays_at_chance(init_runs, init_seeds, evidence):
+    b = best(init_runs["sigmoid-glorot"])
+    evidence.record("sigmoid + Glorot: best loss per seed", b)
+    evidence.check_seeds("sigmoid + Glorot: seeds whose best loss is above 2.29", b > 2.29,
+                         "fraction", "==", 1.0, seeds=init_seeds,
+                         reference=theory(LN10, "chance, ln 10"))
+
+
+@pytest.mark.part("he-orthogonal-train")
+def test_he_and_orthogonal_init_train(init_runs, init_seeds, evidence):
+    for name, label, ref in (("relu-he", "He", 0.61), ("relu-orthogonal", "orthogonal x sqrt(2)",
+                                                        0.32)):
+        b = best(init_runs[name])
+        evidence.record(f"{label}: best loss per seed", b)
+        evidence.check_seeds(f"{label}: seeds whose best loss is below 1.5", b < 1.5, "fraction",
+                             "==", 1.0, seeds=init_seeds,
+                             reference=measured(ref, "median best loss, seeds 0-49"))
+
+
+@pytest.mark.part("signal-vanishes-at-init")
+def test_the_signal_vanishes_at_init_for_the_stuck_nets(init_seeds, evidence):
+    depth = sp.CONFIG["init"]["depth"]
+    diag = {name: [sp.init_diagnostics(s, depth, init, act) for s in init_seeds]
+            for name, init, act in (("sigmoid", "glorot", "sigmoid"), ("he", "he", "relu"),
+                                    ("gaussian", "gaussian-0.01", "relu"))}
+    ratio = lambda name: [d["gradient ratio"] for d in diag[name]]  # noqa: E731
+    evidence.check_seeds("sigmoid + Glorot: ||grad W_1|| / ||grad W_20||", ratio("sigmoid"),
+                         "median", "<", 1e-8, seeds=init_seeds,
+                         reference=measured(3e-12, "seeds 0-49: 1.6e-12 to 5.5e-12"))
+    evidence.check_seeds("He, ReLU: ||grad W_1|| / ||grad W_20||", ratio("he"), "median", ">",
+                         0.05, seeds=init_seeds,
+                         reference=measured(0.69, "median, seeds 0-49 (0.37-1.8)"))
+    evidence.check_seeds("N(0, 0.01^2): last hidden RMS / input RMS",
+                         [d["last hidden RMS / input RMS"] for d in diag["gaussian"]], "median",
+                         "<", 1e-10, seeds=init_seeds,
+                         reference=theory(0.0566 ** 19, "(0.01 sqrt(64/2))^19, below float32's "
+                                                        "smallest number: 0"))
+
+
+@pytest.mark.part("glorot-tanh-trains")
+def test_glorot_trains_a_tanh_net(init_runs, init_seeds, evidence):
+    b = best(init_runs["tanh-glorot"])
+    evidence.record("tanh + Glorot: best loss per seed", b)
+    evidence.check_seeds("tanh + Glorot: seeds whose best loss is below 1.5", b < 1.5,
+                         "fraction", "==", 1.0, seeds=init_seeds,
+                         reference=measured(0.18, "median, seeds 0-49"))
+
+
+@pytest.mark.part("glorot-relu-trains")
+@known_non_reproduction("Glorot's variance 2/(fan_in + fan_out) halves a ReLU signal's power per "
+                        "layer (last hidden RMS ~1e-3 of the input's at depth 20): its best loss "
+                        "is 1.5-6 times He's on every seed 0-49 (1.46-2.30)")
+def test_glorot_trains_a_deep_relu_net_about_as_well_as_he(init_runs, init_seeds, evidence):
+    glorot, he = best(init_runs["relu-glorot"]), best(init_runs["relu-he"])
+    evidence.record("ReLU + Glorot: best loss per seed", glorot)
+    evidence.check_seeds("ReLU + Glorot best loss / He best loss", glorot / he, "gmean", "<=",
+                         1.25, seeds=init_seeds,
+                         reference=measured(3.5, "median ratio, seeds 0-49"))
+
+
+# --- deep linear nets -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def linear_seeds(seed):
+    return seeds_from(seed, LINEAR_SEEDS)
+
+
+@pytest.fixture(scope="module")
+def linear_runs(linear_seeds):
+    return sp.linear_experiment(linear_seeds)
+
+
+@pytest.mark.part("linear-gradients-exact")
+def test_linear_net_gradients_match_autograd(seed, evidence):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(5, 2, 6, 6, generator=g, dtype=torch.float64) / math.sqrt(6)
+    A = torch.randn(2, 6, 6, generator=g, dtype=torch.float64)
+    _, grads = sp.linear_net_losses(W, A)
+    Wa = W.clone().requires_grad_()
+    loss, _ = sp.linear_net_losses(Wa, A)
+    (auto,) = torch.autograd.grad(loss.sum(), Wa)
+    evidence.check("max |prefix/suffix gradient - autograd| / max |autograd|",
+                   float((grads - auto).abs().max() / auto.abs().max()), "<", 1e-10,
+                   theory(0.0, "the chain rule"))
+
+
+@pytest.mark.part("orthogonal-depth-independent")
+def test_orthogonal_init_fits_in_about_the_same_time_at_every_depth(linear_runs, linear_seeds,
+                                                                    evidence):
+    c = sp.CONFIG["linear"]
+    evidence.seeds(linear_seeds)
+    evidence.note(f"Width {c['width']}, target: {c['target']:.0%} of the initial loss, GD with "
+                  f"lr = factor/depth, factors {c['lr_factors']}, at most {c['max_iters']} "
+                  "iterations; whitened inputs, a Gaussian target matrix.")
+    it = {d: best(linear_runs[("orthogonal", d)]["first"]) for d in c["depths"]}
+    for d, v in it.items():
+        evidence.record(f"orthogonal, depth {d}: iterations per seed", v)
+    d0, d1, d2 = c["depths"]
+    evidence.check_seeds(f"orthogonal: iterations at depth {d2} / depth {d0}", it[d2] / it[d0],
+                         "gmean", "<=", 4.0, seeds=linear_seeds,
+                         reference=measured(2.15, "geometric mean, seeds 0-49"))
+    evidence.check_seeds(f"orthogonal: iterations at depth {d2} / depth {d1}", it[d2] / it[d1],
+                         "gmean", "<=", 2.5, seeds=linear_seeds,
+                         reference=measured(1.17, "geometric mean, seeds 0-49"))
+
+
+def lowest_final(final):
+    """The lowest final loss ratio over rates per seed; a run that diverged counts as inf."""
+    return np.where(np.isnan(final), np.inf, final).min(1)
+
+
+@pytest.mark.part("gaussian-slows-with-depth")
+def test_gaussian_init_slows_down_with_depth(linear_runs, linear_seeds, evidence):
+    c = sp.CONFIG["linear"]
+    d0, d1, d2 = c["depths"]
+    it = {d: best(linear_runs[("gaussian", d)]["first"]) for d in c["depths"]}
+    final = {d: lowest_final(linear_runs[("gaussian", d)]["final"]) for d in c["depths"]}
+    for d in c["depths"]:
+        evidence.record(f"Gaussian, depth {d}: iterations per seed (inf: not within "
+                        f"{c['max_iters']})", it[d])
+        evidence.record(f"Gaussian, depth {d}: lowest final loss / initial loss per rate "
+                        "(nan: diverged)", linear_runs[("gaussian", d)]["final"])
+    evidence.check_seeds(f"Gaussian: seeds fitting at depth {d0} within 100 iterations",
+                         it[d0] <= 100, "fraction", "==", 1.0, seeds=linear_seeds)
+    evidence.check_seeds(f"Gaussian: seeds not fitting at depths {d1} and {d2} within "
+                         f"{c['max_iters']}", np.isinf(it[d1]) & np.isinf(it[d2]), "fraction",
+                         "==", 1.0, seeds=linear_seeds)
+    evidence.check_seeds(f"Gaussian, depth {d2}: best loss / initial loss after "
+                         f"{c['max_iters']} iterations", final[d2], "median", ">", 0.05,
+                         seeds=linear_seeds,
+                         reference=measured(0.32, "median, seeds 0-49 (0.19-0.44)"))
+
+
+# --- residual connections -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def residual_runs(init_seeds, init_runs):
+    """Depths 3 and 20; the plain depth-20 nets are the initialization experiment's He nets."""
+    d = sp.CONFIG["init"]["depth"]
+    return sp.residual_experiment(init_seeds, plain={d: init_runs["relu-he"]})
+
+
+@pytest.mark.part("plain-degrades")
+def test_deep_plain_nets_degrade(residual_runs, init_seeds, evidence):
+    c = sp.CONFIG["residual"]
+    shallow, deep = c["depths"]
+    evidence.seeds(init_seeds)
+    he_lrs = sp.CONFIG["init"]["models"]["relu-he"]["lrs"]
+    evidence.note(f"He init, ReLU, {c['epochs']} epochs; plain rates {c['plain_lrs']} (depth "
+                  f"{deep}: the initialization experiment's {he_lrs}), "
+                  f"residual rate {c['residual_lrs']} (the best of {c['slow_residual_lrs']} on "
+                  "98 of 100 seed-depths measured), residual branch scaled by 1/depth.")
+    p3, p20 = best(residual_runs[("plain", shallow)]), best(residual_runs[("plain", deep)])
+    evidence.record(f"plain depth {shallow}: best loss per seed", p3)
+    evidence.record(f"plain depth {deep}: best loss per seed", p20)
+    evidence.check_seeds(f"plain: best loss at depth {deep} / depth {shallow}", p20 / p3, "gmean",
+                         ">", 5.0, seeds=init_seeds,
+                         reference=measured(26, "geometric mean, seeds 0-49 (7-75)"))
+
+
+@pytest.mark.part("residual-trains-deep")
+def test_residual_connections_train_the_deep_net(residual_runs, init_seeds, evidence):
+    deep = sp.CONFIG["residual"]["depths"][1]
+    r, p = best(residual_runs[("residual", deep)]), best(residual_runs[("plain", deep)])
+    evidence.record(f"residual depth {deep}: best loss per seed", r)
+    evidence.check_seeds(f"depth {deep}: residual best loss / plain best loss", r / p, "gmean",
+                         "<", 0.2, seeds=init_seeds,
+                         reference=measured(0.051, "geometric mean, seeds 0-49"))
+
+
+@pytest.mark.part("residual-matches-plain-when-shallow")
+def test_residual_and_plain_shallow_nets_train_alike(residual_runs, init_seeds, evidence):
+    shallow = sp.CONFIG["residual"]["depths"][0]
+    r, p = best(residual_runs[("residual", shallow)]), best(residual_runs[("plain", shallow)])
+    evidence.record(f"residual depth {shallow}: best loss per seed", r)
+    evidence.check_seeds(f"depth {shallow}: residual best loss / plain best loss", r / p,
+                         "gmean", "in", (0.25, 4), seeds=init_seeds,
+                         reference=measured(0.94, "geometric mean, seeds 0-49 (0.46-3.1)"))
+
+
+@pytest.mark.part("unscaled-residual-overflows")
+def test_the_notes_unscaled_residual_overflows_at_depth_40(residual_runs, init_seeds, evidence):
+    c = sp.CONFIG["residual"]
+    d = c["literal_depth"]
+    rms = [sp.init_diagnostics(s, d, "he", scale=1.0)["last hidden RMS / input RMS"]
+           for s in init_seeds]
+    evidence.check_seeds(f"s = 1, depth {d}: last hidden RMS / input RMS at initialization", rms,
+                         "gmean", ">", 1e6, seeds=init_seeds,
+                         reference=measured(5e8, "median, seeds 0-49 (1.8e8-1.0e9)"))
+    lit = residual_runs[("literal", d)]
+    evidence.record(f"s = 1, depth {d}, rates {c['literal_lrs']}: loss after "
+                    f"{c['literal_epochs']} epoch", lit)
+    evidence.check_seeds(f"s = 1, depth {d}: seeds whose loss is not finite at every rate",
+                         np.isinf(lit).all(1), "fraction", "==", 1.0, seeds=init_seeds)
+
+
+@pytest.mark.slow
+@pytest.mark.part("plain-degrades-at-40")
+def test_paper_size_depths_3_to_40(seed, evidence):
+    c = sp.CONFIG["residual"]
+    seeds = seeds_from(seed, SLOW_SEEDS)
+    evidence.seeds(seeds)
+    runs = sp.residual_experiment(seeds, dict(c, residual_lrs=c["slow_residual_lrs"]),
+                                  depths=c["slow_depths"])
+    for d in c["slow_depths"]:
+        evidence.record(f"plain depth {d}: best loss per seed", best(runs[("plain", d)]))
+        evidence.record(f"residual depth {d}: best loss per seed", best(runs[("residual", d)]))
+    plain = np.stack([best(runs[("plain", d)]) for d in c["slow_depths"]])
+    evidence.check_seeds("plain: seeds whose best loss rises at every step of depth",
+                         (np.diff(plain, axis=0) > 0).all(0), "fraction", ">=", 0.9, seeds=seeds)
+    evidence.check_seeds("plain depth 40: best loss", plain[-1], "median", ">", 1.0, seeds=seeds,
+                         reference=measured(1.6, "median, seeds 0-9"))
+    res = np.stack([best(runs[("residual", d)]) for d in c["slow_depths"]])
+    evidence.check_seeds("residual: largest best loss over depths", res.max(0), "median", "<",
+                         0.1, seeds=seeds, reference=measured(0.05, "seeds 0-9"))
+
+
+@pytest.mark.slow
+@pytest.mark.part("orthogonal-relu-vanishes")
+def test_paper_size_rate_over_more_seeds_with_its_figure(seed, evidence):
+    seeds = seeds_from(seed, 4 * VANISHING_SEEDS)
+    runs = [sp.vanishing_rate(s) for s in seeds]
+    evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer",
+                         [r["orthogonal"] for r in runs], "median", "in",
+                         (-HALF_LN2 - 0.01, -HALF_LN2 + 0.01), seeds=seeds,
+                         reference=theory(-HALF_LN2, "-ln(2)/2"))
+    evidence.figure("log-norm of the Jacobian product", sp.plot_log_norms(
+        runs[0]["log_norms"], f"seed {seeds[0]}"), "Orthogonal layers with and without He's "
+        "gain sqrt(2), against the notes' exp(-l) and 2^(-l/2).")
+
+
+# --- benchmarks -----------------------------------------------------------------------------------
+BENCH = {"depth": 10, "epochs": 1, "lrs": (0.003, 0.01)}
+
+
+@pytest.mark.claim("bad-init-stuck-at-chance")
+def test_bench_naive_per_model_loop(benchmark, seed):
+    """Baseline: one (seed, rate) model, torch.optim.SGD, layer by layer."""
+    benchmark.group = "signal-propagation: digits MLP, depth 10, one epoch"
+    benchmark.extra_info["units"] = 1  # models per call
+    benchmark.pedantic(sp.train_mlp_reference, args=(seed, BENCH["lrs"][0], BENCH["depth"], "he"),
+                       kwargs={"epochs": BENCH["epochs"]}, rounds=2, iterations=1)
+
+
+@pytest.mark.claim("bad-init-stuck-at-chance")
+def test_bench_batched_models(benchmark, seed):
+    """3 seeds x 2 rates as one batch of 6 models (one bmm per layer)."""
+    seeds = seeds_from(seed, 3)
+    benchmark.group = "signal-propagation: digits MLP, depth 10, one epoch"
+    benchmark.extra_info["units"] = len(seeds) * len(BENCH["lrs"])
+    benchmark.extra_info["baseline"] = "test_bench_naive_per_model_loop"
+    benchmark.pedantic(sp.train_mlp, args=(seeds, BENCH["lrs"], BENCH["depth"], "he"),
+                       kwargs={"epochs": BENCH["epochs"]}, rounds=2, iterations=1)
