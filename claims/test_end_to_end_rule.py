@@ -251,8 +251,14 @@ def test_wrong_power_or_exponent_differs_from_the_general_rule(single, seeds, ev
 
 # --- balancedness-preserved ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def drift(seeds):
-    return [ee.balancedness_drift(s) for s in seeds]
+def seeds5(seeds):
+    """Five seeds (each ~0.1 s): over seeds 0-59 every per-seed value was within the bounds."""
+    return seeds[:5]
+
+
+@pytest.fixture(scope="module")
+def drift(seeds5):
+    return [ee.balancedness_drift(s) for s in seeds5]
 
 
 def halving_ratio(runs, key):
@@ -261,51 +267,51 @@ def halving_ratio(runs, key):
 
 
 @pytest.mark.part("drift-halves-with-eta")
-def test_imbalance_drift_halves_when_eta_halves(drift, seeds, evidence):
+def test_imbalance_drift_halves_when_eta_halves(drift, seeds5, evidence):
     b = CFG["balancedness"]
-    evidence.seeds(seeds)
+    evidence.seeds(seeds5)
     evidence.note(f"Depth {b['depth']}, width {CFG['width']}, balanced start (SVD), GD on the "
                   f"factors for time eta * steps = {b['tau']} at eta in {list(b['etas'])}; drift "
                   "= max_j ||D_j(T)||_F / ||W_j W_j^T(0)||_F.")
     evidence.record("drift per seed and eta", np.array([x["balanced"] for x in drift]))
     evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "balanced"), "median", ">=", 1.7, seeds=seeds,
+                         halving_ratio(drift, "balanced"), "median", ">=", 1.7, seeds=seeds5,
                          reference=measured(2.04, "median, seeds 0-59 (range 1.96-2.19)"))
     evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "balanced"), "median", "<=", 2.3, seeds=seeds,
+                         halving_ratio(drift, "balanced"), "median", "<=", 2.3, seeds=seeds5,
                          reference=theory(2.0, "O(eta)"))
     evidence.check_seeds("drift at the smallest eta", [x["balanced"][-1] for x in drift],
-                         "median", "<=", 0.02, seeds=seeds)
+                         "median", "<=", 0.02, seeds=seeds5)
     evidence.check_seeds("each W_j W_j^T moves (relative, smallest eta)",
-                         [x["gram"][-1] for x in drift], "median", ">=", 0.3, seeds=seeds,
+                         [x["gram"][-1] for x in drift], "median", ">=", 0.3, seeds=seeds5,
                          reference=measured(0.6, "seeds 0-49: 0.44-0.79"))
 
 
 @pytest.mark.part("unequal-learning-rates-break-it")
-def test_unequal_learning_rates_across_factors_break_balancedness(drift, seeds, evidence):
-    evidence.seeds(seeds)
+def test_unequal_learning_rates_across_factors_break_balancedness(drift, seeds5, evidence):
+    evidence.seeds(seeds5)
     evidence.note(f"Learning rates eta x {list(CFG['balancedness']['lr_scales'])} for W_1, W_2, "
                   "W_3.")
     evidence.check_seeds("unequal lrs: drift at the smallest eta", [x["unequal_lr"][-1]
                                                                     for x in drift],
-                         "median", ">=", 0.1, seeds=seeds,
+                         "median", ">=", 0.1, seeds=seeds5,
                          reference=measured(0.4, "seeds 0-49: 0.34-0.48"))
     evidence.check_seeds("unequal lrs: drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "unequal_lr"), "median", "<=", 1.2, seeds=seeds,
+                         halving_ratio(drift, "unequal_lr"), "median", "<=", 1.2, seeds=seeds5,
                          reference=theory(1.0, "O(1) drift"))
 
 
 @pytest.mark.part("any-start-conserved")
-def test_imbalance_of_an_unbalanced_start_is_conserved_to_order_eta(drift, seeds, evidence):
-    evidence.seeds(seeds)
+def test_imbalance_of_an_unbalanced_start_is_conserved_to_order_eta(drift, seeds5, evidence):
+    evidence.seeds(seeds5)
     evidence.note(f"Unbalanced start: factors with N(0, {CFG['balancedness']['unbalanced_std']}"
                   "^2) entries; drift = max_j ||D_j(T) - D_j(0)||_F / ||D_j(0)||_F.")
     evidence.check_seeds("unbalanced: drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "unbalanced"), "median", ">=", 1.6, seeds=seeds,
+                         halving_ratio(drift, "unbalanced"), "median", ">=", 1.6, seeds=seeds5,
                          reference=theory(2.0, "O(eta)"))
     evidence.check_seeds("unbalanced: drift at the smallest eta", [x["unbalanced"][-1]
                                                                    for x in drift],
-                         "median", "<=", 0.05, seeds=seeds)
+                         "median", "<=", 0.05, seeds=seeds5)
 
 
 # --- not-attainable-by-regularization -----------------------------------------------------------

@@ -97,7 +97,7 @@ def balanced_start(seed: int, depth: int, config: dict = CONFIG):
     return We, Ws, X, Y
 
 
-# --- Theorem 1: one GD step on the factors vs the rule ---------------------------------------------
+# --- Theorem 1: one GD step on the factors vs the rule --------------------------------------------
 def factor_gd_step(Ws: list[np.ndarray], X, Y, eta: float, wd: float) -> np.ndarray:
     """One GD step with weight decay on every factor, gradients by autograd:
     W_j <- (1 - eta wd) W_j - eta dL/dW_j. Returns the new end-to-end matrix."""
@@ -167,7 +167,7 @@ def loglog_slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return ((ly - ly.mean(-1, keepdims=True)) * lx).sum(-1) / (lx * lx).sum()
 
 
-# --- Claim 1 with the preconditioner built as a matrix -----------------------------------------------
+# --- Claim 1 with the preconditioner built as a matrix --------------------------------------------
 def preconditioner_matrix(W: np.ndarray, N: int) -> np.ndarray:
     """P_W = sum_j [W^T W]^{(N-j)/N} (x) [W W^T]^{(j-1)/N} (Kronecker product, (kd, kd)), the
     matrix of G -> sum_j [W W^T]^{(j-1)/N} G [W^T W]^{(N-j)/N} on column-major vec(G)."""
@@ -199,14 +199,15 @@ def eigen_structure(seed: int, k: int = 3, d: int = 5, N: int = 3) -> dict:
         for r2 in range(k):
             e = vec(np.outer(U[:, r], Vt[r2]))
             lam = float(e @ P @ e)
-            out["residual"] = max(out["residual"], float(np.linalg.norm(P @ e - lam * e) / abs(lam)))
+            res = float(np.linalg.norm(P @ e - lam * e) / abs(lam))
+            out["residual"] = max(out["residual"], res)
             for key, shift in (("paper", 1), ("slides", 2)):
                 formula = da.claim1_eigenvalue(S, r, r2, N, shift)
                 out[key] = max(out[key], abs(formula - lam) / abs(lam))
     return out
 
 
-# --- the single-output form ----------------------------------------------------------------------------
+# --- the single-output form -----------------------------------------------------------------------
 def single_output_direction(w: np.ndarray, g: np.ndarray, N: int,
                             norm_power: float | None = None) -> np.ndarray:
     """||w||^{2-2/N} (g + (N-1) Pr_w g) for row vectors w, g (d,), through
@@ -245,7 +246,8 @@ def single_output_agreement(seed: int, depths=(2, 3, 4, 5), norms=(0.5, 2.0)) ->
     relative difference between the general rule and (a) the single-output formula
     (``da.e2e_step_single``), (b) slide 003's ``emulate`` step; and, as controls, the smallest
     relative difference from the general rule of (c) the single-output formula with the power
-    1 - 1/N instead of 2 - 2/N (||w|| where ||w||^2 belongs), (d) the general rule with the exponent (j-2)/N."""
+    1 - 1/N instead of 2 - 2/N (||w|| where ||w||^2 belongs), (d) the general rule with the
+    exponent (j-2)/N."""
     rng = np.random.default_rng(seed)
     d = CONFIG["d"]
     res = {"formula": 0.0, "slides_emulate": 0.0, "wrong_power": math.inf,
@@ -267,7 +269,7 @@ def single_output_agreement(seed: int, depths=(2, 3, 4, 5), norms=(0.5, 2.0)) ->
     return res
 
 
-# --- balancedness ---------------------------------------------------------------------------------------
+# --- balancedness ---------------------------------------------------------------------------------
 def imbalances(Ws: list[torch.Tensor]) -> list[torch.Tensor]:
     """D_j = W_{j+1}^T W_{j+1} - W_j W_j^T, j = 1 .. N-1 (batched over a leading axis)."""
     return [Ws[j + 1].transpose(-1, -2) @ Ws[j + 1] - Ws[j] @ Ws[j].transpose(-1, -2)
