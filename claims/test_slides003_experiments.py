@@ -112,7 +112,7 @@ CLAIMS = [
                  "Arora, Cohen, Hazan, ICML 2018, Section 8"],
      "parts": [
          part("product-lower-loss", "effect", "A 64-128-10 ReLU MLP on digits, 5 epochs of "
-              "minibatch SGD or Adam, each net at its best lr: the product net's final "
+              "minibatch Adam (SGD recorded), each net at its best lr: the product net's final "
               "training cross-entropy is below the plain net's.",
               f"{S003}, Conclusion (replacing an internal weight matrix by a product of two "
               "accelerates optimization)"),
@@ -128,6 +128,11 @@ CLAIMS = [
                "grid was extended to 10^0.5"),
          tried("Adam lrs 10^-4, 10^-3.5 only (narrow grid)", "the product net ends lower: "
                "an apparent acceleration, an artefact of the grid"),
+         tried("Adam lrs up to 10^-1.5, seeds 0-9 and 100-105", "plain net best at the grid's "
+               "top on seed 100: the grid was extended to 10^-1"),
+         tried("SGD at the best lr, seeds 0-9 and 100-105", "plain / product 0.12-0.88 on 14 "
+               "seeds, 1.02 and 1.69 on seeds 101 and 103: SGD's ratio is recorded, not "
+               "checked", kept=True),
      ]},
 ]
 E1 = s3.CONFIG["experiment1"]
@@ -376,35 +381,41 @@ def exp4_note(evidence):
 
 @pytest.mark.part("product-lower-loss")
 @known_non_reproduction("each net at its best lr, the product net ends with a higher training "
-                        "cross-entropy than the plain net, with SGD and with Adam")
+                        "cross-entropy than the plain net with Adam (every seed measured) and "
+                        "with SGD on most seeds")
 def test_product_net_ends_below_the_plain_net(exp4, seeds4, evidence):
     evidence.seeds(seeds4)
     exp4_note(evidence)
-    evidence.note("One seed in the default tier (6 in the slow tier): over seeds 0-9 the ratio "
-                  "plain / product was below 1 on every seed (SGD 0.13-0.88, Adam 0.24-0.76), "
-                  "so the verdict does not depend on the seed.")
+    evidence.note("One seed in the default tier (8 in the slow tier): over seeds 0-9 and "
+                  "100-105 the Adam ratio plain / product was below 1 on every seed (0.24-0.93), "
+                  "so its verdict does not depend on the seed. The SGD ratio was below 1 on 14 "
+                  "of those 16 seeds (0.12-0.88; seed 101: 1.02, seed 103: 1.69): recorded, "
+                  "not checked.")
     for m, r in exp4.items():
         plain, prod = r["plain"].min(1), r["product"].min(1)
         evidence.record(f"{m}: best final cross-entropy per seed, plain / product",
                         np.stack([plain, prod], 1))
-        evidence.check_seeds(f"{m}: plain / product best final cross-entropy", plain / prod,
-                             "median", ">=", 1.0, seeds=seeds4,
-                             reference=measured({"sgd": 0.54, "adam": 0.36}[m],
-                                                "median, seeds 0-9"))
+        evidence.record(f"{m}: plain / product best final cross-entropy per seed", plain / prod)
+    r = exp4["adam"]
+    evidence.check_seeds("adam: plain / product best final cross-entropy",
+                         r["plain"].min(1) / r["product"].min(1), "median", ">=", 1.0,
+                         seeds=seeds4, reference=measured(0.36, "median, seeds 0-9, 100-105"))
 
 
 @pytest.mark.slow
 @pytest.mark.part("product-lower-loss")
-@known_non_reproduction("over 6 seeds, each net at its best lr, the product net ends with a "
-                        "higher training cross-entropy than the plain net, with SGD and Adam")
+@known_non_reproduction("over 8 seeds, each net at its best lr, the product net ends with a "
+                        "higher training cross-entropy than the plain net with Adam")
 def test_product_net_ends_below_the_plain_net_more_seeds(seed, evidence):
-    seeds = list(range(seed, seed + 6))
+    seeds = list(range(seed, seed + 8))
     evidence.seeds(seeds)
     exp4_note(evidence)
-    for m, r in s3.experiment4(seeds).items():
-        evidence.check_seeds(f"{m}: plain / product best final cross-entropy",
-                             r["plain"].min(1) / r["product"].min(1), "median", ">=", 1.0,
-                             seeds=seeds)
+    r = s3.experiment4(seeds)
+    evidence.record("sgd: plain / product best final cross-entropy per seed",
+                    r["sgd"]["plain"].min(1) / r["sgd"]["product"].min(1))
+    evidence.check_seeds("adam: plain / product best final cross-entropy",
+                         r["adam"]["plain"].min(1) / r["adam"]["product"].min(1), "median",
+                         ">=", 1.0, seeds=seeds)
 
 
 @pytest.mark.part("small-lr-artefact")

@@ -379,9 +379,10 @@ DIGITS = {
     # every weight truncated normal (std 0.1, cut at 2 std), biases 0.1.
     "init_std": 0.1, "bias": 0.1,
     "batch": 32, "epochs": 5,
-    # lr grids (exponents of 10, half decades), bracketing every best lr (measured; recorded).
-    "grids": {"sgd": (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5), "adam": (-4.0, -3.5, -3.0, -2.5,
-                                                                   -2.0, -1.5)},
+    # lr grids (exponents of 10, half decades), bracketing every best lr (measured over seeds
+    # 0-9 and 100-105; recorded). Adam's plain net is best at 10^-1.5 on seed 100.
+    "grids": {"sgd": (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5),
+              "adam": (-4.0, -3.5, -3.0, -2.5, -2.0, -1.5, -1.0)},
     # The narrow grid on which Adam appeared to accelerate: small lrs only, where neither net
     # has converged in 5 epochs.
     "narrow_grid": {"adam": (-4.0, -3.5)},
