@@ -68,6 +68,8 @@ CONFIG = {
         "slides_adadelta_lr": 5e-4,
         # The l2 control (Experiment 2's "deeper is slower on l2"): depth-1 and depth-3 GD on
         # the same problems with the l2 loss, each lr grid bracketing its best lr.
+        # Experiment 2's code trains depths 1, 2, 3 at these unequal lrs (l2, ethanol).
+        "slides_l2_lrs": (0.05, 0.05, 0.5),
         "l2_grids": {
             "gd1": (-1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25),
             "gd3": (-1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0, 0.25, 0.5, 0.75),
@@ -361,6 +363,17 @@ def experiment3_l2(seeds, cfg: dict = CONFIG["experiment3"]) -> dict:
         out[name] = {"loss": train_chains(Xs, ys, 2, seeds, depth, method, exps, cfg["steps"],
                                           cfg["init_std"]), "lr_exponents": exps}
     return out
+
+
+def experiment2_slides_lrs(seeds, cfg: dict = CONFIG["experiment3"]) -> dict:
+    """Experiment 2's l2 runs at the slides' own unequal lrs (depth N at ``slides_l2_lrs[N-1]``)
+    for ``steps`` iterations on each seed's problem. Returns {"lstar" (S,), "final" (S, 3)}."""
+    seeds = list(seeds)
+    Xs, ys, problems = stacked_problems(seeds)
+    final = np.stack([train_chains(Xs, ys, 2, seeds, depth, "gd", [math.log10(lr)],
+                                   cfg["steps"], cfg["init_std"])[:, 0]
+                      for depth, lr in zip((1, 2, 3), cfg["slides_l2_lrs"])], 1)
+    return {"lstar": np.array([da.optimum(q, 2) for q in problems]), "final": final}
 
 
 def best(run: dict) -> dict:
