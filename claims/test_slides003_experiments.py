@@ -130,6 +130,9 @@ CLAIMS = [
                "grid was extended to 10^0.5"),
          tried("Adam lrs 10^-4, 10^-3.5 only (narrow grid)", "the product net ends lower: "
                "an apparent acceleration, an artefact of the grid"),
+         tried("control bound plain / product >= 1.1 at the narrow grid (set on seeds 0-9, "
+               "min 1.17)", "failed at base seeds 13 (1.04) and 18 (1.07) of 0-19, 100; over "
+               "seeds 0-29, 100-103 the ratio is above 1 on every seed: bound > 1"),
          tried("Adam lrs up to 10^-1.5, seeds 0-9 and 100-105", "plain net best at the grid's "
                "top on seed 100: the grid was extended to 10^-1"),
          tried("SGD at the best lr, seeds 0-9 and 100-105", "plain / product 0.12-0.88 on 14 "
@@ -435,8 +438,8 @@ def test_product_net_ends_lower_at_adams_smallest_lrs(exp4, seeds4, evidence):
     small = [i for i, e in enumerate(r["lr_exponents"]) if e in s3.DIGITS["narrow_grid"]["adam"]]
     ratio = r["plain"][:, small].min(1) / r["product"][:, small].min(1)
     evidence.check_seeds("Adam, lrs 1e-4 and 10^-3.5 only: plain / product best final "
-                         "cross-entropy", ratio, "median", ">=", 1.1, seeds=seeds4,
-                         reference=measured(1.3, "median, seeds 0-9 (min 1.17)"))
+                         "cross-entropy", ratio, "median", ">", 1.0, seeds=seeds4,
+                         reference=measured(1.3, "median, seeds 0-29 and 100-103 (min 1.04)"))
 
 
 @pytest.mark.part("grids-bracket")
