@@ -161,6 +161,10 @@ def test_rule_error_is_second_order_in_eta_from_a_balanced_start(first_order, se
                          reference=measured(0.06, "median, seeds 0-49 (range 0.026-0.108)"))
     evidence.record("relative error / eta at eta 1e-5 per seed and depth 2/3/4",
                     np.array([r["rule"][:, 0, -1] / etas[-1] for r in runs]))
+    evidence.figure("first-order", ee.plot_first_order(runs[0], first_order["unbalanced"][0]),
+                    f"Seed {seeds[0]}: the rule's error after one GD step against eta, from "
+                    "balanced factors (slope 2) and from unbalanced factors of the same W_e "
+                    "(slope 1), lambda = 0.")
 
 
 @pytest.mark.part("unbalanced-start-breaks-it")

@@ -403,3 +403,26 @@ def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
         out["loop"].append(I)
         out["loop_relative"].append(abs(I) / bound)
     return {k: np.array(v) if k != "depths" else v for k, v in out.items()}
+
+
+# --- figure ----------------------------------------------------------------------------------------
+def plot_first_order(balanced: dict, unbalanced: dict):
+    """The rule's error ||W_real' - W_rule'|| / ||W_e|| against eta (log-log), per depth, from a
+    balanced start and from unbalanced factors of the same W_e (lambda = 0), with slope-1 and
+    slope-2 guides (one seed's ``first_order_errors`` each)."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(5.2, 3.8))
+    ax = fig.subplots()
+    etas = balanced["etas"]
+    for a, N in enumerate(balanced["depths"]):
+        color = f"C{a}"
+        ax.plot(etas, balanced["abs"][a, 0], "o-", color=color, label=f"N = {N}, balanced")
+        ax.plot(etas, unbalanced["abs"][a, 0], "s--", color=color, label=f"N = {N}, unbalanced")
+    ref = balanced["abs"][0, 0, -1]
+    ax.plot(etas, ref * (etas / etas[-1]) ** 2, "k:", lw=1, label="slope 2")
+    ref = unbalanced["abs"][0, 0, -1]
+    ax.plot(etas, ref * (etas / etas[-1]), "k-.", lw=1, label="slope 1")
+    ax.set(xscale="log", yscale="log", xlabel="learning rate eta",
+           ylabel="||W_real' - W_rule'|| / ||W_e||")
+    ax.legend(fontsize=7)
+    return fig
