@@ -373,6 +373,20 @@ def relu_mask_after_the_relu(mp):
 
 def he_init_without_the_factor_2(mp):
     """He's normal initialization with std sqrt(1/fan_in) instead of sqrt(2/fan_in)."""
+# --- end-to-end rule, slides 003's experiments ---------------------------------------------------
+def balanced_start_rescaled(mp):
+    """The 'balanced' factorization returns W_1 x 1.5 and W_N / 1.5: the same product, unbalanced."""
+    from reproductions import end_to_end as ee
+    original = ee.balanced_start
+
+    def rescaled(seed, depth, config=ee.CONFIG):
+        We, Ws, X, Y = original(seed, depth, config)
+        return We, ee.rescaled(Ws, 1.5), X, Y
+    mp.setattr(ee, "balanced_start", rescaled)
+
+
+def loop_integral_along_the_radius(mp):
+    """The loop integral dots F with the radius gamma - c instead of the tangent gamma'."""
     import math
 
     import torch
@@ -421,6 +435,59 @@ def linear_gradient_untransposed(mp):
             suffix = W[i].transpose(-1, -2) @ suffix
         return 0.5 * E.pow(2).sum((-1, -2)), torch.stack(grads)
     mp.setattr(sp, "linear_net_losses", linear_net_losses)
+    from reproductions import end_to_end as ee
+
+    def radial(F, center, a, b, radius, points):
+        t = torch.arange(points, dtype=torch.float64) * (2 * math.pi / points)
+        offset = radius * (torch.cos(t)[:, None] * a + torch.sin(t)[:, None] * b)
+        Fs = torch.vmap(F)(center + offset)
+        h = 2 * math.pi / points
+        return (float((Fs * offset).sum() * h),
+                float((Fs.norm(dim=1) * offset.norm(dim=1)).sum() * h))
+    mp.setattr(ee, "loop_integral", radial)
+
+
+def one_factor_lr_off_by_ten_percent(mp):
+    """GD on the factors gives the middle factor 1.1 times the others' learning rate."""
+    from reproductions import end_to_end as ee
+    original = ee.gd_on_factors
+
+    def off(Ws, X, Y, eta, steps, lr_scales=None):
+        scales = [1.0] * len(Ws) if lr_scales is None else list(lr_scales)
+        scales[1] *= 1.1
+        return original(Ws, X, Y, eta, steps, scales)
+    mp.setattr(ee, "gd_on_factors", off)
+
+
+def emulate_without_the_projection(mp):
+    """The single-output rule drops its (N - 1) Pr_w g term."""
+    from reproductions import depth_acceleration as da
+
+    def step(w, g, lr, N):
+        n2 = (w * w).sum(0, keepdim=True)
+        return w - lr * n2 ** (1 - 1 / N) * g
+    mp.setattr(da, "e2e_step_single", step)
+
+
+def keras_adadelta_ignores_its_lr(mp):
+    """The Keras-constant AdaDelta is built with lr 1 whatever lr it is given."""
+    from reproductions import slides003_experiments as s3
+    original = s3.keras_optimizer
+    mp.setattr(s3, "keras_optimizer", lambda method, lr: original(
+        method, 1.0 if method == "adadelta" else lr))
+
+
+def chain_scalars_get_no_gradient(mp):
+    """The deep chains' scalar factors get zero gradient (they stay at their N(0, 0.01^2) draw)."""
+    from reproductions import depth_acceleration as da
+    original = da.factor_grads
+
+    def frozen(P, G_of_w, d, trainable=None):
+        grads, w = original(P, G_of_w, d, trainable)
+        grads = grads.clone()
+        grads[d:] = 0
+        return grads, w
+    mp.setattr(da, "factor_grads", frozen)
 
 
 ADAM = "claims/test_adam_nonconvergence.py"
@@ -435,6 +502,8 @@ NETWORK = "claims/test_network_regularization.py"
 NORM = "claims/test_normalization_layers.py"
 LANDSCAPES = "claims/test_loss_landscapes.py"
 FN_SELECT = "rescaling_two_layers or filter_normalized_slices or raw_slices"
+E2E = "claims/test_end_to_end_rule.py"
+SLIDES003 = "claims/test_slides003_experiments.py"
 ADAM_SELECT = "started_at_zero or section5 or amsgrad_converges or sgd_and_adagrad"
 BUGS = {
     "momentum-without-decay": Bug(
@@ -565,6 +634,30 @@ BUGS = {
         "orthogonal-init-depth-independent", SIGNAL, "linear_net_gradients or "
         "about_the_same_time", "the deep linear nets' gradients use the prefix product "
         "untransposed", linear_gradient_untransposed, "linear-gradients-exact"),
+    "balanced-start-rescaled": Bug(
+        "e2e-rule-first-order", E2E, "second_order_in_eta", "the balanced factorization "
+        "scales W_1 by 1.5 and W_N by 1/1.5 (same product, unbalanced)",
+        balanced_start_rescaled, "error-second-order"),
+    "loop-integral-along-the-radius": Bug(
+        "not-attainable-by-regularization", E2E, "gradient_field", "the loop integral dots F "
+        "with the radius instead of the tangent", loop_integral_along_the_radius,
+        "n1-is-a-gradient"),
+    "one-factor-lr-off-by-ten-percent": Bug(
+        "balancedness-preserved", E2E, "drift_halves", "GD on the factors gives the middle "
+        "factor 1.1x the learning rate", one_factor_lr_off_by_ten_percent,
+        "drift-halves-with-eta"),
+    "emulate-without-the-projection": Bug(
+        "slides003-exp1-rule-tracks-training", SLIDES003, "restarted_after_the_plateau",
+        "the emulated rule drops its (N - 1) Pr_w g term", emulate_without_the_projection,
+        "restart-tracks"),
+    "keras-adadelta-ignores-its-lr": Bug(
+        "slides003-adadelta-lr", SLIDES003, "slides_lr_hardly_moves", "the Keras-constant "
+        "AdaDelta runs at lr 1 whatever lr it is given", keras_adadelta_ignores_its_lr,
+        "slides003-adadelta-lr:document-differs"),
+    "chain-scalars-get-no-gradient": Bug(
+        "slides003-exp3-depth-vs-adaptive", SLIDES003, "depth_3_gd_ends_below_adagrad",
+        "the deep chains' scalar factors get zero gradient", chain_scalars_get_no_gradient,
+        "gd3-beats-adagrad"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"

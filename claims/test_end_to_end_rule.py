@@ -1,0 +1,386 @@
+"""The algebra behind the end-to-end update rule of deep linear networks, as slides 003 present it
+from Arora, Cohen & Hazan (2018): the rule holds to first order in the learning rate from a
+balanced start, its preconditioner's eigen-structure (with the slides' exponent misprint), its
+single-output form, the conservation of balancedness, and that no regularizer produces it.
+
+Sources: Arora, Cohen, Hazan, "On the Optimization of Deep Networks: Implicit Acceleration by
+Overparameterization", ICML 2018 (Theorem 1, Claim 1, Theorem 2); Du, Hu & Lee, NeurIPS 2018
+(Theorem 2.1, balancedness along gradient flow); slides 003 ("Proposed solution",
+"Single-output Case", "Overparameterization effect cannot be attained via regularization").
+Kernels in ``reproductions/end_to_end.py``, which reuses ``reproductions/depth_acceleration.py``
+(the claim ``depth-acceleration`` checks that the rule tracks whole training runs and Claim 1's
+eigenvalues with the paper's exponent; this module checks what those runs cannot show: the order
+of the approximation, its dependence on balancedness, and the rule's other stated properties).
+
+Everything is float64 on small random problems (k = 3 outputs, d = 5 inputs, n = 12 rows, l2
+loss (1/2n) ||X W^T - Y||_F^2): each seed draws its own W_e, data and factorization.
+"""
+
+import numpy as np
+import pytest
+
+from optclaims_report.claim import discrepancy, measured, part, theory, tried
+from reproductions import end_to_end as ee
+
+ARORA = "Arora, Cohen, Hazan, ICML 2018"
+S003 = "slides 003"
+CLAIMS = [
+    {"id": "e2e-rule-first-order", "title": "One GD step on balanced factors follows the "
+     "end-to-end rule to first order in the learning rate",
+     "statement": "From exactly balanced factors, one gradient-descent step (with or without "
+                  "weight decay) moves the end-to-end matrix as the rule W_e <- (1 - eta lambda "
+                  "N) W_e - eta sum_j [W_e W_e^T]^{(j-1)/N} dL/dW [W_e^T W_e]^{(N-j)/N} predicts, "
+                  "up to an error of order eta^2; from unbalanced factors of the same W_e the "
+                  "error is of order eta, as large as the step itself.",
+     "sources": [f"{ARORA}, Theorem 1", f"{S003}, Proposed solution (the update rule for W_e, "
+                 "under balancedness and a small learning rate)"],
+     "parts": [
+         part("error-second-order", "effect", "Balanced start, depths 2-4, lambda = 0: the "
+              "rule's error is O(eta^2): its log-log slope against eta (1e-2 .. 1e-5) is 2 and "
+              "the error relative to the step, divided by eta, is flat within 25%.",
+              f"{ARORA}, Theorem 1; {S003}, Proposed solution"),
+         part("unbalanced-start-breaks-it", "control", "The same W_e split into unbalanced "
+              "factors (W_1 x 2, W_N / 2): the error is first order (slope 1) and stays above "
+              "10% of the step as eta -> 0; plain GD on W_e (the N = 1 rule) is off by more "
+              "than 30% of the step.", f"{S003}, Proposed solution (balancedness assumed)"),
+         part("weight-decay-factor", "scope", "With weight decay lambda = 0.5 the rule's "
+              "factor 1 - eta lambda N keeps the error O(eta^2); the factors' own 1 - eta "
+              "lambda, carried over, makes it O(eta).", f"{ARORA}, Theorem 1 (lambda > 0)"),
+     ],
+     "configurations_tried": [
+         tried("etas 1e-2 .. 1e-5, depths 2-4, lambda 0 and 0.5, seeds 0-49", "log-log slope "
+               "of the error 1.989-2.000; (relative error / eta) at 1e-2 vs 1e-5 within "
+               "2.6-10.8%; relative error at eta 1e-5 at most 1.9e-4", kept=True),
+         tried("unbalanced start: W_1 x 2, W_N / 2, seeds 0-49", "relative error at eta 1e-5 "
+               "0.31-0.34 (min over depth and lambda), slope 0.91-1.00", kept=True),
+     ]},
+    discrepancy("slides003-eigen-exponent", "Slides 003 print the preconditioner's eigenvalues "
+                "with the exponent 2(j-2)/N", f"{S003}, Proposed solution (eigenvalues of "
+                "P_{W_e})", "sum_j sigma_r^{2(N-j)/N} sigma_r'^{2(j-2)/N}",
+                "sum_j sigma_r^{2(N-j)/N} sigma_r'^{2(j-1)/N} (Arora et al., Claim 1), with "
+                "P_{W_e} a sum of Kronecker products (the slides' odot)",
+                [f"{ARORA}, Claim 1"],
+                "With the slides' exponent the eigenvalues of P_{W_e} (built as a Kronecker "
+                "matrix) are off by more than 10% on every draw.",
+                "P_{W_e} built as sum_j [W^T W]^{(N-j)/N} (x) [W W^T]^{(j-1)/N} equals the rule's "
+                "operator on vec(G), has the eigenvectors vec(u_r v_r'^T) and the paper's "
+                "eigenvalues, to 1e-10."),
+    {"id": "e2e-single-output-formula", "title": "At one output the rule is ||W||^{2-2/N} "
+     "(g + (N-1) Pr_W g), and the slides' emulate code computes it",
+     "statement": "For a row vector W (k = 1) the general end-to-end rule reduces to "
+                  "||W||^{2-2/N} (g + (N - 1) Pr_W g); the printed emulate function of slides "
+                  "003 (lambda = 0) computes the same step.",
+     "sources": [f"{ARORA}, Theorem 1 and its single-output corollary",
+                 f"{S003}, Single-output Case and Experiment 1 code (emulate)"],
+     "parts": [
+         part("formula-equals-general-rule", "effect", "Depths 2-5, norms 0.5 and 2: the "
+              "single-output formula and the slides' emulate step equal the general rule to "
+              "1e-12 (relative).", f"{S003}, Single-output Case"),
+         part("wrong-variants-differ", "control", "The formula with the power 1 - 1/N and the "
+              "general rule with the slides' exponent (j-2)/N differ from it by more than 10%.",
+              "our control"),
+     ]},
+    {"id": "balancedness-preserved", "title": "Gradient descent on the factors keeps "
+     "W_{j+1}^T W_{j+1} - W_j W_j^T up to O(eta)",
+     "statement": "Along gradient flow the differences W_{j+1}^T W_{j+1} - W_j W_j^T are "
+                  "conserved, so a balanced start stays balanced; gradient descent with step "
+                  "eta changes them by O(eta) over a fixed time eta * steps, while each W_j "
+                  "W_j^T itself moves by O(1).",
+     "sources": [f"{S003}, Proposed solution (balancedness at t_0 holds for all t >= t_0)",
+                 f"{ARORA}, proof of Theorem 1", "Du, Hu, Lee, NeurIPS 2018, Theorem 2.1"],
+     "parts": [
+         part("drift-halves-with-eta", "effect", "Depth 3, balanced start, time eta * steps = "
+              "1: halving eta halves the imbalance's drift (ratio 2 within 15%), which stays "
+              "below 2% of ||W_j W_j^T|| while each W_j W_j^T moves by more than 30%.",
+              f"{S003}, Proposed solution"),
+         part("unequal-learning-rates-break-it", "control", "Giving the middle factor twice "
+              "the others' learning rate, the drift is above 10% and does not shrink with eta.",
+              "our control (the conservation needs one learning rate for all factors)"),
+         part("any-start-conserved", "scope", "From a random unbalanced start the imbalance "
+              "also changes by O(eta) (ratio about 2 per halving): it is conserved, not only "
+              "zero.", "Du, Hu, Lee, NeurIPS 2018, Theorem 2.1"),
+     ]},
+    {"id": "not-attainable-by-regularization", "title": "The single-output update field is not "
+     "a gradient field for N >= 2",
+     "statement": "F(W) = ||W||^{2-2/N} (g + (N - 1) Pr_W g) is not the gradient of any function "
+                  "of W when N >= 2 (its Jacobian is not symmetric and its integral around a "
+                  "closed loop does not vanish), so no regularized objective's gradient descent "
+                  "produces it; at N = 1 it is the gradient of the loss.",
+     "sources": [f"{ARORA}, Theorem 2", f"{S003}, Overparameterization effect cannot be "
+                 "attained via regularization"],
+     "parts": [
+         part("field-not-conservative", "effect", "For N = 2, 3, 4 the Jacobian of F is "
+              "asymmetric (||J - J^T|| / ||J|| > 1e-3) and the loop integral of F around a "
+              "circle is non-zero (above 1e-6 of its bound).", f"{ARORA}, Theorem 2"),
+         part("n1-is-a-gradient", "control", "At N = 1 (F = grad L) the same two tests give "
+              "zero (below 1e-12): they recognize a gradient field.", "the gradient theorem"),
+     ]},
+]
+N_SEEDS = 10
+CFG = ee.CONFIG
+
+
+@pytest.fixture(scope="module")
+def seeds(seed):
+    return list(range(seed, seed + N_SEEDS))
+
+
+# --- e2e-rule-first-order -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def first_order(seeds):
+    return {"balanced": [ee.first_order_errors(s) for s in seeds],
+            "unbalanced": [ee.first_order_errors(s, scale=2.0) for s in seeds],
+            "own_decay": [ee.first_order_errors(s, decay_depth=1) for s in seeds]}
+
+
+def slopes(runs, wd_index):
+    """Per seed: the min and max over depths of the log-log slope of the error against eta."""
+    s = np.array([ee.loglog_slope(r["etas"], r["abs"][:, wd_index]) for r in runs])
+    return s.min(1), s.max(1)
+
+
+@pytest.mark.part("error-second-order")
+def test_rule_error_is_second_order_in_eta_from_a_balanced_start(first_order, seeds, evidence):
+    runs = first_order["balanced"]
+    c = CFG["first_order"]
+    evidence.seeds(seeds)
+    evidence.note(f"Per seed: W_e (k={CFG['k']}, d={CFG['d']}) with N(0, 1) entries, its exactly "
+                  f"balanced factors of width {CFG['width']} (SVD), l2 data (n={CFG['n']}); one "
+                  f"GD step on the factors at eta in {list(c['etas'])}, depths "
+                  f"{list(c['depths'])}; error = ||W_real' - W_rule'||_F.")
+    lo, hi = slopes(runs, 0)
+    evidence.check_seeds("log-log slope of the rule's error against eta (min over depths 2-4)",
+                         lo, "median", ">=", 1.9, seeds=seeds, reference=theory(2.0, "O(eta^2)"))
+    evidence.check_seeds("log-log slope of the rule's error against eta (max over depths 2-4)",
+                         hi, "median", "<=", 2.1, seeds=seeds, reference=theory(2.0, "O(eta^2)"))
+    etas = runs[0]["etas"]
+    flat = np.array([np.max(np.abs(r["rule"][:, 0, 0] / etas[0] /
+                                   (r["rule"][:, 0, -1] / etas[-1]) - 1)) for r in runs])
+    evidence.check_seeds("|(relative error / eta) at eta 1e-2 over that at 1e-5 - 1| (max over "
+                         "depths)", flat, "median", "<=", 0.25, seeds=seeds,
+                         reference=measured(0.06, "median, seeds 0-49 (range 0.026-0.108)"))
+    evidence.record("relative error / eta at eta 1e-5 per seed and depth 2/3/4",
+                    np.array([r["rule"][:, 0, -1] / etas[-1] for r in runs]))
+    evidence.figure("first-order", ee.plot_first_order(runs[0], first_order["unbalanced"][0]),
+                    f"Seed {seeds[0]}: the rule's error after one GD step against eta, from "
+                    "balanced factors (slope 2) and from unbalanced factors of the same W_e "
+                    "(slope 1), lambda = 0.")
+
+
+@pytest.mark.part("unbalanced-start-breaks-it")
+def test_unbalanced_factors_of_the_same_product_break_the_rule(first_order, seeds, evidence):
+    runs = first_order["unbalanced"]
+    evidence.seeds(seeds)
+    evidence.note("Unbalanced start: the balanced factors with W_1 scaled by 2 and W_N by 1/2 "
+                  "(the same W_e, W_2^T W_2 - W_1 W_1^T = -3 W_1 W_1^T at depth 2).")
+    small = np.array([r["rule"][..., -1].min() for r in runs])
+    evidence.check_seeds("unbalanced: rule's error / step at eta 1e-5 (min over depths, lambda)",
+                         small, "median", ">=", 0.1, seeds=seeds,
+                         reference=measured(0.33, "median, seeds 0-49 (min 0.31)"))
+    _, hi = slopes(runs, 0)
+    evidence.check_seeds("unbalanced: log-log slope of the error (max over depths)", hi,
+                         "median", "<=", 1.5, seeds=seeds, reference=theory(1.0, "O(eta)"))
+    plain = np.array([r["plain"].min() for r in first_order["balanced"]])
+    evidence.check_seeds("balanced start, plain GD on W_e as the prediction: error / step (min "
+                         "over depths, lambda, eta)", plain, "median", ">=", 0.3, seeds=seeds,
+                         reference=measured(0.7, "seeds 0-49, min 0.63"))
+
+
+@pytest.mark.part("weight-decay-factor")
+def test_weight_decay_enters_the_rule_as_one_minus_eta_lambda_n(first_order, seeds, evidence):
+    evidence.seeds(seeds)
+    lo, hi = slopes(first_order["balanced"], 1)
+    evidence.check_seeds("lambda 0.5, factor 1 - eta lambda N: slope (min over depths)", lo,
+                         "median", ">=", 1.9, seeds=seeds, reference=theory(2.0, "O(eta^2)"))
+    evidence.check_seeds("lambda 0.5, factor 1 - eta lambda N: slope (max over depths)", hi,
+                         "median", "<=", 2.1, seeds=seeds, reference=theory(2.0, "O(eta^2)"))
+    _, own = slopes(first_order["own_decay"], 1)
+    evidence.check_seeds("lambda 0.5, factor 1 - eta lambda (the factors'): slope (max over "
+                         "depths)", own, "median", "<=", 1.5, seeds=seeds,
+                         reference=theory(1.0, "O(eta)"))
+
+
+# --- slides003-eigen-exponent -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def eigen(seeds):
+    return [ee.eigen_structure(s, N=N) for s in seeds for N in (2, 3, 4)]
+
+
+@pytest.mark.part("slides003-eigen-exponent:document-differs")
+def test_slides_eigenvalue_exponent_misses_the_eigenvalues(eigen, seeds, evidence):
+    evidence.seeds(seeds)
+    err = np.array([min(e["slides"] for e in eigen[3 * i:3 * i + 3]) for i in range(len(seeds))])
+    evidence.check_seeds("slides' exponent 2(j-2)/N: max relative eigenvalue error (min over "
+                         "N = 2, 3, 4)", err, "median", ">", 0.1, seeds=seeds,
+                         reference=measured(0.44, "median, seeds 0-59 (min 0.32)"))
+
+
+@pytest.mark.part("slides003-eigen-exponent:reference-agrees")
+def test_kronecker_preconditioner_has_the_papers_eigenpairs(eigen, seeds, evidence):
+    evidence.seeds(seeds)
+    evidence.note("P_W built as a (kd x kd) matrix from Kronecker products of matrix powers "
+                  "(numpy.kron), k = 3, d = 5, N = 2, 3, 4; column-major vec.")
+    for key, name in (("matrix_vs_rule", "||P vec(G) - vec(rule(G))|| / ||P vec(G)||"),
+                      ("residual", "eigen-residual of vec(u_r v_r'^T)"),
+                      ("paper", "paper's exponent 2(j-1)/N: relative eigenvalue error")):
+        evidence.check(f"{name} (max over seeds, N, pairs r, r')", max(e[key] for e in eigen),
+                       "<", 1e-10, theory(0.0, "Claim 1 is exact"))
+
+
+# --- e2e-single-output-formula ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def single(seeds):
+    return [ee.single_output_agreement(s) for s in seeds]
+
+
+@pytest.mark.part("formula-equals-general-rule")
+def test_single_output_formula_and_slides_emulate_equal_the_general_rule(single, seeds,
+                                                                          evidence):
+    evidence.seeds(seeds)
+    for key, name in (("formula", "||W||^{2-2/N}(g + (N-1) Pr_W g)"),
+                      ("slides_emulate", "slides 003's emulate step (lambda = 0)")):
+        evidence.check(f"{name} vs the general rule at k = 1: max relative difference "
+                       "(seeds, N = 2-5, norms 0.5, 2)", max(r[key] for r in single), "<",
+                       1e-12, theory(0.0, "an identity"))
+
+
+@pytest.mark.part("wrong-variants-differ")
+def test_wrong_power_or_exponent_differs_from_the_general_rule(single, seeds, evidence):
+    evidence.seeds(seeds)
+    for key, name in (("wrong_power", "power 1 - 1/N instead of 2 - 2/N"),
+                      ("slides_exponent", "general rule with exponent (j-2)/N")):
+        evidence.check(f"{name}: min relative difference from the general rule", min(
+            r[key] for r in single), ">", 0.1, measured(0.24, "seeds 0-49: 0.24-0.29"))
+
+
+# --- balancedness-preserved ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def seeds5(seeds):
+    """Five seeds (each ~0.1 s): over seeds 0-59 every per-seed value was within the bounds."""
+    return seeds[:5]
+
+
+@pytest.fixture(scope="module")
+def drift(seeds5):
+    return [ee.balancedness_drift(s) for s in seeds5]
+
+
+def halving_ratio(runs, key):
+    """Per seed: the drift at the two smallest etas, drift(eta) / drift(eta / 2)."""
+    return np.array([x[key][-2] / x[key][-1] for x in runs])
+
+
+@pytest.mark.part("drift-halves-with-eta")
+def test_imbalance_drift_halves_when_eta_halves(drift, seeds5, evidence):
+    b = CFG["balancedness"]
+    evidence.seeds(seeds5)
+    evidence.note(f"Depth {b['depth']}, width {CFG['width']}, balanced start (SVD), GD on the "
+                  f"factors for time eta * steps = {b['tau']} at eta in {list(b['etas'])}; drift "
+                  "= max_j ||D_j(T)||_F / ||W_j W_j^T(0)||_F.")
+    evidence.record("drift per seed and eta", np.array([x["balanced"] for x in drift]))
+    evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
+                         halving_ratio(drift, "balanced"), "median", ">=", 1.7, seeds=seeds5,
+                         reference=measured(2.04, "median, seeds 0-59 (range 1.96-2.19)"))
+    evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
+                         halving_ratio(drift, "balanced"), "median", "<=", 2.3, seeds=seeds5,
+                         reference=theory(2.0, "O(eta)"))
+    evidence.check_seeds("drift at the smallest eta", [x["balanced"][-1] for x in drift],
+                         "median", "<=", 0.02, seeds=seeds5)
+    evidence.check_seeds("each W_j W_j^T moves (relative, smallest eta)",
+                         [x["gram"][-1] for x in drift], "median", ">=", 0.3, seeds=seeds5,
+                         reference=measured(0.6, "seeds 0-49: 0.44-0.79"))
+
+
+@pytest.mark.part("unequal-learning-rates-break-it")
+def test_unequal_learning_rates_across_factors_break_balancedness(drift, seeds5, evidence):
+    evidence.seeds(seeds5)
+    evidence.note(f"Learning rates eta x {list(CFG['balancedness']['lr_scales'])} for W_1, W_2, "
+                  "W_3.")
+    evidence.check_seeds("unequal lrs: drift at the smallest eta", [x["unequal_lr"][-1]
+                                                                    for x in drift],
+                         "median", ">=", 0.1, seeds=seeds5,
+                         reference=measured(0.4, "seeds 0-49: 0.34-0.48"))
+    evidence.check_seeds("unequal lrs: drift(eta 0.01) / drift(eta 0.005)",
+                         halving_ratio(drift, "unequal_lr"), "median", "<=", 1.2, seeds=seeds5,
+                         reference=theory(1.0, "O(1) drift"))
+
+
+@pytest.mark.part("any-start-conserved")
+def test_imbalance_of_an_unbalanced_start_is_conserved_to_order_eta(drift, seeds5, evidence):
+    evidence.seeds(seeds5)
+    evidence.note(f"Unbalanced start: factors with N(0, {CFG['balancedness']['unbalanced_std']}"
+                  "^2) entries; drift = max_j ||D_j(T) - D_j(0)||_F / ||D_j(0)||_F.")
+    evidence.check_seeds("unbalanced: drift(eta 0.01) / drift(eta 0.005)",
+                         halving_ratio(drift, "unbalanced"), "median", ">=", 1.6, seeds=seeds5,
+                         reference=theory(2.0, "O(eta)"))
+    evidence.check_seeds("unbalanced: drift at the smallest eta", [x["unbalanced"][-1]
+                                                                   for x in drift],
+                         "median", "<=", 0.05, seeds=seeds5)
+
+
+# --- not-attainable-by-regularization -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def fields(seeds):
+    return [ee.gradient_field_test(s) for s in seeds]
+
+
+@pytest.mark.part("field-not-conservative")
+def test_update_field_is_not_a_gradient_field_for_depth_2_and_more(fields, seeds, evidence):
+    c = CFG["gradient_field"]
+    evidence.seeds(seeds)
+    evidence.note(f"F on l2 regression (n={c['n']}, d={c['d']}) at a random point of norm 1; "
+                  f"circle of radius {c['radius']} in a random plane through it, trapezoid rule "
+                  f"with {c['points']} points; loop value relative to the integral of "
+                  "||F|| ||gamma'||.")
+    deep = [i for i, N in enumerate(fields[0]["depths"]) if N >= 2]
+    evidence.record("Jacobian asymmetry per seed, N = " + str(fields[0]["depths"]),
+                    np.array([f["asymmetry"] for f in fields]))
+    evidence.record("relative loop integral per seed, N = " + str(fields[0]["depths"]),
+                    np.array([f["loop_relative"] for f in fields]))
+    evidence.check_seeds("||J - J^T|| / ||J|| (min over N = 2, 3, 4)",
+                         [f["asymmetry"][deep].min() for f in fields], "median", ">", 1e-3,
+                         seeds=seeds, reference=measured(0.045, "secondary-claims catalogue, "
+                                                                "row 11 (N = 2)"))
+    evidence.check_seeds("|loop integral| / bound (min over N = 2, 3, 4)",
+                         [f["loop_relative"][deep].min() for f in fields], "median", ">", 1e-6,
+                         seeds=seeds)
+
+
+@pytest.mark.part("n1-is-a-gradient")
+def test_the_same_tests_find_depth_1_a_gradient_field(fields, seeds, evidence):
+    evidence.seeds(seeds)
+    one = fields[0]["depths"].index(1)
+    for key, name in (("asymmetry", "||J - J^T|| / ||J||"), ("loop_relative",
+                                                             "|loop integral| / bound")):
+        evidence.check(f"N = 1: {name} (max over seeds)", max(f[key][one] for f in fields), "<",
+                       1e-12, theory(0.0, "F = grad L"))
+
+
+# --- benchmark ---------------------------------------------------------------------------------
+BENCH_STEPS = 200
+
+
+def bench_problem(seed):
+    _, Ws, X, Y = ee.balanced_start(seed, 3)
+    return Ws, X, Y
+
+
+@pytest.mark.claim("balancedness-preserved")
+def test_bench_factor_gd_autograd(benchmark, seed):
+    """The naive loop: an autograd graph through the product every step."""
+    Ws, X, Y = bench_problem(seed)
+    benchmark.group = "end-to-end: GD on depth-3 factors"
+    benchmark.extra_info["units"] = BENCH_STEPS  # steps per call
+    benchmark.pedantic(ee.gd_on_factors_autograd, args=(Ws, X, Y, 1e-2, BENCH_STEPS),
+                       rounds=3, iterations=1)
+
+
+@pytest.mark.claim("balancedness-preserved")
+def test_bench_factor_gd_hand_gradients(benchmark, seed):
+    """The kernel the claims use: hand-derived factor gradients, no graph."""
+    Ws, X, Y = bench_problem(seed)
+    benchmark.group = "end-to-end: GD on depth-3 factors"
+    benchmark.extra_info["units"] = BENCH_STEPS
+    benchmark.extra_info["baseline"] = "test_bench_factor_gd_autograd"
+    benchmark.pedantic(ee.gd_on_factors, args=(Ws, X, Y, 1e-2, BENCH_STEPS),
+                       rounds=3, iterations=1)
