@@ -294,6 +294,8 @@ def layer_norm_reference_over_the_batch(mp):
         mu = x.mean(0, keepdim=True)
         return (x - mu) / torch.sqrt((x - mu).pow(2).mean(0, keepdim=True) + eps)
     mp.setattr(nl, "layer_norm_reference", over_batch)
+
+
 # --- loss-landscapes ------------------------------------------------------------------------------
 def filter_normalization_skipped(mp):
     """Filter normalization returns the raw direction (bias directions still zero)."""
@@ -343,6 +345,8 @@ def layer_restriction_ignored(mp):
     original = ll.filter_normalize
     mp.setattr(ll, "filter_normalize", lambda direction, theta, layers=None:
                original(direction, theta))
+
+
 # --- signal propagation ---------------------------------------------------------------------------
 SIGNAL = "claims/test_signal_propagation.py"
 
@@ -373,20 +377,6 @@ def relu_mask_after_the_relu(mp):
 
 def he_init_without_the_factor_2(mp):
     """He's normal initialization with std sqrt(1/fan_in) instead of sqrt(2/fan_in)."""
-# --- end-to-end rule, slides 003's experiments ---------------------------------------------------
-def balanced_start_rescaled(mp):
-    """The 'balanced' factorization returns W_1 x 1.5 and W_N / 1.5: the same product, unbalanced."""
-    from reproductions import end_to_end as ee
-    original = ee.balanced_start
-
-    def rescaled(seed, depth, config=ee.CONFIG):
-        We, Ws, X, Y = original(seed, depth, config)
-        return We, ee.rescaled(Ws, 1.5), X, Y
-    mp.setattr(ee, "balanced_start", rescaled)
-
-
-def loop_integral_along_the_radius(mp):
-    """The loop integral dots F with the radius gamma - c instead of the tangent gamma'."""
     import math
 
     import torch
@@ -435,6 +425,26 @@ def linear_gradient_untransposed(mp):
             suffix = W[i].transpose(-1, -2) @ suffix
         return 0.5 * E.pow(2).sum((-1, -2)), torch.stack(grads)
     mp.setattr(sp, "linear_net_losses", linear_net_losses)
+
+
+# --- end-to-end rule, slides 003's experiments ---------------------------------------------------
+def balanced_start_rescaled(mp):
+    """The 'balanced' factorization returns W_1 x 1.5 and W_N / 1.5: the same product, unbalanced."""
+    from reproductions import end_to_end as ee
+    original = ee.balanced_start
+
+    def rescaled(seed, depth, config=ee.CONFIG):
+        We, Ws, X, Y = original(seed, depth, config)
+        return We, ee.rescaled(Ws, 1.5), X, Y
+    mp.setattr(ee, "balanced_start", rescaled)
+
+
+def loop_integral_along_the_radius(mp):
+    """The loop integral dots F with the radius gamma - c instead of the tangent gamma'."""
+    import math
+
+    import torch
+
     from reproductions import end_to_end as ee
 
     def radial(F, center, a, b, radius, points):
