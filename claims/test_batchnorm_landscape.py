@@ -199,8 +199,10 @@ def test_plain_net_fails_at_lr_1_and_3(net, lr_runs, evidence):
                   f"full-batch training loss > {CFG['fail_loss']}.")
     evidence.figure(f"training-{net}", bl.plot_training(run, title=f"{net} on digits,"),
                     f"{net} on digits: mini-batch training loss (10-step running mean, median "
-                    "over seeds, seed range shaded) of plain, BN and noisy BN nets at lr 0.1 and "
-                    "1. A curve that stops has diverged to NaN.")
+                    "over seeds, interquartile range shaded) of plain, BN and noisy BN nets at lr "
+                    "0.1 and 1, each panel on its own axis capped at 3x the initial loss; seeds "
+                    "that diverge (NaN or above the cap) leave the plot and are counted in the "
+                    "legend.")
     check_plain_fails(evidence, run, net)
 
 

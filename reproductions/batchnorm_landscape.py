@@ -671,25 +671,35 @@ def _smooth(y: np.ndarray, k: int = 10) -> np.ndarray:
 
 
 def plot_training(run: Run, lrs=(0.1, 1.0), title: str = "") -> "Figure":
-    """Mini-batch training loss vs step (10-step running mean; median over seeds, seed range
-    shaded) for plain, BN and noisy BN at two learning rates. A diverged run leaves the plot."""
+    """Mini-batch training loss vs step (10-step running mean; median over seeds, interquartile
+    range shaded) for plain, BN and noisy BN at two learning rates, each panel on its own log
+    axis capped at 3x the largest initial loss: a run that diverges (NaN or above the cap) leaves
+    the plot, and the legend counts such seeds instead of stretching the axis to 1e21."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = fig.subplots(1, len(lrs), sharey=True)
+    axes = fig.subplots(1, len(lrs))
     for ax, lr in zip(axes, lrs):
-        for v in ("plain", "bn", "noisy"):
-            idx = run.select(v, lr)
-            if not len(idx):
-                continue
-            curves = np.stack([_smooth(run.batch_loss[i]) for i in idx])
+        drawn = {v: np.stack([_smooth(run.batch_loss[i]) for i in run.select(v, lr)])
+                 for v in ("plain", "bn", "noisy") if len(run.select(v, lr))}
+        top = 3 * max(np.nanmax(c[:, 0]) for c in drawn.values())
+        low = top
+        for v, curves in drawn.items():
             steps = np.arange(curves.shape[1])
-            ax.plot(steps, np.median(curves, 0), color=COLORS[v], label=LABELS[v])
-            ax.fill_between(steps, curves.min(0), curves.max(0), color=COLORS[v], alpha=0.15)
+            gone = ~np.isfinite(curves) | (curves > top)
+            diverged = int(gone.any(1).sum())
+            shown = np.where(gone, np.nan, curves)
+            q25, q50, q75 = np.nanpercentile(shown, [25, 50, 75], axis=0)
+            label = LABELS[v] + (f" (diverged on {diverged}/{len(curves)} seeds)" if diverged
+                                 else "")
+            ax.plot(steps, q50, color=COLORS[v], label=label)
+            ax.fill_between(steps, q25, q75, color=COLORS[v], alpha=0.12, linewidth=0)
+            low = min(low, np.nanmin(q25))
         ax.set_yscale("log")
+        ax.set_ylim(0.7 * low, top)
         ax.set_xlabel("step")
         ax.set_title(f"{title} lr {lr:g}")
+        ax.legend(fontsize=8)
     axes[0].set_ylabel("mini-batch training loss")
-    axes[0].legend(fontsize=8)
     return fig
 
 
