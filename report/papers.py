@@ -49,7 +49,8 @@ PAPERS = [
     (r"Ulyanov", "arXiv:1607.08022", "https://arxiv.org/abs/1607.08022"),
     (r"Yang, Pennington|Yang et al\.?,? \(?(ICLR )?2019|mean field theory of batch",
      "arXiv:1902.08129", "https://arxiv.org/abs/1902.08129"),
-    (r"^Pennington|[^,] Pennington|Pennington et al", "arXiv:1711.04735", "https://arxiv.org/abs/1711.04735"),
+    (r"^Pennington|[^,] Pennington|Pennington et al", "arXiv:1711.04735",
+     "https://arxiv.org/abs/1711.04735"),
     (r"Du, Hu (&|and) Lee", "arXiv:1806.00900", "https://arxiv.org/abs/1806.00900"),
 ]
 _COMPILED = [(re.compile(pattern), label, url) for pattern, label, url in PAPERS]

@@ -63,6 +63,7 @@ Deviations from the paper and choices the protocol leaves open, stated:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -688,7 +689,9 @@ def plot_training(run: Run, lrs=(0.1, 1.0), title: str = "") -> "Figure":
             gone = ~np.isfinite(curves) | (curves > top)
             diverged = int(gone.any(1).sum())
             shown = np.where(gone, np.nan, curves)
-            q25, q50, q75 = np.nanpercentile(shown, [25, 50, 75], axis=0)
+            with warnings.catch_warnings():  # every seed diverged by a step: NaN, not drawn
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q25, q50, q75 = np.nanpercentile(shown, [25, 50, 75], axis=0)
             label = LABELS[v] + (f" (diverged on {diverged}/{len(curves)} seeds)" if diverged
                                  else "")
             ax.plot(steps, q50, color=COLORS[v], label=label)
