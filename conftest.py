@@ -89,7 +89,12 @@ def pytest_cmdline_main(config):
         config.option.benchmark_disable = True
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
+    if hasattr(config, "workerinput"):
+        # An xdist worker runs pytest_cmdline_main only after configuring, too late for the
+        # controller's setting above; without it the worker warns mid-line at its end.
+        config.option.benchmark_disable = True
     config.addinivalue_line(
         "markers", "slow: paper-scale run on CPU (minutes); skipped unless --runslow is given")
     config.addinivalue_line(
