@@ -71,7 +71,7 @@ def pytest_addoption(parser):
                     help=f"where experiments are cached (default {CACHE_DIR}/ under the rootdir)")
     group.addoption("--progress", action="store_true", default=False,
                     help="print a line as each claim module starts and ends (which claims, how "
-                         "far along, elapsed time, the module's verdicts); repro report sets it")
+                         "far along, elapsed time, its tests' outcomes); repro report sets it")
     group.addoption("--require-data", action="store_true", default=False,
                     help="fail, instead of skipping as 'not run', tests whose data files are "
                          "missing (CI sets it)")
