@@ -35,7 +35,7 @@ import pytest
 from optclaims_report.cache import ExperimentCache
 from optclaims_report.evidence import PREFIX, Evidence
 from optclaims_report.results import (RUNS_DIR, build_results, collect_environment,
-                                      write_atomic)
+                                      git_commit, write_atomic)
 from optclaims_report.verdicts import LABELS
 from reproductions.data import DataCorrupt, DataMissing
 
@@ -346,8 +346,8 @@ def experiment_cache(request) -> ExperimentCache:
     `gpu` experiments: the default tier always recomputes."""
     config = request.config
     directory = config.getoption("cache_dir") or Path(config.rootpath) / CACHE_DIR
-    commit = collect_environment(config.rootpath).get("git_commit")
-    cache = ExperimentCache(directory, enabled=not config.getoption("no_cache"), commit=commit)
+    cache = ExperimentCache(directory, enabled=not config.getoption("no_cache"),
+                            commit=git_commit(config.rootpath))
     config._optclaims_cache = cache
     return cache
 

@@ -15,7 +15,7 @@ Runs of different commits measure different code; merging them is refused unless
 from __future__ import annotations
 
 from .history import fingerprint
-from .results import (ResultsFileError, _judge, assemble, coverage, pair_benchmarks)
+from .results import ResultsFileError, _judge, assemble, pair_benchmarks
 
 NOT_RAN = ("outside_run", "not_run")
 
@@ -48,7 +48,7 @@ def _rank(test: dict, written: str) -> tuple:
 
 def merge_claim(versions: list[tuple[int, dict]], origins: list[dict]) -> dict:
     """One claim from its versions in several runs: each test from the run that ran it."""
-    first = versions[-1][1]
+    latest = versions[-1][1]   # the claim's title, statement and parts as the last run had them
     chosen: dict[str, tuple[int, dict]] = {}
     for index, claim in versions:
         for test in claim["tests"]:
@@ -57,9 +57,9 @@ def merge_claim(versions: list[tuple[int, dict]], origins: list[dict]) -> dict:
                     held[1], origins[held[0]]["written_utc"]):
                 chosen[test["nodeid"]] = (index, test)
     by_index = dict(versions)
-    merged = {k: v for k, v in first.items()
+    merged = {k: v for k, v in latest.items()
               if k not in ("checks", "records", "notes", "figures", "cache", "tests")}
-    merged["parts"] = [{k: v for k, v in p.items()} for p in first["parts"]]
+    merged["parts"] = [dict(p) for p in latest["parts"]]
     merged.update(checks=[], records=[], notes=[], figures=[], cache=[], tests=[], tiers=[],
                   duration_s=0.0, seeds=sorted({s for _, c in versions for s in c["seeds"]}))
     for nodeid, (index, test) in chosen.items():
@@ -103,11 +103,8 @@ def merge(runs: list[tuple[str, dict]], allow_mixed_commits: bool = False) -> di
     outcomes: dict[str, int] = {}
     for t in (t for c in claims for t in c["tests"]):
         outcomes[t["outcome"]] = outcomes.get(t["outcome"], 0) + 1
-    results = assemble(claims, pair_benchmarks(benchmarks.values()), list(planted.values()),
-                       environment, catalogue,
-                       {"tests": sum(outcomes.values()), "outcomes": outcomes})
-    results["catalogue"] = coverage(catalogue, results["claims"])
-    return results
+    return assemble(claims, pair_benchmarks(benchmarks.values()), list(planted.values()),
+                    environment, catalogue, {"tests": sum(outcomes.values()), "outcomes": outcomes})
 
 
 def merged_selection(runs: list[tuple[str, dict]], claims: list[dict]) -> dict:

@@ -290,7 +290,6 @@ def load(path: str | os.PathLike) -> dict:
 def collect_environment(root: str | os.PathLike, **extra: Any) -> dict:
     """Versions, hardware and the git commit of ``root``: what a reader needs to repeat a run."""
     import platform
-    import subprocess
     import sys
 
     env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
@@ -309,19 +308,27 @@ def collect_environment(root: str | os.PathLike, **extra: Any) -> dict:
     except Exception:
         env["gpu"] = None
 
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=10).stdout.strip() or None
-        except Exception:
-            return None
-
-    env["git_commit"] = git("rev-parse", "--verify", "-q", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    env["git_commit"] = git_commit(root)
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
     env["git_dirty"] = bool(status) if env["git_commit"] else None
     env["argv"] = sys.argv[1:]
     env.update(extra)
     return env
+
+
+def _git(root: str | os.PathLike, *args: str) -> str | None:
+    """git's output in ``root``, or None where git or the repository is missing."""
+    import subprocess
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or None
+    except Exception:
+        return None
+
+
+def git_commit(root: str | os.PathLike) -> str | None:
+    """The commit checked out in ``root``."""
+    return _git(root, "rev-parse", "--verify", "-q", "HEAD")
 
 
 def _cpu_model() -> str:
