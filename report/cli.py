@@ -25,7 +25,7 @@ from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
-from .results import ResultsFileError, latest_run, load, write_atomic
+from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
 from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
@@ -103,12 +103,11 @@ def cmd_baseline(args) -> int:
     """Pin a kept run as this machine's baseline (default: the newest)."""
     root = project_root()
     if args.run in (None, "latest"):
-        machines = sorted((root / history.HISTORY_DIR).glob("*/*.json"),
-                          key=lambda p: (p.stat().st_mtime, p.name))
-        if not machines:
-            raise ResultsFileError(f"{root / history.HISTORY_DIR}: no run kept yet; run "
-                                   "`repro report` first")
-        entry = machines[-1]
+        kept = history.entries(root, collect_environment(root))   # this machine's runs
+        if not kept:
+            raise ResultsFileError(f"{root / history.HISTORY_DIR}: no run kept on this machine "
+                                   "yet; run `repro report` first")
+        entry = kept[-1]
     else:
         entry = Path(args.run)
         load(entry)  # a clear error for a missing or damaged file

@@ -479,7 +479,14 @@ def test_a_pinned_baseline_keeps_judging_later_runs_until_the_next_baseline(proj
     args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]
     page = project.path / "site" / "index.html"
     assert cli.main(args) == 0
+    history = project.path / "report" / "out" / "history"
+    (mine,) = history.glob("*/*.json")
+    other = history / "another-machine" / "29991231-000000-abc.json"  # newer, elsewhere
+    other.parent.mkdir()
+    other.write_text(mine.read_text())
     assert cli.main(["baseline"]) == 0
+    assert (mine.parent / "BASELINE").read_text().strip() == mine.name
+    assert not (other.parent / "BASELINE").exists()
     (claims / "test_toy.py").write_text(CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
     assert cli.main(args) == 1
     assert cli.main(args) == 1
