@@ -220,6 +220,11 @@ def _part_problems(item, claim: dict | None) -> list[str]:
         if mark.kwargs.get("strict") is not True or mark.kwargs.get("raises") is not AssertionError:
             problems.append("a known non-reproduction must be xfail(strict=True, "
                             "raises=AssertionError): use claim.known_non_reproduction(reason)")
+    backed = next((p for p in claim.get("parts", []) if marks and marks[0].args
+                   and p["id"] == marks[0].args[0]), None)
+    if item.get_closest_marker("xfail") and backed is not None and not backed.get("readings"):
+        problems.append(f"part {backed['id']!r} is a known non-reproduction: declare the "
+                        "readings tried (claim.reading)")
     return problems
 
 
@@ -336,7 +341,8 @@ def _claim_torch_threads(request):
 def evidence(request) -> Evidence:
     """Record checks (a metric, its bound, a reference with its kind), checks over seeds,
     numbers, notes, seeds and figures. In a benchmark it records only: speed gates nothing."""
-    return Evidence(request.node.user_properties, checks_allowed=not is_benchmark(request.node))
+    return Evidence(request.node.user_properties, checks_allowed=not is_benchmark(request.node),
+                    expects_failure=request.node.get_closest_marker("xfail") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -561,6 +567,9 @@ class ResultsStore:
     def pytest_sessionfinish(self, session, exitstatus):
         interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self._write(complete=not interrupted and not self.pending, interrupted=interrupted)
+        if self.written and self.written[1]["catalogue"].get("contradictory") and \
+                session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # one sentence, two verdicts
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.written is None:
@@ -575,6 +584,17 @@ class ResultsStore:
                           f"{claim['verdict_reason']}")
             for p in claim["parts"]:
                 tr.write_line(f"    {LABELS[p['verdict']]:24s} {p['role']:12s} {p['id']}")
+        catalogue = results["catalogue"]
+        if catalogue["verdicts"]:
+            tr.write_line("document sentences: " + ", ".join(
+                f"{n} {LABELS.get(v, v.replace('_', ' '))}"
+                for v, n in catalogue["verdicts"].items()))
+        for entry in catalogue["entries"]:
+            if entry["verdict"] == "contradictory":
+                tr.write_line(f"CONTRADICTORY {entry['id']}: " + "; ".join(
+                    f"{j['ref']} {LABELS[j['standing']]}" for j in entry["parts"])
+                    + " (declare the split in claims/catalogue.toml, or make them agree)",
+                    red=True)
         tr.write_line(f"results: {path}")
 
 

@@ -48,17 +48,20 @@ CLAIM = {
     "parts": [
         part("adam-fails-theorem1", "effect", "On Theorem 1's problem (f_t = C x once every 3 "
              "steps, else -x; beta1 = 0, beta2 = 1/(1+C^2)) Adam started at 0 settles at the worst "
-             "point x = +1 and its average regret tends to 2/3.", f"{REDDI}, Theorem 1"),
+             "point x = +1 and its average regret tends to 2/3.", f"{REDDI}, Theorem 1",
+             judges=("adam-convex-counterexample",)),
         part("theorem1-mechanism", "mechanism", "Why: v_t forgets the rare large gradient within "
              "two steps, so the two small gradients after it push x back up past 1 and the "
              "projection returns x to exactly 1 at every t = 3k+1.",
              f"{REDDI}, proof of Theorem 1"),
         part("adam-fails-section5", "effect", "On Section 5's online problem (1010 x once every "
              "101 steps, else -10 x) Adam with beta1 = 0.9, beta2 = 0.99 ends at x = +1 with "
-             "average regret near the worst point's 20/101.", f"{REDDI}, Section 5, Figure 1"),
+             "average regret near the worst point's 20/101.", f"{REDDI}, Section 5, Figure 1",
+             judges=("adam-convex-counterexample",)),
         part("amsgrad-converges", "control", "AMSGrad with the same betas, step sizes and start "
              "goes to x* = -1 on both problems, its average regret falling at every checkpoint.",
-             f"{REDDI}, Section 4 (AMSGrad) and Section 5"),
+             f"{REDDI}, Section 4 (AMSGrad) and Section 5",
+             judges=("adam-nonconvergence-amsgrad",)),
         part("sgd-adagrad-converge", "control", "Methods without an exponential moving average "
              "of g^2 (SGD, AdaGrad in the paper's form) end on the optimum's side of both "
              "problems with falling average regret.", f"{REDDI}, Section 3 (AdaGrad and SGD "

@@ -12,7 +12,7 @@ The paper's version is the claim; the notes' version is run too and its differen
 import numpy as np
 import pytest
 
-from optclaims_report.claim import known_non_reproduction, measured, part, theory
+from optclaims_report.claim import known_non_reproduction, measured, part, reading, theory
 from reproductions import adaptive_overfit as ao
 from reproductions.data import load_cifar10
 
@@ -31,7 +31,8 @@ CLAIM = {
     "parts": [
         part("adaptive-predict-plus-one", "effect", "AdaGrad, RMSProp and Adam, trained from 0 "
              "on the paper's construction (p = 0.7, n = 50), label every fresh test point +1, so "
-             "their test accuracy is the fraction of +1 labels.", f"{WILSON}, Section 3.3"),
+             "their test accuracy is the fraction of +1 labels.", f"{WILSON}, Section 3.3",
+             judges=("adaptive-methods-overfit",)),
         part("gd-sgd-generalize", "control", "GD and SGD on the same data classify every test "
              "point correctly, with a positive margin.", f"{WILSON}, Section 3.3"),
         part("gd-min-norm", "mechanism", "From w = 0, GD and SGD stay in the row space of X and "
@@ -44,11 +45,26 @@ CLAIM = {
              "4+5(i-1) ... 4+5(i-1)+(1-y_i) (the paper has 2(1-y_i)), at p = 0.7 the adaptive "
              "methods still predict +1 everywhere and GD/SGD still generalize, but their "
              "solutions are only near the sign direction.", f"{NOTES} (the construction's "
-             "third bullet)"),
+             "third bullet)", judges=("notes-wilson-construction",)),
         part("notes-construction-any-p", "scope", "The notes say this happens whenever "
              "P(y = 1) = p > 0.5: on the notes' construction the adaptive methods predict +1 "
              "everywhere for every such p, size and learning rate.", f"{NOTES} (\"1 with "
-             "probability p > 0.5\")"),
+             "probability p > 0.5\")", judges=("notes-wilson-construction",),
+             readings=(
+                 reading(
+                         "the notes' construction (unique features 4+5(i-1) ... 4+5(i-1)+(1-y_i)) "
+                         "at p = 0.52, n = 50, each method at its best lr",
+                         "test accuracy 1.0 (AdaGrad, RMSProp, Adam), every seed",
+                         "does not hold",
+                         "document",
+                         "default tier, test_notes_variant_overfits_near_balanced_classes"),
+                 reading(
+                         "the same construction at p = 0.7",
+                         "adaptive methods predict +1 on every test point",
+                         "holds",
+                         "document",
+                         "default tier, scope part notes-construction-p07"),
+             )),
         part("cifar10-vgg", "scope", "At scale, on CIFAR-10 with a VGG net, tuned SGD with "
              "momentum reaches a lower test error than tuned Adam.", f"{WILSON}, Section 4.1"),
     ],

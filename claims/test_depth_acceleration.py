@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import figure, known_non_reproduction, measured, part, theory
+from optclaims_report.claim import figure, known_non_reproduction, measured, part, reading, theory
 from reproductions import depth_acceleration as da
 from reproductions.data import load_mnist
 
@@ -52,11 +52,12 @@ CLAIM = {
         part("l4-depth2", "effect", "On l4 regression (all 2565 rows), GD on a depth-2 linear "
              "net ends closer to the optimum than GD on the depth-1 model, each at its best lr, "
              "and reaches depth 1's final loss well before the horizon.",
-             f"{ARORA}, Section 7 (Ethanol, l4 loss); slides 003, Experiment 1"),
+             f"{ARORA}, Section 7 (Ethanol, l4 loss); slides 003, Experiment 1",
+             judges=("depth-accelerates-l4",)),
         part("l2-no-advantage", "control", "On l2 regression, the same grid and seeds give depth "
              "no such advantage: depth 2 ends within 20% of depth 1 and depth 3 no better than "
              "it, and the l4 advantage exceeds the l2 one.",
-             f"{ARORA}, Section 7 (l2 loss: no acceleration)"),
+             f"{ARORA}, Section 7 (l2 loss: no acceleration)", judges=("depth-slows-l2",)),
         part("depth1-tuned", "precondition", "The depth-1 baseline is tuned at its stability "
              "edge: its chosen lr is the grid's largest stable lr, the next one diverging.",
              f"{ARORA}, Section 7 (each method at its best lr)"),
@@ -68,33 +69,61 @@ CLAIM = {
              "UCI gas sensor drift data (batch files); cross-check of the CSV's 2565 rows"),
         part("l4-depth3", "scope", "Depth 3 accelerates too: at T = 5 x 10^4 (and at the "
              "paper's 10^6 steps) GD on a depth-3 net ends closer to the l4 optimum than "
-             "depth 1.", f"{ARORA}, Section 7, Figure 5 (depth 3 ~6x at 10^6 steps, read off)"),
+             "depth 1.", f"{ARORA}, Section 7, Figure 5 (depth 3 ~6x at 10^6 steps, read off)",
+             judges=("depth-accelerates-l4",)),
         part("every-stable-lr", "scope", "Not only at the best lr: at every lr where depth 1 is "
              "stable, depth 2 and depth 3 end below it.", "slides 003, Experiment 1 "
-             "(the comparison at a fixed lr)"),
+             "(the comparison at a fixed lr)",
+             readings=(
+                 reading(
+                         "every lr where depth 1 is stable, T = 10^4",
+                         "some (lr, depth) pairs end above depth 1",
+                         "does not hold",
+                         "ours",
+                         "default tier"),
+                 reading(
+                         "the same at T = 5 x 10^4",
+                         "10 losing (lr, depth) pairs on seeds 0-4",
+                         "does not hold",
+                         "horizon",
+                         "slow tier"),
+             )),
         part("e2e-rule", "mechanism", "From a balanced start, real depth-2 and depth-3 training "
              "follows the end-to-end update rule (single- and multi-output), and plain GD from "
              "the same end-to-end start does not.", f"{ARORA}, Theorem 1 and Claim 1; "
-             "slides 003"),
+             "slides 003", judges=("end-to-end-update-rule",)),
         part("claim1-exponent", "mechanism", "Claim 1's eigenvalues of the preconditioner P_W "
              "have exponents 2(j-1)/N (the paper); slide 003's 2(j-2)/N is a typo.",
-             f"{ARORA}, Claim 1; slides 003 (the eigenvalue formula)"),
+             f"{ARORA}, Claim 1; slides 003 (the eigenvalue formula)",
+             judges=("claim1-eigenvalues",)),
         part("width-and-precision", "precondition", "The stand-ins are faithful: width-1 nets "
              "train like wide ones (depth 2, widths 1/10/100), and float32 steps give float64's "
-             "suboptimality.", "our protocol (width 1 and float32 are our choices)"),
+             "suboptimality.", "our protocol (width 1 and float32 are our choices)",
+             judges=("width-unrelated-to-speed",)),
         part("adam-depth", "scope", "Depth helps Adam too: Adam on depth-2 and depth-3 nets "
              "ends closer to the l4 optimum than Adam on depth 1.",
-             f"{ARORA}, Section 7 (Adam with and without overparameterization)"),
+             f"{ARORA}, Section 7 (Adam with and without overparameterization)",
+             judges=("adam-with-depth",)),
         part("adagrad-vs-depth3", "scope", "Depth-3 GD beats AdaGrad on the depth-1 model "
-             "(T = 5 x 10^4).", f"{ARORA}, Section 7 (comparison with AdaGrad and AdaDelta)"),
+             "(T = 5 x 10^4).", f"{ARORA}, Section 7 (comparison with AdaGrad and AdaDelta)",
+             judges=("depth-beats-adagrad-adadelta",)),
         part("adadelta-early-lead", "scope", "Early on (T = 10^4) AdaDelta on depth 1 is ahead "
              "of depth-3 GD.", f"{ARORA}, Section 7, Figure 5 (AdaDelta leads at first)"),
         part("adadelta-crossover", "scope", "Depth-3 GD overtakes AdaDelta on depth 1 at about "
              "5 x 10^5 steps and ends below it at 10^6.",
-             f"{ARORA}, Section 7, Figure 5 (crossover read off the plot)"),
+             f"{ARORA}, Section 7, Figure 5 (crossover read off the plot)",
+             judges=("depth-beats-adagrad-adadelta",),
+             readings=(
+                 reading(
+                         "the paper's horizon 10^6 steps, 2565 rows, lr re-chosen at 10^6",
+                         "depth-3 GD 1.09x farther from L* than AdaDelta on depth 1",
+                         "does not hold",
+                         "paper",
+                         "measured, seeds 0-2 (slow tier)"),
+             )),
         part("mnist-convnet", "scope", "On MNIST, replacing each dense layer of the TensorFlow "
              "tutorial's convnet by a product of two lowers the training cross-entropy.",
-             f"{ARORA}, Section 8 (convolutional network)"),
+             f"{ARORA}, Section 8 (convolutional network)", judges=("overparameterized-convnet",)),
     ],
 }
 CFG = da.CONFIG

@@ -29,7 +29,8 @@ CLAIMS = [
                 "torch.optim.Adagrad)",
                 ["Duchi, Hazan, Singer, JMLR 2011", "torch.optim.Adagrad"],
                 "Run literally, the first step divides by an empty sum: it is not finite.",
-                "The shared AdaGrad follows torch.optim.Adagrad to 1e-12."),
+                "The shared AdaGrad follows torch.optim.Adagrad to 1e-12.",
+                judges=("notes-adagrad-formula",)),
     discrepancy("notes-rmsprop-weights", "The notes' RMSProp leaves out (1 - rho) and the "
                 "current gradient", f"{N000}/001 §1.2, RMSProp",
                 "diag(sum_{tau=1}^{t-1} rho^{t-tau} g_tau g_tau^T)^{-1/2} g_t",
@@ -38,7 +39,8 @@ CLAIMS = [
                 ["Tieleman and Hinton, Coursera lecture 6.5 (2012)", "torch.optim.RMSprop"],
                 "Run literally, the first step divides by zero, and on a constant gradient the "
                 "step settles at sqrt((1 - rho)/rho) of the reference's (1/3 at rho = 0.9).",
-                "The shared RMSProp follows torch.optim.RMSprop to 1e-12."),
+                "The shared RMSProp follows torch.optim.RMSprop to 1e-12.",
+                judges=("notes-rmsprop-formula",)),
     discrepancy("notes000-adam-bias-correction", "Notes 000's Adam corrects the first moment by "
                 "1 - rho_1, not 1 - rho_1^t", f"{N000}, Fig. 5 (Algorithm 8.7)",
                 "s^ <- s / (1 - rho_1)",
@@ -47,7 +49,8 @@ CLAIMS = [
                  "torch.optim.Adam"],
                 "Run literally, its steps are 1/(1 - rho_1) = 10 times the reference's once "
                 "the correction has faded, and the trajectory parts from it.",
-                "The shared Adam follows torch.optim.Adam to 1e-12."),
+                "The shared Adam follows torch.optim.Adam to 1e-12.",
+                judges=("notes000-adam-figure",)),
     discrepancy("notes001-adam-printing", "Notes 001's Adam has a stray r and delta inside the "
                 "root", f"{N001}, Fig. 5 (Algorithm 8.7)",
                 "s^ <- s / (1 - rho_1^t) r;  Delta theta = -eps s^ / sqrt(r^ + delta)",
@@ -58,7 +61,8 @@ CLAIMS = [
                 "Run literally (stray r), the trajectory parts from the reference; delta inside "
                 "the root alone changes nothing at gradients of size 1 but shrinks the steps "
                 "when the gradients are ~1e-6.",
-                "The shared Adam follows torch.optim.Adam to 1e-12."),
+                "The shared Adam follows torch.optim.Adam to 1e-12.",
+                judges=("notes001-adam-figure",)),
     discrepancy("slides-momentum-unused-lr", "Slides 002's Algorithm 4 never uses its learning "
                 "rate", f"{S002}, Algorithm 4 (SGD with momentum)",
                 "m_t = beta_1 m_{t-1} + eta_t g_t;  theta_t = theta_{t-1} - m_t  "
@@ -68,7 +72,7 @@ CLAIMS = [
                 "Run literally with eta_t = 1, the trajectory is the same for every learning "
                 "rate epsilon, and at 0.01 it parts from torch's (it diverges on this problem).",
                 "With epsilon where it belongs, the rule equals torch.optim.SGD(momentum) to "
-                "1e-12."),
+                "1e-12.", judges=("slides-momentum-algorithm",)),
     discrepancy("slides-nesterov-lookahead-sign", "Slides 002's Algorithm 5 looks ahead the "
                 "wrong way", f"{S002}, Algorithm 5 (Nesterov)",
                 "g_t = grad L(theta_{t-1} + m_{t-1}), theta_t = theta_{t-1} - m_t",
@@ -78,20 +82,23 @@ CLAIMS = [
                 "Run literally at Nesterov's tuning on quadratics of condition number 100, it "
                 "diverges, where the corrected look-ahead converges.",
                 "The slides' summary-table form equals torch.optim.SGD(nesterov=True) to "
-                "1e-12 (torch keeps the look-ahead point theta + beta m)."),
+                "1e-12 (torch keeps the look-ahead point theta + beta m).",
+                judges=("slides-nesterov-algorithm",)),
     discrepancy("slides-variance-of-mean", "Slides 002 give the variance of a mean as "
                 "sigma^2/N^2", f'{S002}, "How can we reduce the variance"', "sigma^2 / N^2",
                 "sigma^2 / N", ["Bienaymé; any statistics text"],
                 "By Monte Carlo, N Var(mean) is 1 for N = 4, 16, 64: sigma^2/N^2 is off by the "
                 "factor N.",
-                "The Monte Carlo estimate matches sigma^2/N within 3%."),
+                "The Monte Carlo estimate matches sigma^2/N within 3%.",
+                judges=("variance-of-a-mean",)),
     discrepancy("slides-rmsprop-epsilon", "Slides 002's RMSprop puts epsilon twice, inside the "
                 "root", f"{S002}, eq. (6)", "lr / sqrt(RMS_t + eps) g, RMS_t = E[g^2]_t + eps",
                 "lr g / (sqrt(E[g^2]_t) + eps) (Tieleman & Hinton; torch.optim.RMSprop)",
                 ["Tieleman and Hinton (2012)", "torch.optim.RMSprop"],
                 "Run literally, it follows the reference when gradients are of size 1 but parts "
                 "from it when they are ~1e-6 (steps ~100x smaller).",
-                "The shared RMSProp follows torch.optim.RMSprop to 1e-12."),
+                "The shared RMSProp follows torch.optim.RMSprop to 1e-12.",
+                judges=("slides-rmsprop-formula",)),
     discrepancy("slides-adadelta-root", "Slides 002's Adadelta takes the square root twice",
                 f"{S002}, eq. (7)", "RMS(dtheta)_{t-1} / sqrt(RMS(G_t + eps)) g",
                 "RMS(dtheta)_{t-1} / RMS(g)_t g with RMS[z] = sqrt(E[z^2] + eps) (Zeiler 2012; "
@@ -99,14 +106,16 @@ CLAIMS = [
                                           "torch.optim.Adadelta"],
                 "Run literally, the trajectory parts from the reference at every gradient scale "
                 "tried (0.01, 1).",
-                "The shared AdaDelta follows torch.optim.Adadelta to 1e-12."),
+                "The shared AdaDelta follows torch.optim.Adadelta to 1e-12.",
+                judges=("slides-adadelta-formula",)),
     discrepancy("notes-objective-sign", "The notes' classification objective has lost its "
                 "minus sign", f"{N000}/001 §1.1", "theta* = argmin sum log P_theta(y_i | x_i)",
                 "argmin of -sum log P (the cross-entropy; argmax of the likelihood)",
                 ["maximum likelihood"],
                 "Minimized as printed by GD on digits, the objective drives the training "
                 "accuracy below 1%.",
-                "The cross-entropy, minimized the same way, reaches above 95%."),
+                "The cross-entropy, minimized the same way, reaches above 95%.",
+                judges=("notes-objective-sign",)),
 ]
 
 STEPS = dr.STEPS

@@ -38,7 +38,7 @@ CLAIMS = [
          part("error-second-order", "effect", "Balanced start, depths 2-4, lambda = 0: the "
               "rule's error is O(eta^2): its log-log slope against eta (1e-2 .. 1e-5) is 2 and "
               "the error relative to the step, divided by eta, is flat within 25%.",
-              f"{ARORA}, Theorem 1; {S003}, Proposed solution"),
+              f"{ARORA}, Theorem 1; {S003}, Proposed solution", judges=("update-rule-small-lr",)),
          part("unbalanced-start-breaks-it", "control", "The same W_e split into unbalanced "
               "factors (W_1 x 2, W_N / 2): the error is first order (slope 1) and stays above "
               "10% of the step as eta -> 0; plain GD on W_e (the N = 1 rule) is off by more "
@@ -64,7 +64,7 @@ CLAIMS = [
                 "matrix) are off by more than 10% on every draw.",
                 "P_{W_e} built as sum_j [W^T W]^{(N-j)/N} (x) [W W^T]^{(j-1)/N} equals the rule's "
                 "operator on vec(G), has the eigenvectors vec(u_r v_r'^T) and the paper's "
-                "eigenvalues, to 1e-10."),
+                "eigenvalues, to 1e-10.", judges=("preconditioner-eigenpairs",)),
     {"id": "e2e-single-output-formula", "title": "At one output the rule is ||W||^{2-2/N} "
      "(g + (N-1) Pr_W g), and the slides' emulate code computes it",
      "statement": "For a row vector W (k = 1) the general end-to-end rule reduces to "
@@ -75,7 +75,7 @@ CLAIMS = [
      "parts": [
          part("formula-equals-general-rule", "effect", "Depths 2-5, norms 0.5 and 2: the "
               "single-output formula and the slides' emulate step equal the general rule to "
-              "1e-12 (relative).", f"{S003}, Single-output Case"),
+              "1e-12 (relative).", f"{S003}, Single-output Case", judges=("single-output-rule",)),
          part("wrong-variants-differ", "control", "The formula with the power 1 - 1/N and the "
               "general rule with the slides' exponent (j-2)/N differ from it by more than 10%.",
               "our control"),
@@ -92,7 +92,7 @@ CLAIMS = [
          part("drift-halves-with-eta", "effect", "Depth 3, balanced start, time eta * steps = "
               "1: halving eta halves the imbalance's drift (ratio 2 within 15%), which stays "
               "below 2% of ||W_j W_j^T|| while each W_j W_j^T moves by more than 30%.",
-              f"{S003}, Proposed solution"),
+              f"{S003}, Proposed solution", judges=("balancedness-preserved",)),
          part("unequal-learning-rates-break-it", "control", "Giving the middle factor twice "
               "the others' learning rate, the drift is above 10% and does not shrink with eta.",
               "our control (the conservation needs one learning rate for all factors)"),
@@ -111,7 +111,8 @@ CLAIMS = [
      "parts": [
          part("field-not-conservative", "effect", "For N = 2, 3, 4 the Jacobian of F is "
               "asymmetric (||J - J^T|| / ||J|| > 1e-3) and the loop integral of F around a "
-              "circle is non-zero (above 1e-6 of its bound).", f"{ARORA}, Theorem 2"),
+              "circle is non-zero (above 1e-6 of its bound).", f"{ARORA}, Theorem 2",
+              judges=("not-attainable-by-regularization",)),
          part("n1-is-a-gradient", "control", "At N = 1 (F = grad L) the same two tests give "
               "zero (below 1e-12): they recognize a gradient field.", "the gradient theorem"),
      ]},

@@ -11,7 +11,8 @@ models", "Minimizing Empirical Risk", "Bias/Variance Tradeoff", "Vicinal Risk Mi
 import numpy as np
 import pytest
 
-from optclaims_report.claim import discrepancy, known_non_reproduction, measured, part, theory
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                   theory)
 from reproductions import regularization as rg
 
 S = "Slides 002"
@@ -27,12 +28,12 @@ CLAIMS = [
                  "large expected risk)"],
      "parts": [
          part("gd-sgd-at-min-norm", "effect", "GD and SGD end within 1e-10 (relative) of "
-              "X^T (X X^T)^-1 y.", NOTES),
+              "X^T (X X^T)^-1 y.", NOTES, judges=("sgd-min-norm",)),
          part("adam-elsewhere", "control", "Adam from zero ends more than 10% away from it, "
               "while it also interpolates.", "Wilson et al. (2017), §3"),
          part("other-interpolators-worse", "scope", "Interpolators w_mn + v (v in the null "
               "space, ||v|| = ||w_mn||) have a higher test error than w_mn on most draws.",
-              f'{S}, "Minimizing Empirical Risk"'),
+              f'{S}, "Minimizing Empirical Risk"', judges=("infinitely-many-minimizers",)),
      ]},
     {"id": "ridge-closed-form", "title": "Ridge regression's closed form and its limits",
      "statement": "Ridge's solution is (X^T X + lambda I)^-1 X^T y; it tends to least squares "
@@ -41,9 +42,11 @@ CLAIMS = [
      "sources": [f'{S}, "Regularization for linear models" (closed form, items 1 and 2)'],
      "parts": [
          part("closed-form-is-the-minimizer", "effect", "The closed form equals a numerical "
-              "minimizer of the ridge objective (L-BFGS) to 1e-6.", S),
+              "minimizer of the ridge objective (L-BFGS) to 1e-6.", S,
+              judges=("ridge-closed-form",)),
          part("lambda-limits", "control", "At lambda = 1e-10 it is least squares (1e-8), and at "
-              "lambda = 1e8, lambda theta is X^T y (1e-4).", f"{S}, items 1 and 2"),
+              "lambda = 1e8, lambda theta is X^T y (1e-4).", f"{S}, items 1 and 2",
+              judges=("ridge-lambda-limits",)),
      ]},
     {"id": "ridge-shrinks-the-norm", "title": "Ridge shrinks the weights' norm, not every "
      "weight", "statement": "As lambda grows the norm of the ridge solution decreases "
@@ -54,9 +57,18 @@ CLAIMS = [
                  "smaller than the regular linear solution)"],
      "parts": [
          part("norm-decreases", "effect", "On every design the norm ||theta_lambda|| decreases "
-              "strictly along a lambda grid from 1e-3 to 1e4.", f"{S}, item 3"),
+              "strictly along a lambda grid from 1e-3 to 1e4.", f"{S}, item 3",
+              judges=("ridge-shrinks-weights",)),
          part("every-weight-shrinks", "scope", "Read weight by weight: every |theta_j| "
-              "decreases along the path.", f"{S}, item 3 ('the magnitude of the weights')"),
+              "decreases along the path.", f"{S}, item 3 ('the magnitude of the weights')",
+              readings=(
+                  reading(
+                          "every coefficient |theta_j| along the ridge path, correlated designs",
+                          "some coefficient grows on most designs",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
      ]},
     {"id": "gaussian-noise-is-ridge", "title": "Gaussian input noise is ridge in expectation",
      "statement": "Least squares on Gaussian-noised copies of the inputs (noise sigma, many "
@@ -65,7 +77,8 @@ CLAIMS = [
                  "noise)", "Bishop (1995), Neural Computation 7(1)"],
      "parts": [
          part("noisy-copies-give-ridge", "effect", "With 4000 noisy copies per point the "
-              "solution is within 1% of ridge with lambda = n sigma^2.", f"{S}, VRM"),
+              "solution is within 1% of ridge with lambda = n sigma^2.", f"{S}, VRM",
+              judges=("gaussian-noise-is-vrm",)),
          part("least-squares-differs", "control", "Plain least squares is more than 5% away "
               "from that ridge solution.", "our control"),
      ]},
@@ -77,7 +90,8 @@ CLAIMS = [
      "parts": [
          part("decomposition-holds", "effect", "By Monte Carlo over 3000 training sets "
               "(polynomial fits of sin), the mean squared error equals noise + variance + "
-              "bias^2 within 1%.", f'{S}, "Bias/Variance Tradeoff"'),
+              "bias^2 within 1%.", f'{S}, "Bias/Variance Tradeoff"',
+              judges=("bias-variance-decomposition",)),
      ]},
     discrepancy("slides-bias-variance-deterministic", "Slides 002 state the decomposition for a "
                 "deterministic model", f'{S}, "Bias/Variance Tradeoff"',
@@ -89,7 +103,7 @@ CLAIMS = [
                 "For one fitted model, with the expectation over (x, y), the two sides differ "
                 "by more than 50% (the covariance term).",
                 "Over training sets the decomposition holds within 1% (the claim "
-                "bias-variance-decomposition)."),
+                "bias-variance-decomposition).", judges=("bias-variance-deterministic-model",)),
     {"id": "bagging-halves-variance", "title": "Bagging reduces the variance of trees",
      "statement": "Averaging trees fitted on bootstrap samples of a training set cuts the "
                   "variance of the prediction over training sets (about in half here) and the "
@@ -98,7 +112,7 @@ CLAIMS = [
                  "trained on different training sets)", "Breiman (1996), Machine Learning 24"],
      "parts": [
          part("bagged-variance-lower", "effect", "The bagged trees' variance over 100 training "
-              "sets is at most 0.6 of a single tree's.", S),
+              "sets is at most 0.6 of a single tree's.", S, judges=("bagging-reduces-variance",)),
          part("bagged-error-lower", "mechanism", "Their expected squared error is lower too.",
               "Breiman (1996)"),
          part("correlation-floor", "mechanism", "The variance of an average of B bootstrap "

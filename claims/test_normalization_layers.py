@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, theory,
-                                    tried)
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                   theory, tried)
 from reproductions import normalization_layers as nl
 
 S002 = "slides 002"
@@ -41,10 +41,11 @@ CLAIMS = [
                  "rates scaling the parameters)", "Ioffe and Szegedy, ICML 2015, §3.3"],
      "parts": [
          part("bn-output-invariant", "effect", "Over six decades of a (1e-3 to 1e3), BN(a W x) "
-              "equals BN(W x) to 1e-12 (relative, float64).", f'{S002}, "Batch Normalization"'),
+              "equals BN(W x) to 1e-12 (relative, float64).", f'{S002}, "Batch Normalization"',
+              judges=("batchnorm-scale-invariance",)),
          part("bn-gradient-inverse-orthogonal", "effect", "a grad(a W) equals grad(W) to 1e-12, "
               "the gradient norm scales as a^-1, and <grad, W> / (||grad|| ||W||) is 0 to 1e-12.",
-              "Ioffe and Szegedy, ICML 2015, §3.3"),
+              "Ioffe and Szegedy, ICML 2015, §3.3", judges=("batchnorm-scale-invariance",)),
          part("plain-layer-not-invariant", "control", "The same layer and loss without BN: the "
               "output moves by |a - 1| and the gradient scales as a^+1, not parallel to zero "
               "(cosine with W above 0.1).", "our control"),
@@ -75,13 +76,14 @@ CLAIMS = [
      "parts": [
          part("bn-signal-scale-free", "effect", "Over init scales s = 0.1 to 10 (x He), the BN "
               "net's ratio ||dL/dh_1|| / ||dL/dh_7|| changes by at most 1.5x (max / min).",
-              NOTES),
+              NOTES, judges=("batchnorm-vanishing-exploding",)),
          part("plain-signal-vanishes-explodes", "control", "The plain net's ratio goes as s^6 "
               "(fitted power within 0.5 of L - 2 = 6) and spans more than 1e9 over the same "
               "scales.", "notes 000/001 §2, Vanishing/exploding gradients"),
          part("bn-trains-from-bad-init", "effect", "From N(0, 0.01^2) weights (SGD, lrs 0.01 "
               "to 1, 200 steps) the BN net's best full-batch loss has median below 0.5 and its "
-              "test accuracy median at least 90%.", NOTES),
+              "test accuracy median at least 90%.", NOTES,
+              judges=("batchnorm-vanishing-exploding",)),
          part("plain-stuck-at-bad-init", "control", "The plain net from the same weights stays "
               "above loss 2.2 (chance: ln 10 = 2.30) at every lr on every seed.", "our control"),
          part("bn-explodes-with-depth", "scope", "At He init, the BN net's ||grad W_1|| / "
@@ -90,7 +92,16 @@ CLAIMS = [
               f"{YANG} (gradient explosion at initialization)"),
          part("bn-no-worse-at-depth", "scope", "Read at any depth: at depth 40 the BN net's "
               "first/last weight-gradient ratio is at most 2x the plain net's.",
-              f"{NOTES} (the statement without a qualifier)"),
+              f"{NOTES} (the statement without a qualifier)",
+              readings=(
+                  reading(
+                          "He init, depth 40, BN's first/last weight-gradient ratio at most 2x "
+                          "plain's (our reading 'at any depth')",
+                          "~2000x plain's",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
      ],
      "configurations_tried": [
          tried("weight-gradient ratio ||grad W_1|| / ||grad W_L|| against the init scale",
@@ -117,7 +128,7 @@ CLAIMS = [
      "parts": [
          part("special-cases-hold", "effect", "Max |GN(G=1) - LN| and max |GN(G=C) - IN| are "
               "below 1e-12 for torch's functional layers and for the hand-written ones.",
-              f'{S002}, "Other Normalizations"'),
+              f'{S002}, "Other Normalizations"', judges=("group-norm-special-cases",)),
          part("torch-matches-reference", "precondition", "torch's GN (G = 1, 2, C), LN and IN "
               "equal the hand-written normalizations to 1e-12.", "Wu and He, ECCV 2018, eq. (1)"),
          part("two-groups-is-neither", "control", "GN(G=2) differs from both LN and IN by more "
@@ -134,7 +145,7 @@ CLAIMS = [
                 "hidden activations their per-feature means reach more than 0.3 in size.",
                 "torch's layer_norm equals a per-sample hand-written normalization to 1e-12; its "
                 "per-sample means are 0 (1e-12) and variances 1 (1e-3); BN's per-feature means "
-                "are 0 while its per-sample means are not."),
+                "are 0 while its per-sample means are not.", judges=("layer-norm-per-feature",)),
 ]
 N_EXACT = 10      # random problems for each exact identity
 N_GRAD = 10       # seeds of the gradient measurements

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import known_non_reproduction, measured, part, theory
+from optclaims_report.claim import known_non_reproduction, measured, part, reading, theory
 from reproductions import quadratics as q
 from reproductions import stochastic_training as st
 
@@ -31,11 +31,12 @@ CLAIMS = [
                  "bounces around in high-curvature directions)"],
      "parts": [
          part("diverges-above-2-over-L", "effect", "At lr 1.01 x 2/L the loss grows without "
-              "bound.", f'{SLIDES}, "The step size"'),
+              "bound.", f'{SLIDES}, "The step size"', judges=("step-size-critical",)),
          part("converges-below-2-over-L", "control", "At lr 0.99 x 2/L the same runs "
-              "converge.", f'{SLIDES}, "The step size"'),
+              "converge.", f'{SLIDES}, "The step size"', judges=("step-size-critical",)),
          part("bounces-in-steep-direction", "mechanism", "At lr 1.5/L the coordinate along "
-              "the steepest direction changes sign at every step.", f'{SLIDES}, "Motivation"'),
+              "the steepest direction changes sign at every step.", f'{SLIDES}, "Motivation"',
+              judges=("sgd-bounces-high-curvature",)),
      ]},
     {"id": "momentum-effective-step", "title": "Momentum amplifies a constant gradient by "
      "1/(1 - beta)", "statement": "With heavy-ball momentum beta, a gradient that keeps its "
@@ -45,7 +46,7 @@ CLAIMS = [
      "parts": [
          part("amplified-by-1-over-1-minus-beta", "effect", "On a constant gradient the heavy "
               "ball's step settles at lr / (1 - beta): 10 lr at beta = 0.9.", f'{SLIDES}, '
-              '"Momentum"'),
+              '"Momentum"', judges=("momentum-ema-of-steps", "momentum-amplifies")),
          part("no-momentum-no-amplification", "control", "With beta = 0 the step is lr.",
               f'{SLIDES}, "SGD"'),
      ]},
@@ -58,7 +59,7 @@ CLAIMS = [
      "parts": [
          part("momentum-orders-below-gd", "effect", "After 500 steps at condition number "
               "1000, heavy ball and Nesterov are at least 10^6 times closer to the minimum "
-              "than GD.", f'{SLIDES}, "Motivation"'),
+              "than GD.", f'{SLIDES}, "Motivation"', judges=("momentum-helps-ill-conditioning",)),
          part("gd-slow-at-high-condition", "control", "GD (lr 2/(L + mu)) keeps more than "
               "10^-5 of its initial loss after those 500 steps: there is something to "
               "accelerate.", f'{SLIDES}, "Motivation" (slow progress in low-curvature '
@@ -73,7 +74,8 @@ CLAIMS = [
                  "(2004), §2.1.2 and Theorem 2.2.2"],
      "parts": [
          part("within-the-bound", "effect", "At k = 100 the accelerated gap is below "
-              "2 L ||x0 - x*||^2 / (k + 1)^2.", "Nesterov (2004), Theorem 2.2.2"),
+              "2 L ||x0 - x*||^2 / (k + 1)^2.", "Nesterov (2004), Theorem 2.2.2",
+              judges=("nesterov-further-acceleration",)),
          part("gd-behind", "control", "Gradient descent at lr 1/L is further from the "
               "optimum after the same k steps.", "Nesterov (2004), §2.1.5"),
      ]},
@@ -88,13 +90,23 @@ CLAIMS = [
          part("adagrad-stalls", "effect", "On a convex 1-D function, steep (slope -50) on one "
               "side and flat near its minimum at x = 10, AdaGrad started on the steep side "
               "stalls far from the minimum after 2000 steps, while RMSProp reaches it.",
-              f"{NOTES}, RMSProp paragraph"),
+              f"{NOTES}, RMSProp paragraph",
+              judges=("adagrad-rate-vanishes", "rmsprop-forgets-for-nonconvexity")),
          part("history-not-function", "control", "AdaGrad started on the flat side (no steep "
               "gradients in its history) reaches the same minimum: the stall comes from the "
               "accumulated gradients.", f"{NOTES}, AdaGrad paragraph"),
          part("only-non-convex", "scope", "The notes: the vanishing-rate concern only arises "
               "for non-convex objectives (in the convex case AdaGrad converges).",
-              f"{NOTES}, RMSProp paragraph (in parentheses)"),
+              f"{NOTES}, RMSProp paragraph (in parentheses)",
+              judges=("adagrad-vanishing-only-nonconvex",),
+              readings=(
+                  reading(
+                          "the convex 1-D function, 2000 steps",
+                          "AdaGrad 7.04 from the minimum",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
      ]},
     {"id": "minibatch-gradient-variance", "title": "A minibatch gradient's variance is "
      "sigma^2/m (N - m)/(N - 1)", "statement": "Averaging m per-example gradients drawn "
@@ -105,7 +117,7 @@ CLAIMS = [
      "parts": [
          part("variance-formula", "effect", "The Monte Carlo variance of the minibatch mean "
               "matches sigma^2/m (N - m)/(N - 1) within 3% for m = 4 ... 256 of N = 512.",
-              f'{SLIDES}, "SelectBatch"'),
+              f'{SLIDES}, "SelectBatch"', judges=("larger-batch-more-accurate",)),
          part("finite-population-term", "control", "Without the finite-population factor, "
               "sigma^2/m overstates the variance at m = 256 of 512 by more than 40%.",
               "Cochran (1977), Theorem 2.2"),
@@ -119,7 +131,7 @@ CLAIMS = [
      "parts": [
          part("decay-beats-constant", "effect", "Noisy least squares, SGD batch 1, 20 epochs: "
               "the decay's excess loss is below a tenth of constant lr's and below constant "
-              "lr/10's.", f'{SLIDES}, "Schedules 1/3"'),
+              "lr/10's.", f'{SLIDES}, "Schedules 1/3"', judges=("linear-decay-schedule",)),
          part("schedule-is-the-slides", "precondition", "The schedule is the slides' formula "
               "and equals torch's LinearLR.", f'{SLIDES}, "Schedules 1/3"'),
          part("separable-no-help", "scope", "On separable logistic regression the constant "
@@ -135,7 +147,8 @@ CLAIMS = [
          part("clipped-runs-train", "effect", "With any of the three clippings, the 12-layer "
               "net trains: its training loss after 300 steps is below chance (ln 10 = 2.3; per "
               "seed 0.06-1.3 over seeds 0-104).",
-              f'{SLIDES}, "Fighting against Vanishing/Exploding Gradient"'),
+              f'{SLIDES}, "Fighting against Vanishing/Exploding Gradient"',
+              judges=("gradient-clipping",)),
          part("unclipped-diverges", "control", "Without clipping the same runs diverge "
               "(NaN).", f'{SLIDES}, "Vanishing / Exploding Gradients"'),
          part("clipping-semantics", "precondition", "Clipping by value bounds every "

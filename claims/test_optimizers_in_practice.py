@@ -24,7 +24,7 @@ CLAIMS = [
      "parts": [
          part("rmsprop-lower-on-average", "effect", "After 24 epochs, the geometric mean over 10 "
               "seeds of RMSProp's best training loss over AdaGrad's is below 1.",
-              "notes 000/001 §1.2"),
+              "notes 000/001 §1.2", judges=("rmsprop-outperforms-adagrad",)),
          part("rmsprop-adagrad-tuned", "precondition", "Each method's best lr is interior to "
               "its grid on every seed.", "our protocol"),
      ]},
@@ -36,7 +36,7 @@ CLAIMS = [
      "parts": [
          part("nesterov-within-factor-2", "effect", "After 8 epochs, the geometric mean over 20 "
               "seeds of Nesterov's best training loss over heavy ball's lies in [0.5, 2].",
-              'slides 002, "Nesterov\'s Momentum"'),
+              'slides 002, "Nesterov\'s Momentum"', judges=("nesterov-no-major-role",)),
          part("momenta-tuned", "precondition", "Each method's best lr is interior to its grid "
               "on every seed.", "our protocol"),
      ]},

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part,
-                                    theory, tried)
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                   theory, tried)
 from reproductions import document_rules as dr
 from reproductions import slides003_experiments as s3
 
@@ -41,18 +41,39 @@ CLAIMS = [
      "parts": [
          part("restart-tracks", "effect", "Restarted from the real net's end-to-end vector at "
               "the step where its loss has halved, the rule's loss stays within 6% of the "
-              "net's for 600 steps (lr 0.02, every width).", f"{S003}, Experiment 1"),
+              "net's for 600 steps (lr 0.02, every width).", f"{S003}, Experiment 1",
+              judges=("rule-explains-training",)),
          part("plain-gd-does-not", "control", "Plain GD from the same restart point is more "
               "than 20% off the net's loss (l4; 10% on l2).", "our control"),
          part("from-slides-init", "scope", "From the slides' own start (every weight "
               "N(0, 0.01^2), factors far from balanced) the rule started at step 0 follows the "
-              "net within the same 6%.", f"{S003}, Experiment 1 code (randn * 0.01)"),
+              "net within the same 6%.", f"{S003}, Experiment 1 code (randn * 0.01)",
+              judges=("rule-explains-training",),
+              readings=(
+                  reading(
+                          "the slides' own start N(0, 0.01^2), rule started at step 0",
+                          "30% to several times off",
+                          "does not hold",
+                          "document",
+                          "default tier"),
+              )),
          part("width-unrelated-from-slides-init", "scope", "From N(0, 0.01^2) the steps to "
               "halve the loss differ by less than 20% across widths 1, 8, 64.",
-              f"{S003}, Experiment 1 (width not related to the converging speed)"),
+              f"{S003}, Experiment 1 (width not related to the converging speed)",
+              judges=("width-unrelated-to-speed",),
+              readings=(
+                  reading(
+                          "the slides' own start N(0, 0.01^2), steps to halve the loss at widths "
+                          "1, 8, 64",
+                          "width 64 1.5-4.6x sooner than width 1",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
          part("width-unrelated-balanced", "scope", "From exactly balanced factors of one "
               "end-to-end start, the steps to halve the loss are the same at every width.",
-              "Arora et al. (2018), Theorem 1 (the rule does not involve the width)"),
+              "Arora et al. (2018), Theorem 1 (the rule does not involve the width)",
+              judges=("width-unrelated-to-speed",)),
      ],
      "configurations_tried": [
          tried("lr 0.02, 1000 steps, restart at the halving step, 600 tracked, seeds 0-29",
@@ -72,7 +93,8 @@ CLAIMS = [
      "parts": [
          part("gd3-beats-adagrad", "effect", "After 500 full-batch iterations, each method at "
               "its best lr, depth-3 GD's l4 suboptimality is below AdaGrad's (median ratio "
-              ">= 1.2).", f"{S003}, Experiment 3, part 1"),
+              ">= 1.2).", f"{S003}, Experiment 3, part 1",
+              judges=("overparameterization-beats-convex-methods",)),
          part("l2-no-gain", "control", "On l2 (Experiment 2), depth-3 GD ends no closer to the "
               "optimum than depth-1 GD (median ratio depth 1 / depth 3 <= 0.8): the comparison "
               "that finds the l4 gain finds none on l2.", f"{S003}, Experiment 2 (with l2, "
@@ -83,9 +105,27 @@ CLAIMS = [
               "on at least 90% of seeds.", "our protocol (each method tuned)"),
          part("gd3-beats-tuned-adadelta", "scope", "Depth-3 GD also ends below AdaDelta when "
               "AdaDelta's lr is tuned like the others'.", f"{S003}, Experiment 3, part 1 "
-              "(overparameterization beats algorithms designed for convex problems)"),
+              "(overparameterization beats algorithms designed for convex problems)",
+              judges=("overparameterization-beats-convex-methods",),
+              readings=(
+                  reading(
+                          "500 iterations, AdaDelta tuned (best lr ~10)",
+                          "AdaDelta ~6x closer to the optimum",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
          part("adam-with-depth", "scope", "Adam on a depth-3 net ends below Adam on the linear "
-              "model, each at its best lr.", f"{S003}, Experiment 3, part 2"),
+              "model, each at its best lr.", f"{S003}, Experiment 3, part 2",
+              judges=("overparameterization-beats-convex-methods",),
+              readings=(
+                  reading(
+                          "500 iterations, each depth at its best lr",
+                          "median depth-1/depth-3 ratio ~0.6",
+                          "does not hold",
+                          "ours",
+                          "default tier"),
+              )),
      ],
      "configurations_tried": [
          tried("500 iterations, seeds 0-39, lr grids of quarter decades", "median "
@@ -104,7 +144,8 @@ CLAIMS = [
                 "iterations and ends hundreds of times farther from the optimum than depth-3 "
                 "GD: the slides' comparison is decided by the lr.",
                 "The shared AdaDelta with Keras' constants follows Keras 2's Adadelta update "
-                "(written out) to 1e-12, and tuned on a grid it ends below depth-3 GD."),
+                "(written out) to 1e-12, and tuned on a grid it ends below depth-3 GD.",
+                judges=("slides-adadelta-lr",)),
     {"id": "slides003-exp4-product-accelerates", "title": "Slides 003, Experiment 4: replacing "
      "each dense matrix by a product of two accelerates a non-linear net",
      "statement": "Replacing the dense matrices of a ReLU network by products of two matrices "
@@ -117,7 +158,15 @@ CLAIMS = [
               "minibatch Adam (SGD recorded), each net at its best lr: the product net's final "
               "training cross-entropy is below the plain net's.",
               f"{S003}, Conclusion (replacing an internal weight matrix by a product of two "
-              "accelerates optimization)"),
+              "accelerates optimization)", judges=("product-of-two-accelerates",),
+              readings=(
+                  reading(
+                          "64-128-10 ReLU MLP on digits, 5 epochs of Adam, each net at its best lr",
+                          "the product net ends higher on every seed",
+                          "does not hold",
+                          "ours",
+                          "default tier; 8 seeds in the slow tier"),
+              )),
          part("small-lr-artefact", "control", "At Adam's two smallest lrs (1e-4, 10^-3.5), "
               "where neither net has converged, the product net does end lower: the comparison "
               "shows an acceleration where one exists at a fixed lr.",

@@ -25,31 +25,50 @@ from __future__ import annotations
 
 import pytest
 
-from .evidence import Reference, figure, measured, paper, theory  # noqa: F401 (re-exported)
+from .evidence import Reference, figure, make_reading, measured, paper, theory  # noqa: F401
 from .verdicts import ROLES
 
 
-def part(part_id: str, role: str, statement: str, source: str) -> dict:
+def part(part_id: str, role: str, statement: str, source: str, judges: tuple[str, ...] = (),
+         readings: tuple[dict, ...] = ()) -> dict:
     """One sub-statement of a claim: its id, role (see ``verdicts.ROLES``), the statement in our
-    words, and the passage of the paper or documents it comes from."""
+    words, and the passage of the paper or documents it comes from.
+
+    ``judges``: the ids of the catalogue entries (``claims/catalogue.toml``: the documents'
+    sentences) that this part's verdict judges; every effect part names at least one.
+    ``readings``: the readings of the sentence tried before this verdict (:func:`reading`); a
+    part backed by a known non-reproduction declares them, one at the document's own setting
+    among them."""
     if role not in ROLES:
         raise ValueError(f"part {part_id!r}: role {role!r}; use one of {ROLES}")
-    return {"id": part_id, "role": role, "statement": statement, "source": source}
+    return {"id": part_id, "role": role, "statement": statement, "source": source,
+            "judges": list(judges), "readings": list(readings)}
+
+
+def reading(setting: str, value, verdict: str, basis: str, where: str) -> dict:
+    """A reading of a part's sentence measured before (or beside) this run: the ``setting``
+    tried, the ``value`` it gave, ``verdict`` (holds, does not hold, inconclusive), its
+    ``basis`` (document, horizon, direction, paper, ours: ``evidence.READING_BASES``) and
+    ``where`` it was measured (a test of a tier, or an earlier measurement with its seeds)."""
+    return make_reading(setting, value, verdict, basis, where)
 
 
 def discrepancy(claim_id: str, title: str, document: str, document_says: str, correction: str,
-                sources: list[str], document_part: str, reference_part: str) -> dict:
+                sources: list[str], document_part: str, reference_part: str,
+                judges: tuple[str, ...] = ()) -> dict:
     """A claim that one of the documents states a formula or constant differently from its
     reference: ``document_says`` (the document's version, a formula at most, quoted), and the
     ``correction``. Its two parts: the effect ``document-differs`` (the document's version, run
     literally, differs from the reference by a stated margin) and the precondition
     ``reference-agrees`` (the reference implementation agrees with ``torch.optim`` or a closed
-    form, so the difference is the document's). Shown in the report's discrepancies section."""
+    form, so the difference is the document's). Shown in the report's discrepancies section.
+    ``judges``: the catalogue entries (the misprints) that ``document-differs`` judges."""
     return {"id": claim_id, "title": title, "kind": "discrepancy", "document": document,
             "document_says": document_says, "correction": correction,
             "statement": f"{document} states {document_says}; the reference is {correction}.",
             "sources": sources,
-            "parts": [part(f"{claim_id}:document-differs", "effect", document_part, document),
+            "parts": [part(f"{claim_id}:document-differs", "effect", document_part, document,
+                           judges=judges),
                       part(f"{claim_id}:reference-agrees", "precondition", reference_part,
                            sources[0] if sources else document)]}
 

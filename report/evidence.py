@@ -98,6 +98,29 @@ def remark_for(value: Any, ref: Reference | None) -> str | None:
     return None
 
 
+# --- readings: the ways a sentence was read before a verdict ----------------------------------------
+READING_VERDICTS = ("holds", "does not hold", "inconclusive")
+READING_BASES = {
+    "document": "the document's own setting, metric or code",
+    "horizon": "run to convergence, or at 10x the default horizon or more",
+    "direction": "the direction alone, with its interval (no effect size the document does "
+                 "not state)",
+    "paper": "the cited paper's setting",
+    "ours": "a setting of ours (a smaller scale, another data set)",
+}
+
+
+def make_reading(setting: str, value: Any, verdict: str, basis: str, where: str) -> dict:
+    """One reading of a sentence: the setting tried, what it gave, whether the sentence holds
+    under it, on which basis the setting was chosen and where the number was measured."""
+    if verdict not in READING_VERDICTS:
+        raise ValueError(f"reading verdict {verdict!r}; use one of {READING_VERDICTS}")
+    if basis not in READING_BASES:
+        raise ValueError(f"reading basis {basis!r}; use one of {sorted(READING_BASES)}")
+    return {"setting": str(setting), "value": plain(value), "verdict": verdict, "basis": basis,
+            "where": str(where)}
+
+
 # --- formatting ----------------------------------------------------------------------------------
 def plain(x: Any) -> Any:
     """A JSON-able copy of a number, array scalar, tensor scalar, sequence or mapping."""
@@ -214,18 +237,44 @@ class Inconclusive(Exception):
     AssertionError)``) that turns inconclusive is a failure in pytest, not an expected failure."""
 
 
-class Evidence:
-    """Records evidence for one test. ``sink`` is the item's ``user_properties`` list."""
+class ChangedNonReproduction(Exception):
+    """A known non-reproduction whose failed checks left the intervals pinned for them (or failed
+    without one): the finding's numbers changed. Not an AssertionError, so the strict xfail of a
+    known non-reproduction does not absorb it: the test fails and CI with it."""
 
-    def __init__(self, sink: list, checks_allowed: bool = True):
+
+def pin_status(value: Any, pinned: Any) -> str | None:
+    """``inside`` or ``outside`` the pinned ``[low, high]`` (None where nothing is pinned)."""
+    if pinned is None:
+        return None
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if numeric and not math.isnan(value) and pinned[0] <= value <= pinned[1]:
+        return "inside"
+    return "outside"
+
+
+class Evidence:
+    """Records evidence for one test. ``sink`` is the item's ``user_properties`` list;
+    ``expects_failure`` is set for a known non-reproduction, whose failed checks must each stay
+    inside the interval pinned for them (``pinned=``)."""
+
+    def __init__(self, sink: list, checks_allowed: bool = True, expects_failure: bool = False):
         self._sink = sink
         self._checks_allowed = checks_allowed
+        self._expects_failure = expects_failure
         self.failures: list[tuple[str, str]] = []  # (status, message)
+        self.changed: list[str] = []                # failed checks outside (or without) a pin
 
     def _add(self, kind: str, payload: dict) -> None:
         self._sink.append((PREFIX + kind, payload))
 
-    def _validated(self, op: str, bound: Any, reference: Reference | None) -> Any:
+    def _validated(self, op: str, bound: Any, reference: Reference | None,
+                   pinned: Any = None) -> Any:
+        if pinned is not None:
+            if not self._expects_failure:
+                raise TypeError("pinned= is for the failed checks of a known non-reproduction")
+            if not (len(pinned) == 2 and pinned[0] <= pinned[1]):
+                raise ValueError("pinned takes a (low, high) interval")
         if not self._checks_allowed:
             raise TypeError("a benchmark records numbers; it does not check them (speed never "
                             "gates a verdict): use evidence.record")
@@ -239,17 +288,26 @@ class Evidence:
                             "measured(), which say what kind of value it is")
         return bound
 
-    def _store(self, payload: dict, message: str) -> bool:
+    def _store(self, payload: dict, message: str, pinned: Any = None) -> bool:
+        payload["pinned"] = plain(pinned)
+        payload["pin_status"] = pin_status(payload["value"], payload["pinned"])
         self._add("check", payload)
         if payload["status"] != "held":
             self.failures.append((payload["status"], message))
+            if self._expects_failure and payload["pin_status"] != "inside":
+                self.changed.append(
+                    f"{message}; pinned {format_bound('in', payload['pinned'])}"
+                    if payload["pinned"] else f"{message}; no interval pinned for it")
         return payload["status"] == "held"
 
     def check(self, name: str, value: Any, op: str, bound: Any,
-              reference: Reference | None = None) -> bool:
+              reference: Reference | None = None, pinned: Any = None) -> bool:
         """Record ``value`` against ``op bound`` (and a reference with its kind). A failed check
-        is recorded and the test goes on; it fails at the end with every failure listed."""
-        bound = self._validated(op, bound, reference)
+        is recorded and the test goes on; it fails at the end with every failure listed.
+
+        In a known non-reproduction, ``pinned=(low, high)`` is the interval the failing value is
+        expected in (measured like any bound): outside it the finding has changed."""
+        bound = self._validated(op, bound, reference, pinned)
         value = plain(value)
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         # NaN fails every comparison, so a diverged run fails its check instead of passing it.
@@ -260,17 +318,19 @@ class Evidence:
                    "failed", "passed": passed, "seeds": None}
         where = f" ({reference.kind}: {fmt(plain(reference.value))})" if reference else ""
         return self._store(payload, f"{name}: {fmt(value)} is not {format_bound(op, bound)}"
-                                    f"{where}")
+                                    f"{where}", pinned)
 
     def check_seeds(self, name: str, values: Sequence, statistic: str, op: str, bound: Any,
-                    seeds: Sequence[int], reference: Reference | None = None) -> bool:
+                    seeds: Sequence[int], reference: Reference | None = None,
+                    pinned: Any = None) -> bool:
         """Check a statistic of per-seed ``values`` (``median``, ``mean``, ``gmean``, or
         ``fraction`` of booleans) against ``op bound``, with its 95% bootstrap interval over
         seeds: held when the statistic and the whole interval meet the bound, failed when the
-        whole interval misses it, inconclusive when it straddles it."""
+        whole interval misses it, inconclusive when it straddles it. ``pinned``: as for
+        :meth:`check`, for the statistic."""
         if statistic not in STATISTICS:
             raise ValueError(f"unknown statistic {statistic!r}; use one of {sorted(STATISTICS)}")
-        bound = self._validated(op, bound, reference)
+        bound = self._validated(op, bound, reference, pinned)
         per_seed = [plain(v) for v in np.asarray(values).ravel()]
         seeds = [int(s) for s in seeds]
         if len(per_seed) != len(seeds):
@@ -291,11 +351,13 @@ class Evidence:
                              "interval": [low, high], "confidence": CONFIDENCE}}
         described = f"{statistic} over {n} seeds {fmt(point)} [95% CI {fmt(low)}, {fmt(high)}]"
         verdict = {"failed": "is not", "inconclusive": "straddles"}.get(status, "is")
-        return self._store(payload, f"{name}: {described} {verdict} {format_bound(op, bound)}")
+        return self._store(payload, f"{name}: {described} {verdict} {format_bound(op, bound)}",
+                           pinned)
 
     def finish(self) -> None:
-        """Raise one error listing every failed check: AssertionError if any check failed,
-        :class:`Inconclusive` if the only failures are straddling intervals."""
+        """Raise one error listing every failed check: :class:`Inconclusive` if the only failures
+        are straddling intervals, :class:`ChangedNonReproduction` if a known non-reproduction's
+        failed check left its pinned interval (or has none), else AssertionError."""
         __tracebackhide__ = True  # the failure is the checks' messages, not this frame
         if not self.failures:
             return
@@ -303,6 +365,10 @@ class Evidence:
             f"  [{status}] {message}" for status, message in self.failures]
         if all(status == "inconclusive" for status, _ in self.failures):
             raise Inconclusive("\n".join(lines))
+        if self.changed:
+            raise ChangedNonReproduction("\n".join(
+                ["the known non-reproduction's numbers changed:"]
+                + [f"  {message}" for message in self.changed] + lines))
         raise AssertionError("\n".join(lines))
 
     def record(self, name: str, value: Any, reference: Reference | None = None) -> None:
@@ -311,6 +377,12 @@ class Evidence:
         self._add("record", {"name": name, "value": value,
                              "reference": reference.as_dict() if reference else None,
                              "remark": remark_for(value, reference)})
+
+    def reading(self, setting: str, value: Any, verdict: str, basis: str = "ours") -> None:
+        """Record a reading of the part's sentence tried in this run: the ``setting`` (horizon,
+        metric, data), the ``value`` it gave, and whether the sentence holds under it
+        (``verdict``: see :data:`READING_VERDICTS`; ``basis``: :data:`READING_BASES`)."""
+        self._add("reading", make_reading(setting, value, verdict, basis, where="this run"))
 
     def note(self, text: str) -> None:
         """Record a sentence for the report: an assumption, a stated constant, a finding."""

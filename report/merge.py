@@ -58,17 +58,18 @@ def merge_claim(versions: list[tuple[int, dict]], origins: list[dict]) -> dict:
                 chosen[test["nodeid"]] = (index, test)
     by_index = dict(versions)
     merged = {k: v for k, v in latest.items()
-              if k not in ("checks", "records", "notes", "figures", "cache", "tests")}
+              if k not in ("checks", "records", "notes", "figures", "cache", "readings", "tests")}
     merged["parts"] = [dict(p) for p in latest["parts"]]
-    merged.update(checks=[], records=[], notes=[], figures=[], cache=[], tests=[], tiers=[],
-                  duration_s=0.0, seeds=sorted({s for _, c in versions for s in c["seeds"]}))
+    merged.update(checks=[], records=[], notes=[], figures=[], cache=[], readings=[], tests=[],
+                  tiers=[], duration_s=0.0,
+                  seeds=sorted({s for _, c in versions for s in c["seeds"]}))
     for nodeid, (index, test) in chosen.items():
         source = by_index[index]
         ran_in = sum(any(t["nodeid"] == nodeid and t["verdict"] not in NOT_RAN
                          for t in c["tests"]) for _, c in versions)
         merged["tests"].append(dict(test, run=index, commit=origins[index]["commit"],
                                     ran_in_runs=ran_in))
-        for kind in ("checks", "records", "notes", "figures", "cache"):
+        for kind in ("checks", "records", "notes", "figures", "cache", "readings"):
             merged[kind] += [dict(x, run=index) for x in source.get(kind, [])
                              if x.get("test") == test["name"]]
         merged["duration_s"] += test["duration_s"]
@@ -95,7 +96,7 @@ def merge(runs: list[tuple[str, dict]], allow_mixed_commits: bool = False) -> di
             if key not in benchmarks or b.get("median_s") is not None:
                 benchmarks[key] = b
     planted = {p["bug"]: p for _, results in runs for p in results.get("planted_bugs", [])}
-    catalogue = [{k: v for k, v in e.items() if k != "verdict"}
+    catalogue = [{k: v for k, v in e.items() if k not in ("verdict", "parts")}
                  for e in max((r.get("catalogue", {}).get("entries", []) for _, r in runs),
                               key=len)]
     environment = dict(runs[-1][1].get("environment", {}), merged_from=origins,

@@ -41,13 +41,14 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .evidence import PREFIX
-from .verdicts import (CLAIM_VERDICTS, LABELS, PART_VERDICTS, claim_verdict_reason,
-                       verdict_of_claim, verdict_of_part, verdict_of_test)
+from .verdicts import (CLAIM_VERDICTS, ENTRY_VERDICTS, LABELS, PART_VERDICTS,
+                       claim_verdict_reason, standing_of_part, verdict_of_claim, verdict_of_entry,
+                       verdict_of_part, verdict_of_test)
 
 VERSION = 2
 _TIER_ORDER = {"default": 0, "slow": 1, "gpu": 2}
 _KINDS = {"check": "checks", "record": "records", "note": "notes", "figure": "figures",
-          "cache": "cache"}
+          "cache": "cache", "reading": "readings"}
 
 
 def _test_entry(rec: dict) -> dict:
@@ -68,14 +69,50 @@ def _test_entry(rec: dict) -> dict:
             "xfail_reason": rec.get("xfail_reason"), "_props": props}
 
 
+def judge_entries(catalogue: list[dict], claims: list[dict]) -> list[dict]:
+    """Each catalogue entry (a sentence of the documents) with its one verdict.
+
+    An entry names the parts that judge it (``judged_by``: ``"claim-id/part-id"``). Each part
+    inside the run stands for or against the sentence (``verdicts.standing_of_part``: the part,
+    gated by its claim's controls and preconditions); the entry's verdict is
+    ``verdicts.verdict_of_entry`` of those standings. An entry no code can check is
+    ``not_checkable``; a checkable one that no part judges is ``not_covered``."""
+    parts = {f"{c['id']}/{p['id']}": (c, p) for c in claims for p in c["parts"]}
+    out = []
+    for entry in catalogue:
+        judged = []
+        for ref in entry.get("judged_by", []):
+            if ref not in parts:
+                continue  # its claim is not in this run
+            claim, part = parts[ref]
+            inside = part["verdict"] != "outside_run"
+            judged.append({"ref": ref, "claim": claim["id"], "part": part["id"],
+                           "role": part["role"], "statement": part["statement"],
+                           "verdict": part["verdict"],
+                           "standing": standing_of_part(part, claim["parts"]) if inside
+                           else "outside_run", "readings": part.get("readings", [])})
+        if not entry.get("checkable"):
+            verdict = "not_checkable"
+        elif not entry.get("judged_by"):
+            verdict = "not_covered"
+        else:
+            verdict = verdict_of_entry([j["standing"] for j in judged
+                                        if j["standing"] != "outside_run"], entry.get("split"))
+        out.append(dict(entry, verdict=verdict, parts=judged))
+    return out
+
+
 def coverage(catalogue: list[dict], claims: list[dict]) -> dict:
-    """How much of the documents' catalogue the suite covers, and what this run says of it."""
-    verdict = {c["id"]: c["verdict"] for c in claims}
-    entries = [dict(e, verdict=verdict.get(e.get("covered_by") or "")) for e in catalogue]
+    """How much of the documents' catalogue the suite covers, and each sentence's verdict."""
+    entries = judge_entries(catalogue, claims)
+    judged = [e for e in entries if e["verdict"] not in ("not_checkable", "not_covered")]
     return {"entries": entries, "in_documents": len(entries),
             "checkable": sum(bool(e.get("checkable")) for e in entries),
-            "checked": sum(bool(e.get("covered_by")) for e in entries),
-            "with_verdict": sum(e["verdict"] not in (None, "not_run") for e in entries)}
+            "checked": sum(bool(e.get("judged_by")) for e in entries),
+            "with_verdict": sum(e["verdict"] not in ("not_run", "outside_run") for e in judged),
+            "verdicts": {v: n for v in ENTRY_VERDICTS + ("not_checkable", "not_covered")
+                         if (n := sum(e["verdict"] == v for e in entries))},
+            "contradictory": [e["id"] for e in entries if e["verdict"] == "contradictory"]}
 
 
 def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict,
@@ -153,6 +190,9 @@ def _judge(claim: dict) -> None:
         part["reason"] = _part_reason(part["verdict"], mine)
         part["expected"] = sorted({t["xfail_reason"] for t in mine
                                    if t["xfail_reason"] and t["verdict"] == "outside_run"})
+        # Declared readings, then those this run's tests recorded (idempotent when re-judged).
+        part["readings"] = [r for r in part.get("readings", []) if "test" not in r] + [
+            r for r in claim["readings"] if r["part"] == part["id"]]
     claim["verdict"] = verdict_of_claim([(p["role"], p["verdict"]) for p in claim["parts"]])
     claim["verdict_reason"] = claim_verdict_reason(claim["parts"], claim["verdict"])
     claim["tiers"].sort(key=_TIER_ORDER.get)
@@ -186,7 +226,7 @@ def _new_claim(meta: dict) -> dict:
             "kind": meta.get("kind", "claim"), "document": meta.get("document"),
             "document_says": meta.get("document_says"), "correction": meta.get("correction"),
             "torch_threads": meta.get("torch_threads"), "checks": [], "records": [],
-            "notes": [], "figures": [], "cache": [], "tests": []}
+            "notes": [], "figures": [], "cache": [], "readings": [], "tests": []}
 
 
 def pair_benchmarks(benchmarks: Iterable[dict]) -> list[dict]:

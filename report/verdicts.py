@@ -26,13 +26,14 @@ GATING = ("effect", "control", "precondition")
 
 # Test verdicts, from a test's outcome and the exception that ended it.
 TEST_VERDICTS = ("held", "not_reproduced", "inconclusive", "known_non_reproduction",
-                 "now_reproduces", "not_run", "outside_run", "error")
+                 "changed_non_reproduction", "now_reproduces", "not_run", "outside_run", "error")
 
 # Part and claim verdicts.
 PART_VERDICTS = ("reproduced", "not_reproduced", "inconclusive", "known_non_reproduction",
-                 "now_reproduces", "not_run", "outside_run", "error")
+                 "changed_non_reproduction", "now_reproduces", "not_run", "outside_run", "error")
 CLAIM_VERDICTS = ("reproduced", "partly_reproduced", "not_reproduced", "known_non_reproduction",
-                  "inconclusive", "now_reproduces", "not_run", "error")
+                  "inconclusive", "changed_non_reproduction", "now_reproduces", "not_run",
+                  "error")
 
 LABELS = {
     "held": "held",
@@ -41,6 +42,7 @@ LABELS = {
     "not_reproduced": "not reproduced",
     "known_non_reproduction": "known non-reproduction",
     "inconclusive": "inconclusive",
+    "changed_non_reproduction": "changed non-reproduction: update the claim",
     "now_reproduces": "now reproduces: update the claim",
     "not_run": "not run",
     "outside_run": "outside this run",
@@ -57,6 +59,9 @@ LEGEND = {
                               "not reproduce at our scale, and carries its numbers",
     "inconclusive": "a gating seed statistic's 95% interval straddles its bound: more seeds "
                     "are needed to tell",
+    "changed_non_reproduction": "a known non-reproduction still fails, but a value left the "
+                                "interval pinned for it: the finding's numbers changed, update "
+                                "the claim (CI fails until it is)",
     "now_reproduces": "a known non-reproduction passed: the effect now appears, update the claim "
                       "(CI fails until it is)",
     "not_run": "a part that should have run did not (missing data, or an effect part outside "
@@ -85,8 +90,8 @@ def verdict_of_test(outcome: str, exc_type: str | None = None, skip_kind: str | 
     if outcome == "xfailed":
         return "known_non_reproduction" if exc_type == "AssertionError" else "error"
     if outcome == "failed":
-        return {"AssertionError": "not_reproduced", "Inconclusive": "inconclusive"}.get(
-            exc_type, "error")
+        return {"AssertionError": "not_reproduced", "Inconclusive": "inconclusive",
+                "ChangedNonReproduction": "changed_non_reproduction"}.get(exc_type, "error")
     return "error"
 
 
@@ -94,13 +99,14 @@ def verdict_of_part(test_verdicts: list[str]) -> str:
     """A part's verdict from the verdicts of the tests that back it (benchmarks back none).
 
     The first rule that applies: outside the run (no test inside it) > error > not reproduced >
-    inconclusive > now reproduces > known non-reproduction > not run (a test inside the run did
-    not run: missing data) > reproduced (every test inside the run held)."""
+    inconclusive > changed non-reproduction > now reproduces > known non-reproduction > not run
+    (a test inside the run did not run: missing data) > reproduced (every test inside the run
+    held)."""
     inside = [v for v in test_verdicts if v != "outside_run"]
     if not inside:
         return "outside_run"
-    for verdict in ("error", "not_reproduced", "inconclusive", "now_reproduces",
-                    "known_non_reproduction", "not_run"):
+    for verdict in ("error", "not_reproduced", "inconclusive", "changed_non_reproduction",
+                    "now_reproduces", "known_non_reproduction", "not_run"):
         if verdict in inside:
             return verdict
     return "reproduced"
@@ -114,11 +120,13 @@ def verdict_of_claim(parts: list[tuple[str, str]]) -> str:
     2. ``not_reproduced``: a gating part (effect, control, precondition) failed.
     3. ``inconclusive``: a gating part's seed statistic straddles its bound.
     4. ``not_run``: an effect part is outside the run, or a part inside it did not run.
-    5. ``now_reproduces``: a known non-reproduction passed.
-    6. ``known_non_reproduction``: a gating part is a known non-reproduction.
-    7. ``partly_reproduced``: a mechanism or scope part failed, is inconclusive or is a known
+    5. ``changed_non_reproduction``: a known non-reproduction failed with a value outside the
+       interval pinned for it.
+    6. ``now_reproduces``: a known non-reproduction passed.
+    7. ``known_non_reproduction``: a gating part is a known non-reproduction.
+    8. ``partly_reproduced``: a mechanism or scope part failed, is inconclusive or is a known
        non-reproduction.
-    8. ``reproduced``: every part inside the run held.
+    9. ``reproduced``: every part inside the run held.
     """
     if not parts:
         return "error"  # a claim with no parts has shown nothing
@@ -133,8 +141,9 @@ def verdict_of_claim(parts: list[tuple[str, str]]) -> str:
     effects = [v for role, v in parts if role == "effect"]
     if not effects or "outside_run" in effects or "not_run" in verdicts:
         return "not_run"
-    if "now_reproduces" in verdicts:
-        return "now_reproduces"
+    for changed in ("changed_non_reproduction", "now_reproduces"):
+        if changed in verdicts:
+            return changed
     if "known_non_reproduction" in gating:
         return "known_non_reproduction"
     if set(verdicts) - {"reproduced", "outside_run"}:
@@ -163,3 +172,48 @@ def claim_verdict_reason(parts: list[dict], verdict: str) -> str:
         return "failed: " + named(lambda p: p["verdict"] == "not_reproduced"
                                   and p["role"] in GATING)
     return f"{LABELS[verdict]}: " + named(lambda p: p["verdict"] == verdict)
+
+
+# --- a document sentence's verdict, from the parts that judge it ------------------------------------
+# A catalogue entry (one sentence of the documents) is judged by one or more parts, possibly of
+# different claims; it gets one verdict. Two more verdicts than a claim's: ``contradictory`` (two
+# parts judge it in opposite ways and the entry declares no split: a defect of the suite, the run
+# fails) and ``outside_run`` (every part that judges it is outside this run).
+ENTRY_VERDICTS = CLAIM_VERDICTS + ("contradictory", "outside_run")
+HOLDS, DOES_NOT_HOLD = ("reproduced",), ("not_reproduced", "known_non_reproduction")
+LABELS["contradictory"] = "contradictory: two parts disagree"
+ENTRY_LEGEND = {
+    "contradictory": "two parts judge the sentence in opposite ways and the catalogue declares no "
+                     "split: a defect of the suite (the run fails until it is resolved)",
+    "partly_reproduced": "the sentence holds under some of its readings and not others, as the "
+                         "catalogue entry's split states",
+}
+
+
+def standing_of_part(part: dict, claim_parts: list[dict]) -> str:
+    """What one judging part says of its sentence: the part read as the sentence's effect, gated
+    by the control and precondition parts of its own claim (a failed control or a broken kernel
+    leaves nothing to judge the sentence by)."""
+    gates = [(p["role"], p["verdict"]) for p in claim_parts
+             if p["role"] in ("control", "precondition") and p["id"] != part["id"]]
+    return verdict_of_claim([("effect", part["verdict"])] + gates)
+
+
+def verdict_of_entry(standings: list[str], split: str | None = None) -> str:
+    """A sentence's verdict from the standings of the parts inside the run that judge it.
+
+    No part inside the run: ``outside_run``. A part that holds beside one that does not
+    (not reproduced or a known non-reproduction): ``contradictory``, unless the entry declares
+    the ``split`` (the condition under which each reading holds), when a mix of held parts and
+    known non-reproductions is ``partly_reproduced``. Otherwise the claim rule's precedence over
+    the standings, each read as an effect."""
+    if not standings:
+        return "outside_run"
+    holds = any(s in HOLDS for s in standings)
+    fails = [s for s in standings if s in DOES_NOT_HOLD]
+    if holds and fails:
+        if not split:
+            return "contradictory"
+        if set(standings) <= {"reproduced", "known_non_reproduction"}:
+            return "partly_reproduced"
+    return verdict_of_claim([("effect", s) for s in standings])

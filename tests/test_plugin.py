@@ -9,13 +9,17 @@ ROOT_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_te
 
 CLAIM_MODULE = '''
 import pytest
-from optclaims_report.claim import known_non_reproduction, paper, part, measured
+from optclaims_report.claim import known_non_reproduction, paper, part, measured, reading
 from reproductions.data import DataCorrupt, DataMissing
 
 CLAIM = {"id": "toy", "title": "A toy claim", "statement": "Two is more than one.",
          "sources": ["Nobody, 2024"],
-         "parts": [part("more", "effect", "two exceeds one", "Nobody, 2024, p. 1"),
-                   part("gap", "scope", "the gap is large", "Nobody, 2024, p. 2"),
+         "parts": [part("more", "effect", "two exceeds one", "Nobody, 2024, p. 1",
+                        judges=("two-more",)),
+                   part("gap", "scope", "the gap is large", "Nobody, 2024, p. 2",
+                        judges=("gap-large",),
+                        readings=[reading("p. 2's own gap", 0.1, "does not hold", "document",
+                                          "measured, seed 0")]),
                    part("big", "scope", "it holds at scale", "Nobody, 2024, p. 3")]}
 
 @pytest.mark.part("more")
@@ -29,7 +33,7 @@ def test_effect(evidence, seed):
 @pytest.mark.part("gap")
 @known_non_reproduction("does not reproduce at this scale")
 def test_known_gap(evidence):
-    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"))
+    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"), pinned=(0.05, 0.2))
 
 @pytest.mark.part("big")
 @pytest.mark.slow
@@ -110,9 +114,11 @@ def test_results_json_carries_checks_references_parts_and_verdicts(project):
     assert check == {"name": "two minus one", "value": 1, "op": ">", "bound": 0.5,
                      "reference": {"kind": "paper", "value": 1.0, "where": "p. 1"},
                      "remark": None, "status": "held", "passed": True, "seeds": None,
+                     "pinned": None, "pin_status": None,
                      "test": "test_effect", "part": "more", "tier": "default"}
     gap = next(c for c in claim["checks"] if c["name"] == "gap")
     assert gap["status"] == "failed" and gap["reference"]["kind"] == "measured"
+    assert gap["pinned"] == [0.05, 0.2] and gap["pin_status"] == "inside"
     assert [r["name"] for r in claim["records"]] == ["a size"]
     verdicts = {t["name"]: t["verdict"] for t in claim["tests"]}
     assert verdicts == {"test_effect": "held", "test_known_gap": "known_non_reproduction",
@@ -146,6 +152,107 @@ def test_a_strict_xfail_that_passes_is_its_own_verdict_and_fails_the_run(project
     assert out.ret == 1
     assert parts(project)["gap"] == "now_reproduces"
     assert only_claim(project)["verdict"] == "now_reproduces"
+
+
+def test_a_known_non_reproduction_whose_value_leaves_its_pin_has_changed(project):
+    """A bug that moves a non-reproduced value (0.1 -> 0.3, still failing its bound) is noticed:
+    a verdict of its own, and the run fails."""
+    edit(project, 'evidence.check("gap", 0.1,', 'evidence.check("gap", 0.3,')
+    out = project.runpytest()
+    assert out.ret == 1
+    out.stdout.fnmatch_lines(["*numbers changed:", "*gap: 0.3 is not >= 0.5*pinned in ?0.05, 0.2?"])
+    assert parts(project)["gap"] == "changed_non_reproduction"
+    assert only_claim(project)["verdict"] == "changed_non_reproduction"
+    gap = next(c for c in only_claim(project)["checks"] if c["name"] == "gap")
+    assert gap["pin_status"] == "outside"
+
+
+def test_a_failed_check_of_a_known_non_reproduction_needs_a_pin(project):
+    edit(project, ', pinned=(0.05, 0.2))', ')')
+    assert project.runpytest().ret == 1
+    assert parts(project)["gap"] == "changed_non_reproduction"
+
+
+def test_a_pin_outside_a_known_non_reproduction_is_refused(project):
+    edit(project, 'evidence.check("two minus one", 2 - 1, ">", 0.5, paper(1.0, "p. 1"))',
+         'evidence.check("two minus one", 2 - 1, ">", 0.5, pinned=(0, 2))')
+    project.runpytest()
+    assert parts(project)["more"] == "error"
+
+
+def test_a_known_non_reproduction_without_readings_stops_the_run(project):
+    edit(project, 'readings=[reading(', 'readings=[] and [reading(')
+    out = project.runpytest()
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    assert "declare the readings tried" in out.stderr.str()
+
+
+def test_declared_and_recorded_readings_reach_the_part(project):
+    edit(project, '    evidence.check("gap", 0.1,',
+         '    evidence.reading("ten times the horizon", 0.12, "does not hold", "horizon")\n'
+         '    evidence.check("gap", 0.1,')
+    project.runpytest()
+    (gap,) = [p for p in only_claim(project)["parts"] if p["id"] == "gap"]
+    assert [(r["setting"], r["basis"], r["where"]) for r in gap["readings"]] == [
+        ("p. 2's own gap", "document", "measured, seed 0"),
+        ("ten times the horizon", "horizon", "this run")]
+
+
+CATALOGUE = """
+[[claim]]
+id = "two-more"
+source = "Nobody, 2024, p. 1"
+statement = "Two exceeds one."
+checkable = true
+judged_by = ["toy/more"{more}]
+{split}
+[[claim]]
+id = "gap-large"
+source = "Nobody, 2024, p. 2"
+statement = "The gap is large."
+checkable = true
+judged_by = ["toy/gap"]
+"""
+
+
+def entries(pytester):
+    return {e["id"]: e for e in results(pytester)["catalogue"]["entries"]}
+
+
+def test_each_document_sentence_gets_one_verdict_from_its_parts(project):
+    project.mkdir("claims")
+    (project.path / "claims" / "catalogue.toml").write_text(CATALOGUE.format(more="", split=""))
+    assert project.runpytest().ret == 0
+    found = entries(project)
+    assert found["two-more"]["verdict"] == "reproduced"
+    assert found["gap-large"]["verdict"] == "known_non_reproduction"
+    assert found["gap-large"]["parts"][0]["readings"][0]["basis"] == "document"
+
+
+def test_a_sentence_judged_both_ways_fails_the_run_unless_the_split_is_declared(project):
+    project.mkdir("claims")
+    catalogue = project.path / "claims" / "catalogue.toml"
+    catalogue.write_text(CATALOGUE.format(more=', "toy/gap"', split=""))
+    edit(project, 'judges=("gap-large",)', 'judges=("gap-large", "two-more")')
+    out = project.runpytest()
+    assert out.ret == 1
+    out.stdout.fnmatch_lines(["*CONTRADICTORY two-more: toy/more reproduced; toy/gap known*"])
+    assert entries(project)["two-more"]["verdict"] == "contradictory"
+    catalogue.write_text(CATALOGUE.format(more=', "toy/gap"',
+                                          split='split = "holds for small gaps only"'))
+    assert project.runpytest().ret == 0
+    assert entries(project)["two-more"]["verdict"] == "partly_reproduced"
+
+
+def test_a_broken_control_leaves_the_sentence_unjudged(project):
+    """A part stands for its sentence only when its claim's controls and preconditions hold."""
+    project.mkdir("claims")
+    (project.path / "claims" / "catalogue.toml").write_text(CATALOGUE.format(more="", split=""))
+    project.makepyfile(test_toy=CLAIM_MODULE.replace(
+        'part("big", "scope",', 'part("big", "control",') + '\n\n@pytest.mark.part("big")\n'
+        'def test_broken(evidence):\n    evidence.check("control", 0, "==", 1)\n')
+    project.runpytest()
+    assert entries(project)["two-more"]["verdict"] == "not_reproduced"
 
 
 def test_a_crash_inside_a_known_non_reproduction_is_an_error(project):
@@ -241,7 +348,7 @@ def test_a_seed_statistic_is_held_failed_or_inconclusive(project, values, n, sta
 
 
 def test_an_inconclusive_known_non_reproduction_fails_the_run(project):
-    edit(project, '    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"))',
+    edit(project, '    evidence.check("gap", 0.1, ">=", 0.5, measured(0.1, "seed 0"), pinned=(0.05, 0.2))',
          SEEDS.format(values=[0.5, 1.6, 0.4, 1.7, 1.05], n=5))
     out = project.runpytest()
     out.assert_outcomes(passed=1, failed=1, skipped=2)

@@ -16,6 +16,7 @@ from optclaims_report import verdicts as V
     ("failed", "TypeError", None, 1, "error"),
     ("failed", "XPASS(strict)", None, 2, "now_reproduces"),
     ("xfailed", "AssertionError", None, 2, "known_non_reproduction"),
+    ("failed", "ChangedNonReproduction", None, 2, "changed_non_reproduction"),
     ("xfailed", "TypeError", None, 0, "error"),              # only reachable without raises=
     ("error", "KeyError", None, 0, "error"),                 # a fixture broke
     ("skipped", None, "tier", 0, "outside_run"),
@@ -30,8 +31,8 @@ def test_test_verdict(outcome, exc, skip_kind, n_checks, expected):
 
 
 # --- a part's verdict ---------------------------------------------------------------------------------
-PRECEDENCE = ["error", "not_reproduced", "inconclusive", "now_reproduces",
-              "known_non_reproduction", "not_run", "held"]
+PRECEDENCE = ["error", "not_reproduced", "inconclusive", "changed_non_reproduction",
+              "now_reproduces", "known_non_reproduction", "not_run", "held"]
 
 
 @pytest.mark.parametrize("pair", list(itertools.combinations_with_replacement(
@@ -63,6 +64,8 @@ def expected_claim(effect, control, mechanism):
         return "inconclusive"
     if effect == "outside_run" or "not_run" in verdicts:
         return "not_run"
+    if "changed_non_reproduction" in verdicts:
+        return "changed_non_reproduction"
     if "now_reproduces" in verdicts:
         return "now_reproduces"
     if "known_non_reproduction" in gating:
@@ -98,9 +101,41 @@ def test_claim_verdict_examples(parts, expected):
 
 
 def test_every_verdict_has_a_label_and_every_claim_verdict_a_legend():
-    for v in V.TEST_VERDICTS + V.PART_VERDICTS + V.CLAIM_VERDICTS:
+    for v in V.TEST_VERDICTS + V.PART_VERDICTS + V.CLAIM_VERDICTS + V.ENTRY_VERDICTS:
         assert v in V.LABELS
     assert set(V.LEGEND) == set(V.CLAIM_VERDICTS)
+
+
+# --- a document sentence's verdict ------------------------------------------------------------------
+@pytest.mark.parametrize("standings, split, expected", [
+    ([], None, "outside_run"),
+    (["reproduced"], None, "reproduced"),
+    (["reproduced", "reproduced"], None, "reproduced"),
+    (["known_non_reproduction"], None, "known_non_reproduction"),
+    (["reproduced", "known_non_reproduction"], None, "contradictory"),
+    (["reproduced", "not_reproduced"], None, "contradictory"),
+    (["reproduced", "known_non_reproduction"], "holds at 10^4 steps, not at 500", "partly_reproduced"),
+    (["reproduced", "not_reproduced"], "holds at 10^4 steps, not at 500", "not_reproduced"),
+    (["reproduced", "inconclusive"], None, "inconclusive"),
+    (["reproduced", "error"], None, "error"),
+    (["known_non_reproduction", "changed_non_reproduction"], None, "changed_non_reproduction"),
+    (["reproduced", "not_run"], None, "not_run"),
+])
+def test_entry_verdict(standings, split, expected):
+    assert V.verdict_of_entry(standings, split) == expected
+
+
+@pytest.mark.parametrize("role, gates, expected", [
+    ("effect", [("control", "reproduced")], "reproduced"),
+    ("scope", [("control", "not_reproduced")], "not_reproduced"),
+    ("scope", [("precondition", "error")], "error"),
+    ("scope", [("mechanism", "not_reproduced")], "reproduced"),   # mechanisms do not gate
+    ("control", [("control", "outside_run")], "reproduced"),
+])
+def test_a_part_stands_for_its_sentence_only_behind_its_claims_gates(role, gates, expected):
+    part = {"id": "judge", "role": role, "verdict": "reproduced"}
+    others = [{"id": f"p{i}", "role": r, "verdict": v} for i, (r, v) in enumerate(gates)]
+    assert V.standing_of_part(part, [part] + others) == expected
 
 
 def test_the_reason_names_the_deciding_parts():
