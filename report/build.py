@@ -19,7 +19,7 @@ from .compare import margin
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .papers import linked
 from .results import _strict
-from .verdicts import GATING, LABELS, LEGEND, ROLES
+from .verdicts import ENTRY_LEGEND, GATING, LABELS, LEGEND, ROLES
 
 
 def seed_ranges(seeds: list[int]) -> str:
@@ -145,7 +145,7 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
     claims = [dict(c, by_part=by_part(c)) for c in results["claims"]]
     return _environment().get_template("report.html").render(
         results=results, claims=claims, env=results.get("environment", {}),
-        legend=LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
+        legend=LEGEND, entry_legend=ENTRY_LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

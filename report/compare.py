@@ -1,7 +1,7 @@
 """Compare two runs: what changed between an earlier results.json and a later one.
 
 ``repro compare EARLIER.json LATER.json`` prints, for a CI log: environment differences (torch,
-numpy, device, commit), flipped claim and part verdicts, checks whose status changed, values that
+numpy, device, commit), flipped verdicts of claims, parts and document sentences, checks whose status changed, values that
 left the earlier run's seed interval, and margins that shrank by more than half. It exits 1 when
 a verdict flipped, so a torch upgrade or a refactor that changes a verdict fails the job; a part
 that one run did not judge (not run, outside the run) is listed as not comparable, not as a flip.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-UNJUDGED = ("not_run", "outside_run")
+UNJUDGED = ("not_run", "outside_run")  # a verdict that says nothing about the claim
 ENVIRONMENT_KEYS = ("git_commit", "python", "torch", "numpy", "scipy", "sklearn", "gpu", "cpu",
                     "torch_threads", "seed", "runslow")
 
@@ -51,6 +51,9 @@ def _verdicts(results: dict) -> dict[str, str]:
         out[f"claim {claim['id']}"] = claim["verdict"]
         for part in claim["parts"]:
             out[f"part {claim['id']} / {part['id']}"] = part["verdict"]
+    for entry in (results.get("catalogue") or {}).get("entries", []):
+        if entry.get("verdict") not in (None, "not_checkable", "not_covered"):
+            out[f"sentence {entry['id']}"] = entry["verdict"]
     return out
 
 

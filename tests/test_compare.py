@@ -65,3 +65,12 @@ def test_the_command_exits_1_on_a_flip_and_0_otherwise(tmp_path, capsys):
     assert cli.main(["compare", str(a), str(a)]) == 0
     assert "none flipped" in capsys.readouterr().out
 
+
+
+def test_a_document_sentence_whose_verdict_flips_is_reported():
+    earlier, later = run(), run()
+    earlier["catalogue"] = {"entries": [{"id": "two-more", "verdict": "reproduced"},
+                                        {"id": "untested", "verdict": "not_covered"}]}
+    later["catalogue"] = {"entries": [{"id": "two-more", "verdict": "contradictory"},
+                                      {"id": "untested", "verdict": "not_covered"}]}
+    assert [d["what"] for d in compare(earlier, later)["flipped"]] == ["sentence two-more"]
