@@ -47,7 +47,8 @@ def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str],
 
 
 def summarize(runs: dict[int, dict]) -> dict:
-    """Verdicts per claim and part at each base seed, and per check the seeds where it held."""
+    """Verdicts per claim, part and document sentence at each base seed, and per check the seeds
+    where it held."""
     seeds = sorted(runs)
     claims: dict[str, dict] = {}
     for seed in seeds:
@@ -66,8 +67,14 @@ def summarize(runs: dict[int, dict]) -> dict:
         for entry in c["checks"].values():
             entry["held"] = sum(s == "held" for s in entry["status"].values())
             entry["runs"] = len(entry["status"])
-    return {"seeds": seeds, "claims": claims,
-            "stable": all(c["stable"] for c in claims.values())}
+    sentences: dict[str, dict] = {}
+    for seed in seeds:
+        for entry in (runs[seed].get("catalogue") or {}).get("entries", []):
+            sentences.setdefault(entry["id"], {})[seed] = entry["verdict"]
+    unstable = sorted(sid for sid, v in sentences.items() if len(set(v.values())) > 1)
+    return {"seeds": seeds, "claims": claims, "sentences": sentences,
+            "unstable_sentences": unstable,
+            "stable": all(c["stable"] for c in claims.values()) and not unstable}
 
 
 def as_text(summary: dict) -> str:
@@ -86,7 +93,10 @@ def as_text(summary: dict) -> str:
             statuses = set(entry["status"].values())
             if len(statuses) > 1:
                 lines.append(f"         check held at {entry['held']}/{entry['runs']}: {key}")
-    lines.append("every claim and part verdict is the same at every base seed" if
+    for sid in summary.get("unstable_sentences", []):
+        lines.append(f"DIFFERS  sentence {sid}: " + ", ".join(
+            f"{s}={v}" for s, v in sorted(summary["sentences"][sid].items())))
+    lines.append("every claim, part and sentence verdict is the same at every base seed" if
                  summary["stable"] else "SOME VERDICTS DEPEND ON THE BASE SEED")
     return "\n".join(lines)
 

@@ -35,6 +35,15 @@ def test_summary_counts_where_each_check_held_and_flags_a_changed_verdict():
     assert "check held at 1/2: t :: n" in text
 
 
+def test_a_sentence_whose_verdict_depends_on_the_base_seed_is_flagged():
+    runs = {s: run("reproduced", "reproduced", "held") for s in (0, 10000)}
+    runs[0]["catalogue"] = {"entries": [{"id": "e", "verdict": "reproduced"}]}
+    runs[10000]["catalogue"] = {"entries": [{"id": "e", "verdict": "contradictory"}]}
+    summary = summarize(runs)
+    assert not summary["stable"] and summary["unstable_sentences"] == ["e"]
+    assert "DIFFERS  sentence e: 0=reproduced, 10000=contradictory" in as_text(summary)
+
+
 CHEAP = ("claims/test_adaptive_overfit.py claims/test_adam_nonconvergence.py -k "
          "'predict_plus_one or classify_every or near_balanced or stochastic'")
 
