@@ -45,25 +45,33 @@ def quadratic_batch(seeds, dim: int, kappa: float):
     return tuple(torch.stack(p) for p in zip(*parts))
 
 
+def quadratic_loss(A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """f(x) = x^T A x / 2 for a batch (leading axis) of matrices and points."""
+    return 0.5 * torch.einsum("bi,bij,bj->b", x, A, x)
+
+
+def quadratic_grad(A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """grad f(x) = A x (A symmetric), batched; the claims check it against autograd."""
+    return torch.einsum("bij,bj->bi", A, x)
+
+
 def run_on_quadratic(opt: optim.Optimizer, A: torch.Tensor, x0: torch.Tensor, steps: int,
                      record: int = 1) -> np.ndarray:
     """f(x_t) for t = 0, record, 2 record, ..., steps on f(x) = x^T A x / 2 (batched over the
     leading axis). Returns (steps // record + 1, batch)."""
     x, state = x0.clone(), opt.init(x0)
-    f = lambda x: 0.5 * torch.einsum("bi,bij,bj->b", x, A, x)  # noqa: E731
-    out = [f(x)]
+    out = [quadratic_loss(A, x)]
     for t in range(1, steps + 1):
-        upd, state = opt.update(torch.einsum("bij,bj->bi", A, x), state)
+        upd, state = opt.update(quadratic_grad(A, x), state)
         x = x + upd
         if t % record == 0:
-            out.append(f(x))
+            out.append(quadratic_loss(A, x))
     return torch.stack(out).numpy()
 
 
 # --- step size: divergence just above 2/L ----------------------------------------------------------
 def step_size_limit(seeds, factors=(0.99, 1.01), cfg: dict = CONFIG) -> dict:
-    """GD at lr = factor x 2/L on random quadratics: final loss / initial loss per seed, and the
-    fraction of steps on which the top-curvature coordinate changes sign."""
+    """GD at lr = factor x 2/L on random quadratics: final loss / initial loss per seed."""
     A, x0, lam = quadratic_batch(seeds, cfg["dim"], cfg["kappa"])
     L = lam[:, -1]
     out = {}
@@ -71,18 +79,27 @@ def step_size_limit(seeds, factors=(0.99, 1.01), cfg: dict = CONFIG) -> dict:
         lr = (c * 2.0 / L)[:, None]
         f = run_on_quadratic(optim.sgd(lr), A, x0, cfg["steps_limit"])
         out[c] = {"loss_ratio": f[-1] / f[0]}
-    # the coordinate along the top eigenvector, at lr = 1.5 / L (between 1/L and 2/L)
-    _, V = torch.linalg.eigh(A)
-    top = V[:, :, -1]
-    x, opt = x0.clone(), optim.sgd((1.5 / L)[:, None])
-    state, signs = opt.init(x), []
-    for _ in range(50):
-        signs.append(torch.sign((x * top).sum(1)))
-        upd, state = opt.update(torch.einsum("bij,bj->bi", A, x), state)
-        x = x + upd
-    s = torch.stack(signs)
-    out["top_coordinate_flips"] = (s[1:] != s[:-1]).double().mean(0).numpy()
     return out
+
+
+def eigen_coordinates(seeds, lr_times_L: float = 1.5, steps: int = 50,
+                      cfg: dict = CONFIG) -> dict:
+    """GD at lr = lr_times_L / L on the random quadratics: the coordinates of x_t along the
+    steepest (top) and the flattest (bottom) eigenvector of A, and ||x_t||, for t = 0 .. steps.
+    Theory: each coordinate is multiplied by 1 - lr lambda per step, exactly."""
+    A, x0, lam = quadratic_batch(seeds, cfg["dim"], cfg["kappa"])
+    _, V = torch.linalg.eigh(A)
+    x, opt = x0.clone(), optim.sgd((lr_times_L / lam[:, -1])[:, None])
+    state, xs = opt.init(x), [x0]
+    for _ in range(steps):
+        upd, state = opt.update(quadratic_grad(A, x), state)
+        x = x + upd
+        xs.append(x)
+    X = torch.stack(xs)                                       # (steps + 1, S, dim)
+    return {"top": torch.einsum("tsi,si->ts", X, V[:, :, -1]).numpy(),
+            "bottom": torch.einsum("tsi,si->ts", X, V[:, :, 0]).numpy(),
+            "norm": X.norm(dim=2).numpy(), "lr_lambda_top": lr_times_L,
+            "lr_lambda_bottom": (lr_times_L * lam[:, 0] / lam[:, -1]).numpy()}
 
 
 # --- momentum ---------------------------------------------------------------------------------
@@ -107,24 +124,37 @@ def tuned_methods(mu: float, L: float) -> dict:
 
 
 def momentum_at_condition_number(seeds, kappa: float, steps: int, cfg: dict = CONFIG) -> dict:
-    """f(x_T) / f(x_0) per seed for GD, heavy ball and Nesterov, each tuned for [1, kappa]."""
+    """f(x_t) / f(x_0), t = 0 .. steps, per seed (array (steps + 1, seeds)) for GD, heavy ball
+    and Nesterov, each tuned for the eigenvalues [1, kappa]."""
     A, x0, _ = quadratic_batch(seeds, cfg["dim"], kappa)
-    return {name: (lambda f: f[-1] / f[0])(run_on_quadratic(opt, A, x0, steps, record=steps))
+    return {name: (lambda f: f / f[0])(run_on_quadratic(opt, A, x0, steps))
             for name, opt in tuned_methods(1.0, kappa).items()}
 
 
 # --- Nesterov's worst-case function (Nesterov 2004, §2.1.2) ---------------------------------------
-def nesterov_worst_case(k: int = CONFIG["nesterov_k"], n: int = CONFIG["nesterov_dim"],
-                        L: float = 1.0) -> dict:
-    """f(x) = L/4 (x^T A x / 2 - x_1) with A the tridiagonal (2, -1, -1) matrix of size n,
-    started at 0. Returns f(x_k) - f* for Nesterov (lr 1/L, the constant-momentum schedule
-    (t - 1)/(t + 2)) and GD (lr 1/L), and the bound 2 L ||x_0 - x*||^2 / (k + 1)^2."""
+def worst_case_function(n: int, L: float = 1.0):
+    """Nesterov's f(x) = L/4 (x^T A x / 2 - x_1), A the tridiagonal (2, -1, -1) matrix of size n:
+    returns (f, grad, A); grad is hand-written (the claim checks it against autograd)."""
     A = (torch.diag(torch.full((n,), 2.0)) - torch.diag(torch.ones(n - 1), 1)
          - torch.diag(torch.ones(n - 1), -1)).double()
     b = torch.zeros(n, dtype=torch.float64)
     b[0] = 1.0
     f = lambda x: L / 4 * (0.5 * x @ A @ x - x[0])  # noqa: E731
     grad = lambda x: L / 4 * (A @ x - b)  # noqa: E731
+    return f, grad, A
+
+
+def nesterov_worst_case(k: int = CONFIG["nesterov_k"], n: int | None = None,
+                        L: float = 1.0) -> dict:
+    """Nesterov's worst-case function of size n (default 2k + 1, the size his lower bound needs
+    for k steps), started at 0. Returns f(x_k) - f* for Nesterov (lr 1/L, momentum
+    (t - 1)/(t + 2)) and GD (lr 1/L), the upper bound 2 L ||x_0 - x*||^2 / (k + 1)^2 and the lower
+    bound 3 L ||x_0 - x*||^2 / (32 (k + 1)^2) that no first-order method beats (Theorem 2.1.7),
+    and f*, x* (solved numerically; the claim checks them against their closed forms)."""
+    n = 2 * k + 1 if n is None else n
+    f, grad, A = worst_case_function(n, L)
+    b = torch.zeros(n, dtype=torch.float64)
+    b[0] = 1.0
     x_star = torch.linalg.solve(A, b)
     f_star = f(x_star)
     x_gd = torch.zeros(n, dtype=torch.float64)
@@ -134,8 +164,10 @@ def nesterov_worst_case(k: int = CONFIG["nesterov_k"], n: int = CONFIG["nesterov
         y = x - grad(x) / L                       # Nesterov's accelerated gradient (FISTA form)
         x = y + (t - 1) / (t + 2) * (y - y_prev)
         y_prev = y
+    dist2 = float(x_star @ x_star)
     return {"nesterov": float(f(y_prev) - f_star), "gd": float(f(x_gd) - f_star),
-            "bound": float(2 * L * (x_star @ x_star) / (k + 1) ** 2)}
+            "bound": 2 * L * dist2 / (k + 1) ** 2, "lower": 3 * L * dist2 / (32 * (k + 1) ** 2),
+            "f_star": float(f_star), "x_star": x_star.numpy()}
 
 
 # --- AdaGrad's vanishing learning rate on a convex function ---------------------------------------
@@ -146,16 +178,41 @@ def steep_then_flat(x: torch.Tensor) -> torch.Tensor:
 
 
 def steep_then_flat_grad(x: torch.Tensor) -> torch.Tensor:
-    """The derivative of ``steep_then_flat`` (checked against autograd in the unit tests)."""
+    """The derivative of ``steep_then_flat`` (the claim checks it against autograd)."""
     return torch.where(x < 1, torch.full_like(x, -50.0), (x - 10) / 50)
 
 
-def one_dimensional_runs(x0: float, steps: int = 2000, lr: float = 0.5) -> dict:
-    """x after ``steps`` from ``x0`` on ``steep_then_flat`` for AdaGrad, RMSProp and Adam (torch
-    defaults otherwise), all at the same lr."""
+ONE_D = {"lr": 0.5, "steps": 2000, "steep_slope": 50.0, "flat_curvature": 1 / 50, "minimum": 10.0}
+
+
+def one_dimensional_trajectory(opt: optim.Optimizer, x0s, steps: int) -> tuple[np.ndarray, tuple]:
+    """x_t, t = 0 .. steps, of one element-wise optimizer on ``steep_then_flat`` from each start in
+    ``x0s`` at once (array (steps + 1, len(x0s))), and its final state."""
+    x = torch.tensor(list(x0s), dtype=torch.float64)
+    state, xs = opt.init(x), [x]
+    for _ in range(steps):
+        upd, state = opt.update(steep_then_flat_grad(x), state)
+        x = x + upd
+        xs.append(x)
+    return torch.stack(xs).numpy(), state
+
+
+def one_dimensional_runs(x0s=(0.0, 1.0), steps: int = ONE_D["steps"],
+                         adagrad_steps: int | None = None, lr: float = ONE_D["lr"]) -> dict:
+    """Trajectories on ``steep_then_flat`` from each start (0: the steep side, 1: the flat side)
+    for AdaGrad (for ``adagrad_steps``, default ``steps``), RMSProp and Adam (torch's defaults
+    otherwise), all at the same lr; and AdaGrad's final accumulator per start."""
     out = {}
-    for name, opt in (("adagrad", optim.adagrad(lr)), ("rmsprop", optim.rmsprop(lr)),
-                      ("adam", optim.adam(lr))):
-        x = torch.tensor([x0], dtype=torch.float64)
-        out[name] = float(optim.run(opt, lambda x, t: steep_then_flat_grad(x), x, steps)[0])
+    for name, opt, n in (("adagrad", optim.adagrad(lr), adagrad_steps or steps),
+                         ("rmsprop", optim.rmsprop(lr), steps), ("adam", optim.adam(lr), steps)):
+        out[name], state = one_dimensional_trajectory(opt, x0s, n)
+        if name == "adagrad":
+            out["adagrad_sum_sq"] = state.sum_sq.numpy()
     return out
+
+
+def steps_within(x: np.ndarray, tol: float, minimum: float = ONE_D["minimum"]) -> np.ndarray:
+    """Per column: the first step from which |x_t - minimum| stays below ``tol`` (inf if never)."""
+    far = np.abs(x - minimum) >= tol
+    last_far = np.where(far.any(0), x.shape[0] - 1 - np.argmax(far[::-1], 0), -1)
+    return np.where(last_far == x.shape[0] - 1, np.inf, last_far + 1.0)

@@ -35,14 +35,26 @@ CONFIG = {
 
 
 # --- the variance of a minibatch gradient ---------------------------------------------------------
-def per_example_gradients(seed: int, N: int, dim: int) -> torch.Tensor:
-    """g_i = x_i (x_i . w - y_i) of least squares at a random w, for N random examples."""
+def least_squares_problem(seed: int, N: int, dim: int):
+    """N random examples (X, y) of a noisy linear model and a random weight w, from ``seed``."""
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(N, dim, generator=g, dtype=torch.float64)
     y = X @ torch.randn(dim, generator=g, dtype=torch.float64) + torch.randn(
         N, generator=g, dtype=torch.float64)
-    w = torch.randn(dim, generator=g, dtype=torch.float64)
+    return X, y, torch.randn(dim, generator=g, dtype=torch.float64)
+
+
+def per_example_gradients(seed: int, N: int, dim: int) -> torch.Tensor:
+    """g_i = x_i (x_i . w - y_i), the gradients of (x_i . w - y_i)^2 / 2 at a random w, for N
+    random examples (hand-written; the claim checks them against autograd)."""
+    X, y, w = least_squares_problem(seed, N, dim)
     return X * (X @ w - y)[:, None]
+
+
+def minibatch_indices(gen: torch.Generator, draws: int, N: int, m: int) -> torch.Tensor:
+    """``draws`` minibatches of m distinct indices out of N (without replacement): the first m of
+    a uniformly random permutation per draw. (draws, m)."""
+    return torch.rand(draws, N, generator=gen).argsort(1)[:, :m]
 
 
 def minibatch_variance(seed: int, cfg: dict = CONFIG["variance"]) -> dict:
@@ -55,8 +67,7 @@ def minibatch_variance(seed: int, cfg: dict = CONFIG["variance"]) -> dict:
     gen = torch.Generator().manual_seed(seed + 1)
     out = {}
     for m in cfg["batch_sizes"]:
-        idx = torch.rand(cfg["draws"], N, generator=gen).argsort(1)[:, :m]
-        means = G[idx].mean(1)
+        means = G[minibatch_indices(gen, cfg["draws"], N, m)].mean(1)
         out[m] = {"monte_carlo": float(((means - G.mean(0)) ** 2).sum(1).mean()),
                   "without_replacement": sigma2 / m * (N - m) / (N - 1),
                   "with_replacement": sigma2 / m}
@@ -94,6 +105,22 @@ def separable_logistic(seeds, n: int, dim: int, margin: float):
     return torch.stack(Xs), torch.stack(ys)
 
 
+def example_gradient(loss: str, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor):
+    """Gradient in w of one example's loss per row (hand-written; the claim checks it against
+    autograd): squared (x . w - y)^2 / 2 gives x (x . w - y); logistic softplus(-y x . w) gives
+    -y sigmoid(-y x . w) x."""
+    z = (x * w).sum(-1)
+    r = z - y if loss == "squared" else -y * torch.sigmoid(-y * z)
+    return x * r[..., None]
+
+
+def full_loss(loss: str, X: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Mean loss over the examples, per seed (the leading axis)."""
+    z = torch.einsum("snd,sd->sn", X, w)
+    return (0.5 * (z - y) ** 2).mean(1) if loss == "squared" else \
+        torch.nn.functional.softplus(-y * z).mean(1)
+
+
 def sgd_runs(X, y, loss: str, schedules: dict, epochs: int, seeds) -> dict:
     """SGD with batch 1 (a fresh permutation per epoch, per seed) under each named schedule;
     returns the final full-batch loss per seed."""
@@ -104,21 +131,19 @@ def sgd_runs(X, y, loss: str, schedules: dict, epochs: int, seeds) -> dict:
 
     def grad(w, t):
         i = order[:, t - 1]
-        x, yi = X[rows, i], y[rows, i]
-        z = (x * w).sum(1)
-        r = z - yi if loss == "squared" else -yi * torch.sigmoid(-yi * z)
-        return x * r[:, None]
-
-    def full_loss(w):
-        z = torch.einsum("snd,sd->sn", X, w)
-        return (0.5 * (z - y) ** 2).mean(1) if loss == "squared" else \
-            torch.nn.functional.softplus(-y * z).mean(1)
+        return example_gradient(loss, X[rows, i], y[rows, i], w)
 
     out = {}
     for name, lr in schedules.items():
         w = optim.run(optim.sgd(lr), grad, torch.zeros(S, d, dtype=torch.float64), epochs * n)
-        out[name] = full_loss(w).numpy()
+        out[name] = full_loss(loss, X, y, w).numpy()
     return out
+
+
+def least_squares_optimum(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """argmin_w ||X w - y||^2 per seed (``torch.linalg.lstsq``; the claim checks it against the
+    normal equations)."""
+    return torch.linalg.lstsq(X, y[..., None]).solution[..., 0]
 
 
 def schedule_comparison(seeds, cfg: dict = CONFIG) -> dict:
@@ -130,8 +155,7 @@ def schedule_comparison(seeds, cfg: dict = CONFIG) -> dict:
     schedules = {"constant": c["lr0"], "constant_small": c["lr0"] * c["small_lr_ratio"],
                  "linear_decay": linear_decay(c["lr0"], c["lr0"] * c["lr_tau_ratio"], steps)}
     final = sgd_runs(X, y, "squared", schedules, c["epochs"], seeds)
-    w_ls = torch.linalg.lstsq(X, y[..., None]).solution[..., 0]
-    best = (0.5 * (torch.einsum("snd,sd->sn", X, w_ls) - y) ** 2).mean(1).numpy()
+    best = full_loss("squared", X, y, least_squares_optimum(X, y)).numpy()
     out = {"noisy_least_squares": {k: v - best for k, v in final.items()}}
     s = cfg["separable"]
     Xs, ys = separable_logistic(seeds, s["n"], s["dim"], s["margin"])
