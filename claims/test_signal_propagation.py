@@ -21,8 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
-                                   theory, tried)
+from optclaims_report.claim import discrepancy, measured, part, reading, theory, tried
 from reproductions import signal_propagation as sp
 
 N, S = "notes 000/001", "slides 002"
@@ -33,21 +32,45 @@ CLAIMS = [
     {"id": "vanishing-gradient-rate", "title": "The Jacobian of a deep ReLU net vanishes or "
      "explodes geometrically with depth",
      "statement": "Through random orthogonal layers the ReLU masks keep half the coordinates, so "
-                  "the norm of D^l W^l ... D^2 W^2 v falls by a factor sqrt(2) per layer "
-                  "(2^(-l/2)); He's gain sqrt(2) removes the fall. With random-sign entries "
-                  "+-a the norm grows by a sqrt(n/2) per layer: it explodes once a exceeds "
-                  "sqrt(2/n), for entries far below 1.",
+                  "the norm of D^l W^l ... D^2 W^2 v decays exponentially in l, by a factor "
+                  "sqrt(2) per layer (2^(-l/2)); He's initialization (std sqrt(2/n)), run on "
+                  "its own, does not decay. With random-sign entries +-a the norm grows by "
+                  "a sqrt(n/2) per layer: it explodes once a exceeds sqrt(2/n), for entries far "
+                  "below 1.",
      "sources": [f'{N} §2, "Vanishing/exploding gradients"', "He et al., ICCV 2015, §2.2",
                  "Pennington, Schoenholz, Ganguli, NeurIPS 2017"],
      "parts": [
+         part("jacobian-product-matches-autograd", "precondition", "The hand-written product "
+              "D^l W^l ... D^2 W^2 v (masks from the forward pass) gives the log-norm of "
+              "forward-mode autograd's Jacobian-vector product of the same net at every layer, "
+              "to 1e-10, for orthogonal, He-Gaussian and random-sign weights; the orthogonal "
+              "sampler's columns are orthonormal to 1e-12.", "torch.autograd.forward_ad"),
          part("orthogonal-relu-vanishes", "effect", "With random orthogonal W (n = 256, 40 "
-              "layers) and the masks of a real forward pass, the fitted slope of log ||J v|| "
-              "per layer is -ln(2)/2 = -0.347 within 0.02 (median over seeds).",
-              f'{N} §2, "Vanishing/exploding gradients"'),
-         part("he-gain-removes-vanishing", "control", "The same matrices times sqrt(2) give a "
-              "slope within 0.02 of 0.", "He et al., ICCV 2015, eq. (10)"),
+              "layers) and the masks of a real forward pass, log ||J v|| falls on a straight "
+              "line in the depth (R^2 of the line at least 0.99: exponential decay) with a "
+              "slope of -ln(2)/2 = -0.347 per layer within 0.02 (medians over seeds).",
+              f'{N} §2, "Vanishing/exploding gradients"',
+              judges=("vanishing-rate-orthogonal",),
+              readings=(
+                  reading("the notes' exp(-l) read as an order of growth: log-norm linear in "
+                          "the depth with a negative slope, against theory's -ln(2)/2",
+                          "slope -0.349 (median over seeds 0-24 and 10000-10024, per seed "
+                          "-0.365 to -0.332; theory -0.3466), R^2 of the line at least 0.999 "
+                          "on every seed", "holds", "document", "default tier, every run"),
+                  reading("the notes' exp(-l) read literally: a fall of 1 nat per layer",
+                          "measured 0.349 per layer, 2.9x slower (median of -1/slope 2.87); "
+                          "at layer 40 the literal exp(-l) is ~25 nats below the measured "
+                          "norm", "does not hold",
+                          "document", "default tier, every run"),
+              )),
+         part("he-gain-removes-vanishing", "control", "He's initialization (Gaussian, std "
+              "sqrt(2/n)), drawn and run on its own (its own weights, input, vector and masks), "
+              "gives a slope within 0.02 of 0 (of the finite-width drift -1.25/n = -0.005; mean "
+              "over 12 seeds): it fails if the gain sqrt(2) did not undo the masks' halving.",
+              "He et al., ICCV 2015, eq. (10)"),
          part("masks-keep-half", "mechanism", "The masks keep a fraction 0.5 +- 0.02 of the "
-              "units (mean over layers, median over seeds).", f"{N} §2"),
+              "units (mean over layers, median over seeds).", f"{N} §2",
+              judges=("vanishing-rate-orthogonal",)),
          part("random-signs-explode", "effect", "With every entry +-a (a = 0.18 and 1.1 at "
               "n = 256) the slope is ln(a sqrt(n/2)) within 0.05: 0.71 and 2.52 per layer.",
               f"{N} §2 (entries larger than 1 make the gradient explode)",
@@ -55,16 +78,16 @@ CLAIMS = [
          part("explosion-threshold", "control", "At a = sqrt(2/n) = 0.088 the slope is within "
               "0.05 of 0, and at half of it within 0.05 of -ln 2: the threshold is sqrt(2/n), "
               "not 1.", "He et al., ICCV 2015, §2.2"),
+     ],
+     "configurations_tried": [
+         tried("control: the effect's own orthogonal matrices times sqrt(2)", "slope = the "
+               "gain-1 slope + ln sqrt(2) exactly (a positive scale keeps every mask): it could "
+               "not fail on its own, replaced by He-Gaussian nets with their own draws"),
+         tried("the notes' notes-vanishing-rate discrepancy (exp(-l) as a misprint of "
+               "2^(-l/2))", "dropped: the notes give exp(-l) as an order of growth in a "
+               "passage they call cartoonish; the literal unit rate is a recorded reading of "
+               "orthogonal-relu-vanishes"),
      ]},
-    discrepancy("notes-vanishing-rate", "The notes' vanishing rate exp(-l) is 2^(-l/2)",
-                f'{N} §2, "Vanishing/exploding gradients"', "magnitude exp(-l)",
-                "2^(-l/2): half the squared norm survives each mask, a slope of -ln(2)/2 = "
-                "-0.347 per layer in log-norm", ["He et al., ICCV 2015, §2.2",
-                                                 "Pennington, Schoenholz, Ganguli, NeurIPS 2017"],
-                "Measured, the log-norm falls by 0.35 per layer, not the notes' 1: at layer 40 "
-                "the notes' exp(-l) is more than 20 nats below the measured norm.",
-                "The measured slope equals -ln(2)/2 within 0.02.",
-                judges=("vanishing-rate-orthogonal",)),
     discrepancy("notes-relu-mask", "The notes' ReLU mask is taken after the ReLU",
                 f"{N} §2, eq. (2)", "D^i_kk = 1{(X^i_j)_k >= 0}",
                 "D^i_kk = 1{(W^i X^(i-1)_j)_k > 0}: the mask of the pre-activation (the "
@@ -78,15 +101,20 @@ CLAIMS = [
      "chance; He and orthogonal initializations train",
      "statement": "A depth-20 MLP on digits initialized with N(0, 0.01^2) (ReLU) or with sigmoid "
                   "units stays at the chance loss ln 10 at every learning rate tried, while He "
-                  "and orthogonal (gain sqrt(2)) initializations train it; Glorot's "
-                  "initialization trains a tanh net but hardly a ReLU net of this depth.",
+                  "and orthogonal (gain sqrt(2)) initializations train it. Glorot's "
+                  "initialization trains: a tanh net of depth 20, a ReLU net at the Glorot "
+                  "paper's depth (5 hidden layers) within the same 5 epochs, and a depth-20 ReLU "
+                  "net given 10 times the epochs; within 5 epochs that net is several times "
+                  "slower than He's.",
      "sources": [f'{S}, "Initialization Issues"', f'{S}, "Fighting against Vanishing/Exploding '
                  'Gradient" (ReLU)', f'{N} §2, "Issues at initialization"',
                  "Glorot & Bengio, AISTATS 2010", "He et al., ICCV 2015"],
      "parts": [
          part("batched-training-matches-reference", "precondition", "Training the models as "
               "one batch gives the final losses of torch.optim.SGD on each model alone to "
-              "1e-4 (plain and residual layers).", "torch.optim.SGD(momentum)"),
+              "1e-4, and the initializers draw with the standard deviations of torch.nn.init "
+              "(kaiming_normal_, xavier_normal_, orthogonal_ with gain sqrt(2), normal_) "
+              "within 3%.", "torch.optim.SGD(momentum); torch.nn.init"),
          part("small-gaussian-stuck", "effect", "With N(0, 0.01^2) weights and ReLU, the best "
               "loss over learning rates 0.01-1 is above 2.29 (chance 2.303) on every seed.",
               f'{S}, "Initialization Issues" (Gaussian N(0, .01))',
@@ -104,22 +132,45 @@ CLAIMS = [
               "the N(0, 0.01^2) net's last hidden layer is below 1e-10 of the input's RMS.",
               f'{S}, "Initialization Issues" (activation and gradient magnitude)',
               judges=("relu-robust-to-vanishing",)),
-         part("glorot-tanh-trains", "scope", "Glorot weights with tanh units train: best "
-              "loss below 1.5 on every seed.", f'{S}, "Initialization Issues" (Glorot works '
-              "well)", judges=("glorot-works-well",)),
-         part("glorot-relu-trains", "scope", "Glorot weights with ReLU units at depth 20 train "
-              "about as well as He's: best loss at most 1.25 times He's (geometric mean over "
-              "seeds).", f'{S}, "Initialization Issues" '
-              "(Glorot works well)", judges=("glorot-works-well",),
+         part("glorot-tanh-trains", "scope", "Glorot weights with tanh units (the Glorot "
+              "paper's activation) train at depth 20, deeper than the paper's nets: best loss "
+              "below 1.5, the bar the He and orthogonal nets meet, on every seed.",
+              f'{S}, "Initialization Issues" (Glorot works well); Glorot & Bengio, AISTATS '
+              "2010, §4 (tanh)", judges=("glorot-works-well",),
               readings=(
-                  reading(
-                          "depth-20 ReLU MLP on digits, Glorot's best loss at most 1.25x He's (our"
-                          " bar)",
-                          "1.46-2.30x He's on seeds 0-49",
-                          "does not hold",
-                          "ours",
+                  reading("tanh (the Glorot paper's activation), depth 20, 5 epochs, 'works "
+                          "well' = trains (best loss below 1.5; chance 2.30)",
+                          "0.11-0.27 (median 0.18) on seeds 0-49", "holds", "paper",
                           "default tier"),
               )),
+         part("glorot-relu-trains", "scope", "Glorot weights with ReLU units train at the Glorot "
+              "paper's depth (5 hidden layers: depth 6) within the same 5 epochs: best loss "
+              "below 1.5 on every seed.", f'{S}, "Initialization Issues" (Glorot works well, '
+              "despite the invalid linearity assumption); Glorot & Bengio, AISTATS 2010 (5 "
+              "hidden layers)", judges=("glorot-works-well",),
+              readings=(
+                  reading("ReLU (where the linearity assumption fails), the Glorot paper's "
+                          "depth 6, 5 epochs, 'works well' = trains",
+                          "0.04-0.16 (median 0.07; He's 0.04) on seeds 0-21 and 10000-10021",
+                          "holds", "paper", "default tier"),
+              )),
+         part("glorot-relu-trains-at-horizon", "scope", "At depth 20 a ReLU net from Glorot's "
+              "weights trains given 10 times the epochs (50): best loss below 1.5 on every "
+              "seed.", f'{S}, "Initialization Issues" (Glorot works well; the preceding item '
+              "is about very deep nets)", judges=("glorot-works-well",),
+              readings=(
+                  reading("ReLU, depth 20, 50 epochs (10x the default horizon), rates 0.003 "
+                          "and 0.01", "best loss 0.015-0.35 on seeds 0-9 (He: below 0.001)",
+                          "holds", "horizon", "slow tier"),
+                  reading("ReLU, depth 20, 5 epochs", "best loss 1.3-2.30 (median 2.17) on "
+                          "seeds 0-21 and 10000-10021: below 1.5 on 1 of 44", "does not hold",
+                          "ours", "default tier (glorot-relu-slower-than-he)"),
+              )),
+         part("glorot-relu-slower-than-he", "scope", "At depth 20 and 5 epochs, Glorot's "
+              "ReLU net is slower than He's: its best loss over He's is above 1 (geometric "
+              "mean over seeds, with its interval; the size is recorded).",
+              "He et al., ICCV 2015, §2.2 and Figure 2 (Xavier's 22-layer ReLU net converges, "
+              "more slowly)"),
      ],
      "configurations_tried": [
          tried("one shared grid (0.001-0.1) for every initialization", "best rates 0.003-0.01 "
@@ -133,6 +184,15 @@ CLAIMS = [
                "0-49: N(0, 0.01) 2.302-2.303, sigmoid 2.303-2.306, He 0.34-1.36 (median 0.61), "
                "orthogonal 0.17-0.70 (0.32), tanh + Glorot 0.11-0.27 (0.18), ReLU + Glorot "
                "1.46-2.30 (2.01)", kept=True),
+         tried("ReLU + Glorot judged by a bar of ours: best loss at most 1.25x He's at depth "
+               "20 after 5 epochs", "1.6-8.0x He's (geometric mean 3.4, seeds 0-21 and "
+               "10000-10021): not the slide's meaning of 'works well'; kept as the direction "
+               "'slower than He' with its size"),
+         tried("ReLU + Glorot at depth 6 (the Glorot paper's 5 hidden layers), rates (0.01, "
+               "0.03, 0.1), 5 epochs", "0.03 best on 43 of 44 seeds; best loss 0.04-0.16, "
+               "1.6x He's (geometric mean; He at (0.003, 0.01, 0.03): 0.02-0.12)", kept=True),
+         tried("ReLU + Glorot at depth 20, 50 epochs, rates (0.003, 0.01, 0.03, 0.1), seeds "
+               "0-9", "best at 0.003 (3 seeds) or 0.01 (7); best loss 0.015-0.35", kept=True),
      ]},
     {"id": "orthogonal-init-depth-independent", "title": "Orthogonal initialization makes a "
      "deep linear net's learning time nearly independent of depth",
@@ -145,7 +205,9 @@ CLAIMS = [
                  "Saxe, McClelland, Ganguli, ICLR 2014, §3"],
      "parts": [
          part("linear-gradients-exact", "precondition", "The prefix/suffix-product gradients "
-              "of the factors equal autograd's to 1e-10 (float64).", "chain rule"),
+              "of the factors equal autograd's to 1e-10 (float64), and the batched GD loop "
+              "gives torch.optim.SGD's loss after 5 steps to 1e-4 (relative, float32).",
+              "chain rule; torch.optim.SGD"),
          part("orthogonal-depth-independent", "effect", "From orthogonal weights, iterations "
               "at depth 32 over iterations at depth 4: geometric mean at most 4 (and depth "
               "32 over 16 at most 2.5), while the depth grows 8 times.",
@@ -182,6 +244,10 @@ CLAIMS = [
      "sources": [f'{N} §2.1, "Residual Neural Networks"', f'{S}, "Fighting against '
                  'Vanishing/Exploding Gradient: skip connections"', "He et al., CVPR 2016"],
      "parts": [
+         part("residual-training-matches-reference", "precondition", "Training the residual "
+              "nets (X^i = X^(i-1) + relu(W^i X^(i-1) + B^i)/depth) as one batch gives the "
+              "final loss of torch.optim.SGD on one model to 1e-4, at the rate they run at.",
+              "torch.optim.SGD(momentum)"),
          part("plain-degrades", "effect", "The best training loss of plain nets at depth 20 is "
               "more than 5 times that at depth 3 (geometric mean of the per-seed ratio).",
               f"{N} §2.1 (even the training loss degrades)",
@@ -217,8 +283,13 @@ CLAIMS = [
 ]
 
 VANISHING_SEEDS = 6   # slope sd ~0.004 per seed against a 0.02 tolerance
+# He-Gaussian slopes scatter more (sd 0.0127 per seed): the mean over 12 held on every window of
+# seeds 0-124 and of the held-out 10000-10210 (interval ends within +-0.0161); 8 seeds left 4
+# held-out windows inconclusive, the median over 12 left 5 of 125.
+HE_SEEDS = 12
 MASK_SEEDS = 5
 INIT_SEEDS = 3        # 1.7 s per seed; every per-seed value of seeds 0-49 meets its bound
+HORIZON_SEEDS = 5     # 50 epochs at depth 20: ~3 s per seed and rate
 LINEAR_SEEDS = 3
 SLOW_SEEDS = 10
 
@@ -234,29 +305,74 @@ def vanishing(seed):
     return seeds, [sp.vanishing_rate(s) for s in seeds]
 
 
+@pytest.mark.part("jacobian-product-matches-autograd")
+def test_the_hand_written_jacobian_product_matches_autograd(seed, evidence):
+    n, depth = sp.CONFIG["jacobian"]["width"], 12   # the kernel's code is the same at any depth
+    he = math.sqrt(2.0 / n)
+    weights = {"orthogonal": lambda g: sp.orthogonal(n, g),
+               "He Gaussian": lambda g: he * torch.randn(n, n, generator=g, dtype=torch.float64),
+               "random signs a = 1.1": lambda g: sp.random_signs(n, 1.1, g)}
+    for label, draw in weights.items():
+        mine = sp.jacobian_log_norms(seed, n, depth, draw)["log_norms"]
+        auto = sp.jvp_log_norms(seed, n, depth, draw)
+        evidence.check(f"{label}: max over layers |log-norm - autograd's|",
+                       float(np.abs(mine - auto).max()), "<", 1e-10,
+                       theory(0.0, "the chain rule, float64"))
+    Q = sp.orthogonal(n, torch.Generator().manual_seed(seed))
+    evidence.check("orthogonal sampler: max |Q^T Q - I|",
+                   float((Q.T @ Q - torch.eye(n, dtype=Q.dtype)).abs().max()), "<", 1e-12,
+                   theory(0.0, "orthonormal columns"))
+
+
 @pytest.mark.part("orthogonal-relu-vanishes")
 def test_orthogonal_relu_layers_halve_the_squared_norm_per_layer(vanishing, evidence):
     seeds, runs = vanishing
     c = sp.CONFIG["jacobian"]
     evidence.seeds(seeds)
     evidence.note(f"Width {c['width']}, {c['depth']} layers, float64, bias-free; the masks come "
-                  "from the forward pass of one Gaussian input, v is a random unit vector.")
-    evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer",
-                         [r["orthogonal"] for r in runs], "median", "in",
-                         (-HALF_LN2 - 0.02, -HALF_LN2 + 0.02), seeds=seeds,
+                  "from the forward pass of one Gaussian input, v is a random unit vector. The "
+                  "notes' exp(-l) is read as an order of growth (exponential decay: a straight "
+                  "log-norm with a negative slope), checked against theory's slope.")
+    slopes = np.array([r["slope"] for r in runs])
+    evidence.check_seeds("orthogonal W: R^2 of the straight line through log ||J v||",
+                         [r["r2"] for r in runs], "median", ">=", 0.99, seeds=seeds,
+                         reference=theory(1.0, "exponential decay: log-norm linear in l"))
+    evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer", slopes, "median",
+                         "in", (-HALF_LN2 - 0.02, -HALF_LN2 + 0.02), seeds=seeds,
                          reference=theory(-HALF_LN2, "-ln(2)/2: half the squared norm survives "
                                                      "each mask"))
+    depth = c["depth"]
+    last = np.array([r["log_norms"][-1] for r in runs])
+    literal = float(np.median(-1.0 / slopes))
+    evidence.record("read literally (exp(-l): 1 nat per layer), the notes' rate over the "
+                    "measured one, median over seeds", literal)
+    evidence.record(f"layer {depth}: measured log-norm minus the literal -(l - 1), per seed",
+                    last + (depth - 1))
+    evidence.reading("the notes' exp(-l) read literally: a fall of 1 nat per layer", f"the "
+                     f"measured fall is {-np.median(slopes):.3f} per layer, {literal:.2f}x "
+                     "slower", "does not hold", "document")
+    evidence.reading("the notes' exp(-l) read as an order of growth: exponential decay in l",
+                     f"slope {np.median(slopes):.3f} per layer (theory {-HALF_LN2:.4f}), R^2 "
+                     f"{np.median([r['r2'] for r in runs]):.3f}", "holds", "document")
 
 
 @pytest.mark.part("he-gain-removes-vanishing")
-def test_he_gain_sqrt2_removes_the_vanishing(vanishing, evidence):
-    seeds, runs = vanishing
-    evidence.note("The same matrices and masks as the gain-1 run (a positive scale keeps every "
-                  "sign), so this slope is the gain-1 slope plus ln(sqrt(2)) = 0.347: it is 0 "
-                  "only if the masks are the whole of the loss per layer.")
-    evidence.check_seeds("orthogonal W x sqrt(2): fitted slope per layer",
-                         [r["orthogonal x sqrt(2)"] for r in runs], "median", "in",
-                         (-0.02, 0.02), seeds=seeds, reference=theory(0.0, "He's gain"))
+def test_he_gain_sqrt2_removes_the_vanishing(seed, evidence):
+    seeds = seeds_from(seed, HE_SEEDS)
+    c = sp.CONFIG["jacobian"]
+    drift = -1.25 / c["width"]
+    slopes = np.array([sp.he_gaussian_rate(s)["slope"] for s in seeds])
+    evidence.seeds(seeds)
+    evidence.note(f"He's Gaussian weights (std sqrt(2/n)), drawn from seed + "
+                  f"{c['control_offset']}: input, vector, weights and masks are the control's "
+                  "own. At width n a Gaussian layer's log-norm drifts by -1.25/n = "
+                  f"{drift:.4f} per layer (E log of a chi-square with ~n/2 degrees of freedom "
+                  "over its mean, and of the kept fraction), which the check is centred on.")
+    evidence.record("He Gaussian W: fitted slope per layer, per seed", slopes)
+    evidence.check_seeds("He Gaussian W: fitted slope per layer minus the drift -1.25/n",
+                         slopes - drift, "mean", "in", (-0.02, 0.02), seeds=seeds,
+                         reference=theory(0.0, "He's gain sqrt(2) undoes the halving (-0.347 "
+                                               "without it)"))
 
 
 @pytest.mark.part("masks-keep-half")
@@ -303,33 +419,6 @@ def test_the_explosion_threshold_is_sqrt_2_over_n(exploding, evidence):
                          reference=theory(-math.log(2), "ln(1/2)"))
 
 
-@pytest.mark.part("notes-vanishing-rate:document-differs")
-def test_the_notes_exp_minus_l_misses_the_measured_rate(vanishing, evidence):
-    seeds, runs = vanishing
-    slopes = np.array([r["orthogonal"] for r in runs])
-    depth = sp.CONFIG["jacobian"]["depth"]
-    last = np.array([r["log_norms"]["orthogonal"][-1] for r in runs])
-    evidence.record("measured log ||J v|| at the last layer per seed", last)
-    evidence.check_seeds("measured slope minus the notes' slope -1", slopes + 1.0, "median", ">",
-                         0.5, seeds=seeds, reference=theory(1 - HALF_LN2, "1 - ln(2)/2"))
-    evidence.check_seeds(f"layer {depth}: measured log-norm minus the notes' -(l - 1)",
-                         last + (depth - 1), "median", ">", 20, seeds=seeds,
-                         reference=theory((depth - 1) * (1 - HALF_LN2), "(l - 1)(1 - ln(2)/2)"))
-
-
-@pytest.mark.part("notes-vanishing-rate:reference-agrees")
-def test_the_rate_2_to_the_minus_l_over_2_matches(vanishing, evidence):
-    seeds, runs = vanishing
-    depth = sp.CONFIG["jacobian"]["depth"]
-    last = np.array([r["log_norms"]["orthogonal"][-1] for r in runs])
-    evidence.check_seeds("measured slope minus -ln(2)/2", [r["orthogonal"] + HALF_LN2
-                                                           for r in runs],
-                         "median", "in", (-0.02, 0.02), seeds=seeds, reference=theory(0.0, ""))
-    evidence.check_seeds(f"layer {depth}: measured log-norm minus -(l - 1) ln(2)/2",
-                         last + (depth - 1) * HALF_LN2, "median", "in", (-1.5, 1.5), seeds=seeds,
-                         reference=theory(0.0, "2^(-l/2)"))
-
-
 # --- eq. (2): the mask ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def masks(seed):
@@ -373,29 +462,44 @@ def best(losses):
     return losses.min(1)
 
 
+def batched_against_reference(evidence, seed, label, lrs, init, act, scale, checked_lr):
+    """Final loss after one epoch at depth 6, batched trainer against torch.optim per model, for
+    one seed: checked at ``checked_lr``, recorded at the other rates."""
+    batched = sp.train_mlp([seed], lrs, 6, init, act, scale, epochs=1)[0]
+    ref = np.array([sp.train_mlp_reference(seed, lr, 6, init, act, scale, epochs=1)
+                    for lr in lrs])
+    for lr, diff in zip(lrs, np.abs(batched - ref)):
+        name = f"{label}, depth 6, lr {lr:g}, one epoch: |batched - reference| final loss"
+        if lr == checked_lr:
+            evidence.check(name, float(diff), "<", 1e-4,
+                           theory(0.0, "the same arithmetic up to float32 rounding"))
+        else:
+            evidence.record(name + " (rounding amplified by chaotic training)", float(diff))
+
+
 @pytest.mark.part("batched-training-matches-reference")
 def test_batched_training_matches_torch_optim_per_model(seed, evidence):
     """At lr 0.01 the batched trainer and torch.optim on each model agree to float32 rounding
     (at most 4.8e-7 over seeds 0-39). At lr 0.1 the He/ReLU net's training is chaotic enough that
     the two summation orders' rounding grows to 2e-3 (seed 12) and 0.33 (seed 35) within one
     epoch, so that difference is recorded, not checked."""
-    seeds, lrs, depth = [seed], (0.01, 0.1), 6
     evidence.note("Float32 summation order differs between the batched products (bmm) and one "
                   "model's (mm); at a chaotic learning rate the rounding difference is amplified "
                   "along training, which a float32 parity check cannot separate from a bug.")
-    for label, init, act, scale in (("plain, He, ReLU", "he", "relu", None),
-                                    ("residual s = 1/6, Glorot, sigmoid", "glorot", "sigmoid",
-                                     1 / 6)):
-        batched = sp.train_mlp(seeds, lrs, depth, init, act, scale, epochs=1)
-        ref = np.array([[sp.train_mlp_reference(s, lr, depth, init, act, scale, epochs=1)
-                         for lr in lrs] for s in seeds])
-        diff = np.abs(batched - ref)
-        evidence.check(f"{label}, depth {depth}, lr 0.01, one epoch: max |batched - reference| "
-                       "final loss", float(diff[:, 0].max()), "<", 1e-4,
-                       theory(0.0, "the same arithmetic up to float32 rounding"))
-        evidence.record(f"{label}, depth {depth}, lr 0.1, one epoch: max |batched - reference| "
-                        "final loss (rounding amplified by chaotic training)",
-                        float(diff[:, 1].max()))
+    batched_against_reference(evidence, seed, "plain, He, ReLU", (0.01, 0.1), "he", "relu", None,
+                              0.01)
+    g = torch.Generator().manual_seed(seed)
+    fan_out, fan_in = 256, 128
+    torch_init = {"he": lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu"),
+                  "glorot": torch.nn.init.xavier_normal_,
+                  "orthogonal": lambda w: torch.nn.init.orthogonal_(w, gain=math.sqrt(2.0)),
+                  "gaussian-0.01": lambda w: torch.nn.init.normal_(w, 0.0, 0.01)}
+    for init, reference_init in torch_init.items():
+        ours = float(sp.layer_init(init, fan_out, fan_in, g).std())
+        theirs = float(reference_init(torch.empty(fan_out, fan_in)).std())
+        evidence.check(f"{init}: std of our {fan_out} x {fan_in} draw / torch.nn.init's",
+                       ours / theirs, "in", (0.97, 1.03),
+                       theory(1.0, "the same distribution; sampling error ~0.4%"))
 
 
 @pytest.mark.part("small-gaussian-stuck")
@@ -462,15 +566,46 @@ def test_glorot_trains_a_tanh_net(init_runs, init_seeds, evidence):
 
 
 @pytest.mark.part("glorot-relu-trains")
-@known_non_reproduction("Glorot's variance 2/(fan_in + fan_out) halves a ReLU signal's power per "
-                        "layer (last hidden RMS ~1e-3 of the input's at depth 20): its best loss "
-                        "is 1.5-6 times He's on every seed 0-49 (1.46-2.30)")
-def test_glorot_trains_a_deep_relu_net_about_as_well_as_he(init_runs, init_seeds, evidence):
+def test_glorot_trains_a_relu_net_at_the_glorot_papers_depth(init_seeds, evidence):
+    m = sp.CONFIG["init"]["paper_depth"]
+    b = best(sp.train_one(init_seeds, m, sp.CONFIG["init"]["epochs"]))
+    evidence.note(f"Depth {m['depth']} (5 hidden layers, as in Glorot & Bengio's nets), "
+                  f"{sp.CONFIG['init']['epochs']} epochs, rates {m['lrs']}; 'works well' read as "
+                  "'trains', the slide states no size.")
+    evidence.record("ReLU + Glorot, depth 6: best loss per seed", b)
+    evidence.check_seeds("ReLU + Glorot, depth 6: seeds whose best loss is below 1.5", b < 1.5,
+                         "fraction", "==", 1.0, seeds=init_seeds,
+                         reference=measured(0.07, "median, seeds 0-21 and 10000-10021 "
+                                                  "(0.04-0.16)"))
+
+
+@pytest.mark.part("glorot-relu-slower-than-he")
+def test_glorot_trains_a_deep_relu_net_more_slowly_than_he(init_runs, init_seeds, evidence):
     glorot, he = best(init_runs["relu-glorot"]), best(init_runs["relu-he"])
-    evidence.record("ReLU + Glorot: best loss per seed", glorot)
-    evidence.check_seeds("ReLU + Glorot best loss / He best loss", glorot / he, "gmean", "<=",
-                         1.25, seeds=init_seeds,
-                         reference=measured(3.5, "median ratio, seeds 0-49"))
+    evidence.record("ReLU + Glorot, depth 20: best loss per seed", glorot)
+    evidence.check_seeds("ReLU + Glorot, depth 20: best loss / He's best loss", glorot / he,
+                         "gmean", ">", 1.0, seeds=init_seeds,
+                         reference=measured(3.4, "geometric mean, seeds 0-21 and 10000-10021 "
+                                                 "(per seed 1.6-8.0)"))
+    evidence.reading("ReLU, depth 20, 5 epochs: 'trains' (best loss below 1.5)",
+                     f"{int((glorot < 1.5).sum())} of {len(glorot)} seeds below 1.5 (median "
+                     f"{np.median(glorot):.2f})", "does not hold" if (glorot >= 1.5).any()
+                     else "holds", "ours")
+
+
+@pytest.mark.slow
+@pytest.mark.part("glorot-relu-trains-at-horizon")
+def test_glorot_trains_a_deep_relu_net_given_ten_times_the_epochs(seed, evidence):
+    m = sp.CONFIG["init"]["horizon"]
+    seeds = seeds_from(seed, HORIZON_SEEDS)
+    evidence.seeds(seeds)
+    evidence.note(f"Depth {m['depth']}, {m['epochs']} epochs (10x the default tier's), rates "
+                  f"{m['lrs']}.")
+    b = best(sp.train_one(seeds, m, m["epochs"]))
+    evidence.record("ReLU + Glorot, depth 20, 50 epochs: best loss per seed", b)
+    evidence.check_seeds("ReLU + Glorot, depth 20, 50 epochs: seeds whose best loss is below 1.5",
+                         b < 1.5, "fraction", "==", 1.0, seeds=seeds,
+                         reference=measured(0.16, "median, seeds 0-9 (0.015-0.35)"))
 
 
 # --- deep linear nets -----------------------------------------------------------------------------
@@ -496,6 +631,17 @@ def test_linear_net_gradients_match_autograd(seed, evidence):
     evidence.check("max |prefix/suffix gradient - autograd| / max |autograd|",
                    float((grads - auto).abs().max() / auto.abs().max()), "<", 1e-10,
                    theory(0.0, "the chain rule"))
+    # The batched GD loop against torch.optim.SGD on one net: stop after a few steps (a target of
+    # 0 is never met, so ``final`` is the loss after ``max_iters`` steps over the initial one).
+    steps, depth = 5, 4
+    for init, factor in (("orthogonal", 0.5), ("gaussian", 0.1)):
+        cfg = dict(sp.CONFIG["linear"], target=0.0, max_iters=steps,
+                   lr_factors={init: (factor,)})
+        mine = sp.iterations_to_fit([seed], depth, init, cfg)["final"][0, 0]
+        ref = sp.linear_gd_reference(seed, depth, init, factor, steps)
+        evidence.check(f"{init}, depth {depth}, lr {factor}/depth: batched GD loss after {steps} "
+                       "steps / torch.optim.SGD's, minus 1", abs(mine / ref - 1), "<", 1e-4,
+                       theory(0.0, "the same steps up to float32 rounding"))
 
 
 @pytest.mark.part("orthogonal-depth-independent")
@@ -551,6 +697,15 @@ def residual_runs(init_seeds, init_runs):
     """Depths 3 and 20; the plain depth-20 nets are the initialization experiment's He nets."""
     d = sp.CONFIG["init"]["depth"]
     return sp.residual_experiment(init_seeds, plain={d: init_runs["relu-he"]})
+
+
+@pytest.mark.part("residual-training-matches-reference")
+def test_batched_residual_training_matches_torch_optim(seed, evidence):
+    """At lr 0.1 (the residual nets' rate) the depth-6 residual net's batched and reference
+    losses agree to at most 2.5e-6 over seeds 0-39 (1.8e-7 at lr 0.01)."""
+    lr = sp.CONFIG["residual"]["residual_lrs"][0]
+    batched_against_reference(evidence, seed, "residual s = 1/6, He, ReLU", (lr,), "he", "relu",
+                              1 / 6, lr)
 
 
 @pytest.mark.part("plain-degrades")
@@ -634,12 +789,14 @@ def test_paper_size_rate_over_more_seeds_with_its_figure(seed, evidence):
     seeds = seeds_from(seed, 4 * VANISHING_SEEDS)
     runs = [sp.vanishing_rate(s) for s in seeds]
     evidence.check_seeds("orthogonal W: fitted slope of log ||J v|| per layer",
-                         [r["orthogonal"] for r in runs], "median", "in",
+                         [r["slope"] for r in runs], "median", "in",
                          (-HALF_LN2 - 0.01, -HALF_LN2 + 0.01), seeds=seeds,
                          reference=theory(-HALF_LN2, "-ln(2)/2"))
+    he = sp.he_gaussian_rate(seeds[0])
     evidence.figure("log-norm of the Jacobian product", sp.plot_log_norms(
-        runs[0]["log_norms"], f"seed {seeds[0]}"), "Orthogonal layers with and without He's "
-        "gain sqrt(2), against the notes' exp(-l) and 2^(-l/2).")
+        {"orthogonal": runs[0]["log_norms"], "He Gaussian (own draws)": he["log_norms"]},
+        f"seed {seeds[0]}"), "Orthogonal layers and, drawn on their own, He-Gaussian layers, "
+        "against the literal exp(-l) and 2^(-l/2).")
 
 
 # --- benchmarks -----------------------------------------------------------------------------------
