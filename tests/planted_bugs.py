@@ -28,6 +28,8 @@ class Bug:
     plant: Callable       # plant(monkeypatch): apply the mistake
     expect: str           # the part whose checks test the property the bug breaks
     slow: bool = False    # the selection takes long enough to belong to the slow tier
+    kernel: str = ""      # a bug in this hand-written kernel, which `expect` (a precondition
+    #                       part of the same claim) checks against autograd, torch or a closed form
 
 
 # --- adam-nonconvergence ------------------------------------------------------------------------
@@ -69,6 +71,15 @@ def adaptive_methods_run_as_sgd(mp):
             return optim.sgd(1.0 / lipschitz[:, None])
         return original(method, cfg, lipschitz)
     mp.setattr(ao, "_optimizer", as_sgd)
+
+
+def least_squares_residual_sign_flipped(mp):
+    """X^T (X w + y) / n: the residual's sign slip, a plausible typo in a hand-written gradient."""
+    import torch
+
+    from reproductions import adaptive_overfit as ao
+    mp.setattr(ao, "least_squares_gradient", lambda X, y, w: torch.einsum(
+        "snd,sn->sd", X, torch.einsum("snd,sd->sn", X, w) + y) / X.shape[1])
 
 
 # --- depth-acceleration -------------------------------------------------------------------------
@@ -522,7 +533,8 @@ BUGS = {
         "amplified-by-1-over-1-minus-beta"),
     "clip-value-one-sided": Bug(
         "gradient-clipping", MECHANICS, "semantics", "clipping by value caps only the "
-        "positive side", clip_value_one_sided, "clipping-semantics"),
+        "positive side", clip_value_one_sided, "clipping-semantics",
+        kernel="stochastic_training.clip_by_value"),
     "minibatch-with-replacement": Bug(
         "minibatch-gradient-variance", MECHANICS, "finite_population", "minibatches drawn "
         "with replacement", minibatch_with_replacement, "variance-formula"),
@@ -531,7 +543,8 @@ BUGS = {
         fisher_at_the_true_labels, "fisher-equals-hessian-label-free"),
     "adagrad-sums-to-t-minus-1": Bug(
         "notes-adagrad-sum", FORMULAS, "adagrad", "the shared AdaGrad leaves the current "
-        "gradient out of its sum", adagrad_sums_to_t_minus_1, "notes-adagrad-sum:reference-agrees"),
+        "gradient out of its sum", adagrad_sums_to_t_minus_1, "notes-adagrad-sum:reference-agrees",
+        kernel="optimizers.adagrad"),
     "ridge-ignores-lambda": Bug(
         "ridge-closed-form", LINEAR, "closed_form or lambda_limits", "the ridge closed form "
         "without its lambda I", ridge_ignores_lambda, "closed-form-is-the-minimizer"),
@@ -568,6 +581,10 @@ BUGS = {
         "adaptive-overfit", ADAPTIVE, "predict_plus_one or classify_every or sign_of",
         "the adaptive methods' optimizer is plain gradient descent", adaptive_methods_run_as_sgd,
         "adaptive-predict-plus-one"),
+    "least-squares-residual-sign-flipped": Bug(
+        "adaptive-overfit", ADAPTIVE, "matches_torch_optim", "the batched least-squares "
+        "gradient adds y instead of subtracting it", least_squares_residual_sign_flipped,
+        "kernel-parity", kernel="adaptive_overfit.least_squares_gradient"),
     "l4-trained-with-the-l2-gradient": Bug(
         "depth-acceleration", DEPTH, "depth_2_reaches_lower", "the l4 runs step with the l2 "
         "gradient", l4_trained_with_the_l2_gradient, "l4-depth2", slow=True),
@@ -605,11 +622,13 @@ BUGS = {
     "group-norm-unbiased-variance": Bug(
         "group-norm-special-cases", NORM, "group_norm_with or hand_written", "the hand-written "
         "GroupNorm uses the unbiased variance", group_norm_unbiased_variance,
-        "torch-matches-reference"),
+        "torch-matches-reference",
+        kernel="normalization_layers.group_norm_reference"),
     "layer-norm-reference-over-the-batch": Bug(
         "slides-layernorm-per-feature", NORM, "normalize_each_feature or each_sample", "the "
         "hand-written LayerNorm normalizes each feature over the batch",
-        layer_norm_reference_over_the_batch, "slides-layernorm-per-feature:reference-agrees"),
+        layer_norm_reference_over_the_batch, "slides-layernorm-per-feature:reference-agrees",
+        kernel="normalization_layers.layer_norm_reference"),
     "filter-normalization-skipped": Bug(
         "filter-normalization-invariance", LANDSCAPES, FN_SELECT, "filter normalization "
         "returns the raw random direction", filter_normalization_skipped,
@@ -643,7 +662,8 @@ BUGS = {
     "linear-gradient-untransposed": Bug(
         "orthogonal-init-depth-independent", SIGNAL, "linear_net_gradients or "
         "about_the_same_time", "the deep linear nets' gradients use the prefix product "
-        "untransposed", linear_gradient_untransposed, "linear-gradients-exact"),
+        "untransposed", linear_gradient_untransposed, "linear-gradients-exact",
+        kernel="signal_propagation.linear_net_losses"),
     "balanced-start-rescaled": Bug(
         "e2e-rule-first-order", E2E, "second_order_in_eta", "the balanced factorization "
         "scales W_1 by 1.5 and W_N by 1/1.5 (same product, unbalanced)",

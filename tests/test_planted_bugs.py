@@ -89,3 +89,24 @@ def test_planted_bug_is_caught_by_a_check_of_the_property_it_breaks(name, clean_
     assert caught, f"planted bug {name!r} ({bug.what}) left every check of {bug.claim} holding"
     assert direct, (f"planted bug {name!r} was caught only outside part {bug.expect!r}: "
                     f"{[c['check'] for c in caught]}")
+
+
+def test_five_hand_written_kernels_carry_a_bug_their_own_claim_catches():
+    """A broken kernel must fail the claim that relies on it, not only a unit test: at least
+    five different hand-written kernels have a planted bug whose expected catcher is a
+    precondition part of that claim (test_planted_bug_is_caught... runs each one)."""
+    import importlib.util
+
+    kernels = {}
+    for name, bug in BUGS.items():
+        if not bug.kernel:
+            continue
+        spec = importlib.util.spec_from_file_location("claim_module", ROOT / bug.module)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["claim_module"] = module
+        spec.loader.exec_module(module)
+        claims = getattr(module, "CLAIMS", None) or [module.CLAIM]
+        roles = {p["id"]: p["role"] for c in claims if c["id"] == bug.claim for p in c["parts"]}
+        assert roles.get(bug.expect) == "precondition", (name, bug.expect, roles)
+        kernels.setdefault(bug.kernel, name)
+    assert len(kernels) >= 5, kernels
