@@ -192,8 +192,12 @@ def optimum(problem: Problem, p: int) -> float:
 
 
 # --- the batched grid trainer ---------------------------------------------------------------------
-def make_optimizer(name: str, lr) -> optim.Optimizer:
-    """The shared optimizers; ``lr`` may be a (1, C) tensor (one learning rate per column)."""
+def make_optimizer(name, lr) -> optim.Optimizer:
+    """The shared optimizers; ``lr`` may be a (1, C) tensor (one learning rate per column).
+    ``name`` may also be a module-level function ``lr -> Optimizer`` (another set of constants,
+    e.g. Keras' in ``slides003_experiments``)."""
+    if callable(name):
+        return name(lr)
     if name == "gd":
         return optim.sgd(lr)
     if name == "adagrad":
@@ -297,7 +301,7 @@ def lr_grid(p: int, base, config: dict = CONFIG) -> tuple:
 
 
 def train_grid(problem: Problem, p: int, seeds, depths=CONFIG["depths"], lr_exponents=None,
-               steps: int = CONFIG["steps"], optimizer: str = "gd", dtype=CONFIG["dtype"],
+               steps: int = CONFIG["steps"], optimizer="gd", dtype=CONFIG["dtype"],
                lstar: float | None = None, config: dict = CONFIG, init=None) -> Grid:
     """Train every (seed, depth, lr) of a width-1 linear net at once, full batch, ``steps`` steps.
 
@@ -370,7 +374,7 @@ def train_grid(problem: Problem, p: int, seeds, depths=CONFIG["depths"], lr_expo
         t += 1
         config_steps += len(active)
     S, D, Lr = len(seeds), len(depths), len(lr_exponents)
-    return Grid(p, optimizer, seeds, depths, lr_exponents, rec,
+    return Grid(p, getattr(optimizer, "__name__", optimizer), seeds, depths, lr_exponents, rec,
                 loss.reshape(S, D, Lr, -1), w_final.reshape(S, D, Lr, d),
                 optimum(problem, p) if lstar is None else lstar,
                 time.perf_counter() - t0, config_steps)
