@@ -182,26 +182,129 @@ def trajectory_with_state_grad(step_fn, A: torch.Tensor, x0: torch.Tensor, steps
     return torch.stack(out).numpy()
 
 
-def rmsprop_slides_literal(lr: float, rho: float = 0.99, eps: float = 1e-8):
-    """Slides 002, eq. (6): x <- x - lr / sqrt(RMS_t + eps) g with RMS_t = E[g^2]_t + eps (the
-    slide's definition: no root of its own, eps added a second time)."""
+# The slides define RMS once, for eq. (6): RMS(G)_t = E[g^2]_t + eps (no root), while their prose
+# calls it an estimate of sqrt(G + eps), Zeiler's RMS[x]_t = sqrt(E[x^2]_t + eps). One definition
+# is applied to both eq. (6) and eq. (7) at a time: "slides" (the slides' own, the verdict's
+# reading) or "zeiler" (the cited paper's).
+RMS_DEFINITIONS = ("slides", "zeiler")
+
+
+def rms(mean_sq: torch.Tensor, eps: float, definition: str) -> torch.Tensor:
+    """RMS of a running mean of squares under one of ``RMS_DEFINITIONS``."""
+    return mean_sq + eps if definition == "slides" else (mean_sq + eps).sqrt()
+
+
+def rmsprop_slides_literal(lr: float, rho: float = 0.99, eps: float = 1e-8,
+                           definition: str = "slides"):
+    """Slides 002, eq. (6): x <- x - lr / sqrt(RMS(G)_t + eps) g, with RMS from ``rms``: the
+    slides' own definition gives lr g / sqrt(E[g^2]_t + 2 eps) (RMSprop with eps inside the root,
+    added twice); Zeiler's gives a root of a root."""
     def step(g, state, t):
         e = rho * (torch.zeros_like(g) if state is None else state) + (1 - rho) * g * g
-        return -lr * g / (e + eps + eps).sqrt(), e
+        return -lr * g / (rms(e, eps, definition) + eps).sqrt(), e
     return step
 
 
-def adadelta_slides_literal(rho: float = 0.9, eps: float = 1e-6):
-    """Slides 002, eq. (7): x <- x - RMS(dx)_{t-1} / sqrt(RMS(G_t + eps)) g, with Zeiler's
-    RMS[z] = sqrt(E[z^2] + eps): a square root taken twice in the denominator."""
+def adadelta_slides_literal(rho: float = 0.9, eps: float = 1e-6, definition: str = "zeiler"):
+    """Slides 002, eq. (7) in its summary-table form
+    x <- x - RMS(dx)_{t-1} / sqrt(RMS(G)_t + eps) g (the same denominator as eq. (6)), RMS from
+    ``rms``: with the slides' own definition the numerator E[dx^2]_{t-1} + eps has no root; with
+    Zeiler's the denominator takes a root twice. Zeiler's rule is RMS[dx]_{t-1} / RMS[g]_t g."""
     def step(g, state, t):
         eg, ed = (torch.zeros_like(g), torch.zeros_like(g)) if state is None else state
         eg = rho * eg + (1 - rho) * g * g
-        rms_g = (eg + eps).sqrt()
-        d = (ed + eps).sqrt() / (rms_g + eps).sqrt() * g
+        d = rms(ed, eps, definition) / (rms(eg, eps, definition) + eps).sqrt() * g
         ed = rho * ed + (1 - rho) * d * d
         return -d, (eg, ed)
     return step
+
+
+# --- the documents' formulas written out as sums over the history -----------------------------------
+# Independent of the recursions above (which carry a running state): each step computed from the
+# whole history at once, with the weights of the printed sums, for the claims' kernel checks.
+def literal_steps(step_fn, grads: torch.Tensor) -> torch.Tensor:
+    """The steps (T, d) a rule ``step_fn(g, state, t)`` takes on a fixed gradient sequence (T, d)."""
+    state, out = None, []
+    for t, g in enumerate(grads, 1):
+        upd, state = step_fn(g, state, t)
+        out.append(upd)
+    return torch.stack(out)
+
+
+def weights(T: int, rho: float, strict: bool = False, scale: float = 1.0) -> torch.Tensor:
+    """W[t, tau] = scale rho^(t - tau) for tau <= t (tau < t if ``strict``), 0 after: row t of
+    W @ x is the weighted sum over the history up to step t (1-based t = row + 1)."""
+    t = torch.arange(T, dtype=torch.float64)
+    lag = t[:, None] - t[None, :]
+    keep = lag > 0 if strict else lag >= 0
+    return torch.where(keep, scale * rho ** lag.clamp(min=0), torch.zeros(()).double())
+
+
+def notes_adagrad_direct(lr: float, G: torch.Tensor) -> torch.Tensor:
+    """Notes eq. (1): -lr g_t / sqrt(sum_{tau=1}^{t-1} g_tau^2)."""
+    return -lr * G / (weights(len(G), 1.0, strict=True) @ G ** 2).sqrt()
+
+
+def notes_rmsprop_direct(lr: float, rho: float, G: torch.Tensor) -> torch.Tensor:
+    """Notes §1.2: -lr g_t / sqrt(sum_{tau=1}^{t-1} rho^(t - tau) g_tau^2)."""
+    return -lr * G / (weights(len(G), rho, strict=True) @ G ** 2).sqrt()
+
+
+def lagged_rmsprop_direct(lr: float, rho: float, G: torch.Tensor) -> torch.Tensor:
+    """RMSProp whose average stops at t - 1 (no eps, no bias correction):
+    -lr g_t / sqrt(v_{t-1}), v_{t-1} = (1 - rho) sum_{tau <= t-1} rho^(t-1-tau) g_tau^2."""
+    v_prev = weights(len(G), rho, strict=True, scale=(1 - rho) / rho) @ G ** 2
+    return -lr * G / v_prev.sqrt()
+
+
+def adam_direct(lr: float, G: torch.Tensor, b1=0.9, b2=0.999, delta=1e-8,
+                variant: str = "notes000") -> torch.Tensor:
+    """Fig. 5's Adam from the moment sums s_t = (1 - b1) sum b1^(t-tau) g_tau, r_t = (1 - b2)
+    sum b2^(t-tau) g_tau^2: notes 000 (s / (1 - b1)), notes 001 (s / (1 - b1^t) r, delta inside
+    the root) or notes 001 with only delta inside the root ("delta_only")."""
+    T = len(G)
+    t = torch.arange(1, T + 1, dtype=torch.float64)[:, None]
+    s = weights(T, b1, scale=1 - b1) @ G
+    r = weights(T, b2, scale=1 - b2) @ G ** 2
+    r_hat = r / (1 - b2 ** t)
+    if variant == "notes000":
+        return -lr * (s / (1 - b1)) / (r_hat.sqrt() + delta)
+    s_hat = s / (1 - b1 ** t) * (r if variant == "notes001" else 1.0)
+    return -lr * s_hat / (r_hat + delta).sqrt()
+
+
+def momentum_alg4_direct(lr: float | None, beta: float, G: torch.Tensor) -> torch.Tensor:
+    """Algorithm 4: m_t = sum beta^(t-tau) c g_tau, step -m_t, c = 1 as printed (``lr`` None) or
+    the learning rate where it belongs."""
+    return -(weights(len(G), beta) @ G) * (1.0 if lr is None else lr)
+
+
+def rmsprop_slides_direct(lr: float, G: torch.Tensor, rho=0.99, eps=1e-8,
+                          definition: str = "slides") -> torch.Tensor:
+    """Eq. (6) with E[g^2]_t = (1 - rho) sum rho^(t-tau) g_tau^2 and ``rms``'s definition."""
+    mean_sq = weights(len(G), rho, scale=1 - rho) @ G ** 2
+    return -lr * G / (rms(mean_sq, eps, definition) + eps).sqrt()
+
+
+def adadelta_slides_direct(G: torch.Tensor, rho=0.9, eps=1e-6,
+                           definition: str = "zeiler") -> torch.Tensor:
+    """Eq. (7) (table form) with both running means written as sums over the history: the
+    gradients' up to t, the steps' up to t - 1."""
+    T = len(G)
+    mean_g = weights(T, rho, scale=1 - rho) @ G ** 2
+    W = weights(T, rho, scale=1 - rho)
+    steps = torch.zeros_like(G)
+    for t in range(T):
+        mean_d = W[t - 1, :t] @ steps[:t] ** 2 if t else torch.zeros_like(G[0])
+        steps[t] = -(rms(mean_d, eps, definition)
+                     / (rms(mean_g[t], eps, definition) + eps).sqrt() * G[t])
+    return steps
+
+
+def rmsprop_eps_inside(lr: float, G: torch.Tensor, rho=0.99, eps=2e-8) -> torch.Tensor:
+    """RMSprop with eps inside the root (TensorFlow 1's tf.train.RMSPropOptimizer):
+    -lr g_t / sqrt(E[g^2]_t + eps)."""
+    return -lr * G / (weights(len(G), rho, scale=1 - rho) @ G ** 2 + eps).sqrt()
 
 
 def variance_of_the_mean(N: int, sigma: float, draws: int, seed: int) -> float:
