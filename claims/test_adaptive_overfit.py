@@ -232,7 +232,10 @@ def balance_checks(evidence, sweep: dict, seeds: list) -> None:
                          "p of the sweep, predicts +1 on every test point", overfit_everywhere,
                          "fraction", "==", 1.0, seeds=seeds,
                          reference=measured(0.0, "seeds 0-19: at p = 0.52 AdaGrad (lr 0.1), "
-                                                 "RMSProp (1e-2) and Adam (0.1) generalize"))
+                                                 "RMSProp (1e-2) and Adam (0.1) generalize"),
+                         # 0 at every base seed 0-19 and 10000-10019 (5 seeds each): a change
+                         # of two seeds in five is a changed finding
+                         pinned=(0.0, 0.2))
 
 
 @pytest.mark.part("notes-construction-any-p")
