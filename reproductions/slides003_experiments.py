@@ -487,3 +487,294 @@ def experiment4(seeds, cfg: dict = DIGITS) -> dict:
     return {m: {"plain": train_mlps(seeds, False, m, g, cfg),
                 "product": train_mlps(seeds, True, m, g, cfg), "lr_exponents": np.array(g)}
             for m, g in cfg["grids"].items()}
+
+
+# --- the slides' own settings, on the ethanol rows and MNIST ---------------------------------------
+# Slides 003 run Experiments 1 and 3 on the ethanol regression (their x.npy, y.npy: 2565 rows x 128
+# features, scaled) and Experiment 4 on the TensorFlow tutorial's MNIST convnet. These are their
+# printed settings; the data loaders are ``da.load_problem`` and ``data.load_mnist``.
+SLIDES = {
+    # Experiment 1's code: train/emulate(..., iterations=200000, lr=0.001, N=2, p=2), every
+    # weight randn * 0.01 (Experiment 2's init code; Experiment 1's is not shown), and a print of
+    # the loss every 1000 iterations. Widths as the claim's (the slides name none).
+    "experiment1": {"widths": (1, 8, 64), "init_std": 0.01, "lr": 1e-3, "iterations": 200_000,
+                    "p": 2, "print_every": 1000,
+                    # curves kept every 10 iterations: times to reach a loss to 0.005% of T
+                    "record_every": 10},
+    # Experiment 3's model_building: one model per method at its constant lr, Keras
+    # RandomNormal(stddev=0.01), l4 loss; part 1 runs 600,000 epochs, part 2 (Adam, depths 1-3)
+    # 60,000 epochs at lr 0.0005 (the slides: the paper uses 0.001). One epoch is one full-batch
+    # step here (Keras' fit batch size is not shown; the paper's runs are full batch).
+    "experiment3": {"part1_epochs": 600_000,
+                    "part1": {"gd3": (3, "gd", 1e-4), "adagrad1": (1, "adagrad", 0.01),
+                              "adadelta1": (1, "adadelta", 5e-4)},
+                    "part2_epochs": 60_000, "adam_lr": 5e-4, "paper_adam_lr": 1e-3,
+                    "adam_depths": (1, 2, 3),
+                    # float32 steps (2-3x the float64 GEMM rate); parity with float64 is checked
+                    # on the first ``parity_epochs`` of every configuration
+                    "parity_epochs": 5_000},
+    # Experiment 4: the TensorFlow MNIST tutorial's convnet (convolutional.py) with the slides'
+    # change, each dense matrix W replaced by W W_op (W_op square, truncated normal std 0.1 like
+    # every weight). The tutorial's protocol: batch 64 taken in order, momentum 0.9, lr 0.01
+    # decayed x0.95 per epoch (staircase), dropout 0.5, 5e-4 x l2_loss of the dense weights and
+    # biases (kept on the tutorial's variables, the first factors: the slides do not show it
+    # changed). Deviation for CPU cost: the first ``n_train`` images of the 10,000 MNIST images
+    # present (the tutorial trains on 55,000) and ``steps`` steps (the tutorial's 10 epochs are
+    # 8,600); both nets on the same lr grid, the tutorial's 0.01 in its middle.
+    "experiment4": {"n_train": 2000, "batch": 64, "steps": 200, "momentum": 0.9, "decay": 0.95,
+                    "dropout": 0.5, "init_std": 0.1, "l2": 5e-4,
+                    "lr_exponents": (-2.5, -2.0, -1.5), "tutorial_lr": 0.01},
+}
+
+
+def keras_gd(lr) -> optim.Optimizer:
+    return keras_optimizer("gd", lr)
+
+
+def keras_adagrad(lr) -> optim.Optimizer:
+    return keras_optimizer("adagrad", lr)
+
+
+def keras_adadelta(lr) -> optim.Optimizer:
+    return keras_optimizer("adadelta", lr)
+
+
+def keras_adam(lr) -> optim.Optimizer:
+    return keras_optimizer("adam", lr)
+
+
+# Module-level factories (lr -> Optimizer) for ``da.train_grid``: their names are recorded.
+KERAS_FACTORIES = {"gd": keras_gd, "adagrad": keras_adagrad, "adadelta": keras_adadelta,
+                   "adam": keras_adam}
+
+
+def keras2_adam_step(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = KERAS["eps"]):
+    """Keras 2's ``optimizers.Adam.get_updates`` written out in numpy, as a ``step_fn(g, state,
+    t)``: m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= lr sqrt(1 - b2^t) / (1 - b1^t) m /
+    (sqrt(v) + eps). (Keras adds eps to sqrt(v), torch to sqrt(v / (1 - b2^t)): the shared Adam
+    with eps 1e-7 differs from it by eps / sqrt(1 - b2^t) in the denominator.)"""
+    def step(g, state, t):
+        g = np.asarray(g, dtype=np.float64)
+        m, v = (np.zeros_like(g), np.zeros_like(g)) if state is None else state
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        lr_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        return torch.tensor(-lr_t * m / (np.sqrt(v) + eps)), (m, v)
+    return step
+
+
+# --- Experiment 1 at the slides' setting -----------------------------------------------------------
+def gram_l2(problem: da.Problem):
+    """L_2(w) = (1/2) mean (X w - y)^2 at the rows of w (C, d), from X^T X / m, X^T y / m and
+    mean y^2 (float64; no pass over the rows)."""
+    X, y = torch.tensor(problem.X), torch.tensor(problem.y)
+    S, b, c = X.T @ X / problem.m, X.T @ y / problem.m, float((y * y).mean())
+    return lambda w: 0.5 * (((w @ S) * w).sum(1) - 2 * w @ b + c)
+
+
+def experiment1_slides(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment1"]) -> dict:
+    """Experiment 1 as the slides' code runs it: depth-2 nets of each width from every weight
+    N(0, std^2) (``depth2_init``), full-batch GD on l_2 at lr 0.001 for 200,000 iterations, and
+    the emulated rule (N = 2, ``da.e2e_step_single``) from each net's end-to-end start, float64,
+    gradients from X^T X / m (``da.grad_fn``). Returns {"steps" (K,), "real" (S, W, K), "rule"
+    (S, W, K) losses every ``record_every`` iterations, "lstar", "widths"}."""
+    if cfg["p"] != 2:
+        raise ValueError("the slides' Experiment 1 runs p = 2 (the Gram form)")
+    seeds, widths, d = list(seeds), list(cfg["widths"]), problem.X.shape[1]
+    Ws = [torch.cat(f) for f in zip(*[depth2_init(s, widths, d, cfg["init_std"])
+                                      for s in seeds])]
+    g_of_w = da.grad_fn(problem, 2, torch.float64)                    # columns (d, C)
+    loss_of, lr, C = gram_l2(problem), cfg["lr"], Ws[0].shape[0]
+    rule = (Ws[1] @ Ws[0])[:, 0, :].T.clone()                         # (d, C)
+    steps = np.arange(0, cfg["iterations"] + 1, cfg["record_every"])
+    out = np.empty((2 * C, len(steps)))
+    for t in range(cfg["iterations"] + 1):
+        w = (Ws[1] @ Ws[0])[:, 0, :]                                  # (C, d)
+        if t % cfg["record_every"] == 0:
+            out[:, t // cfg["record_every"]] = loss_of(torch.cat([w, rule.T])).numpy()
+        if t == cfg["iterations"]:
+            break
+        g = g_of_w(w.T).T[:, None, :]
+        Ws = [W - lr * G for W, G in zip(Ws, da.wide_factor_grads(Ws, g))]
+        rule = da.e2e_step_single(rule, g_of_w(rule), lr, 2)
+    shape = (len(seeds), len(widths), len(steps))
+    return {"steps": steps, "real": out[:C].reshape(shape), "rule": out[C:].reshape(shape),
+            "lstar": da.optimum(problem, 2), "widths": widths}
+
+
+def steps_to_reach(steps: np.ndarray, curve: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """For each level, the first recorded step at which ``curve`` is at or below it (inf if
+    never)."""
+    below = curve[None, :] <= np.asarray(levels)[:, None]
+    return np.where(below.any(1), steps[below.argmax(1)], np.inf)
+
+
+def time_shift(steps: np.ndarray, curve: np.ndarray, reference: np.ndarray, every: int,
+               upto: int) -> float:
+    """How far ``curve`` runs ahead of or behind ``reference`` in iterations: for every printed
+    step t (every ``every`` iterations, up to ``upto``), |steps for ``curve`` to reach the loss
+    that ``reference`` has at t - t|, the largest of them."""
+    printed = np.arange(every, upto + 1, every)
+    levels = reference[np.searchsorted(steps, printed)]
+    return float(np.max(np.abs(steps_to_reach(steps, curve, levels) - printed)))
+
+
+# --- Experiment 3 at the slides' settings ----------------------------------------------------------
+def experiment3_slides_part1(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment3"],
+                             dtype=torch.float32, epochs: int | None = None) -> dict:
+    """Experiment 3, part 1 as the slides run it: depth-3 GD at lr 1e-4, AdaGrad at 0.01 and
+    AdaDelta at 0.0005 on the linear model, Keras' constants (``KERAS_FACTORIES``), every weight
+    N(0, 0.01^2) (``da.init_factors``), l4, full batch, 600,000 epochs (``epochs`` to shorten).
+    Returns {method: da.Grid} (one depth, one lr each; L* from damped Newton)."""
+    lstar = da.optimum(problem, 4)
+    return {name: da.train_grid(problem, 4, seeds, depths=(depth,),
+                                lr_exponents=[math.log10(lr)], optimizer=KERAS_FACTORIES[method],
+                                steps=epochs or cfg["part1_epochs"], dtype=dtype, lstar=lstar)
+            for name, (depth, method, lr) in cfg["part1"].items()}
+
+
+def experiment3_slides_adam(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment3"],
+                            dtype=torch.float32, epochs: int | None = None) -> da.Grid:
+    """Experiment 3, part 2: Adam (Keras' constants) on depths 1, 2, 3 at the slides' fixed lr
+    0.0005 and at the paper's 0.001, every weight N(0, 0.01^2), l4, full batch, 60,000 epochs
+    (``epochs`` to shorten). One grid: (seeds, depths, 2 lrs)."""
+    return da.train_grid(problem, 4, seeds, depths=cfg["adam_depths"],
+                         lr_exponents=[math.log10(cfg["adam_lr"]), math.log10(cfg["paper_adam_lr"])],
+                         optimizer=keras_adam, steps=epochs or cfg["part2_epochs"], dtype=dtype)
+
+
+# --- Experiment 4 at the slides' setting: the tutorial's MNIST convnet -----------------------------
+def convnet_init(seed: int, product: bool, cfg: dict = SLIDES["experiment4"]) -> dict:
+    """The tutorial's variables in its orientation (x @ W): conv1 (32, 1, 5, 5) bias 0, conv2
+    (64, 32, 5, 5) bias 0.1, fc1 (3136, 512) bias 0.1, fc2 (512, 10) bias 0.1, every weight
+    truncated normal std 0.1; the product net also fc1_op (512, 512) and fc2_op (10, 10), drawn
+    the same way (the slides' code). The shared variables are the same draw for both nets."""
+    g = torch.Generator().manual_seed(seed)
+    s = cfg["init_std"]
+    p = {"conv1": truncated_normal(g, (32, 1, 5, 5), s), "conv1_b": torch.zeros(32),
+         "conv2": truncated_normal(g, (64, 32, 5, 5), s), "conv2_b": torch.full((64,), 0.1),
+         "fc1": truncated_normal(g, (3136, 512), s), "fc1_b": torch.full((512,), 0.1),
+         "fc2": truncated_normal(g, (512, 10), s), "fc2_b": torch.full((10,), 0.1)}
+    if product:
+        p["fc1_op"] = truncated_normal(g, (512, 512), s)
+        p["fc2_op"] = truncated_normal(g, (10, 10), s)
+    return p
+
+
+def convnet_logits(p: dict, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """The tutorial's forward pass (5x5 'SAME' convolutions, ReLU, 2x2 max-pools, dense 3136 ->
+    512, ReLU, dropout mask ``keep`` (already divided by the keep probability), dense 512 -> 10),
+    with x @ fc1 @ fc1_op and hidden @ fc2 @ fc2_op where the product factors exist (multiplied
+    left to right, as the slides' tf.matmul(tf.matmul(...)))."""
+    F = torch.nn.functional
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv1"], p["conv1_b"], padding=2)), 2)
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv2"], p["conv2_b"], padding=2)), 2)
+    h = x.flatten(1) @ p["fc1"]
+    if "fc1_op" in p:
+        h = h @ p["fc1_op"]
+    h = F.relu(h + p["fc1_b"])
+    if keep is not None:
+        h = h * keep
+    out = h @ p["fc2"]
+    if "fc2_op" in p:
+        out = out @ p["fc2_op"]
+    return out + p["fc2_b"]
+
+
+def convnet_penalty(p: dict) -> torch.Tensor:
+    """The tutorial's regularizer: l2_loss(fc1) + l2_loss(fc1_b) + l2_loss(fc2) + l2_loss(fc2_b),
+    l2_loss(t) = sum(t^2) / 2."""
+    return sum((p[k] * p[k]).sum() / 2 for k in ("fc1", "fc1_b", "fc2", "fc2_b"))
+
+
+def mnist_inputs(images: np.ndarray, n: int) -> torch.Tensor:
+    """The first n images as the tutorial scales them: (pixel - 127.5) / 255, shape (n, 1, 28,
+    28), float32."""
+    return (torch.tensor(images[:n], dtype=torch.float32)[:, None] - 127.5) / 255.0
+
+
+def train_slides_convnet(images: np.ndarray, labels: np.ndarray, product: bool, lr: float,
+                         seed: int, cfg: dict = SLIDES["experiment4"]) -> dict:
+    """The tutorial's training loop on the first ``n_train`` images: batches of 64 taken in order
+    (offset = step * 64 mod (n - 64), as the tutorial), momentum 0.9 (``optim.sgd``), lr decayed
+    x0.95 per epoch of n images (staircase), dropout 0.5 (mask from the seed), loss = cross-entropy
+    + 5e-4 x the tutorial's regularizer. Returns {"batch_ce" (steps,), "batch_loss" (steps,),
+    "final_ce": training cross-entropy on all n images without dropout after the last step,
+    "final_penalty"}."""
+    n, b = cfg["n_train"], cfg["batch"]
+    x_all, y_all = mnist_inputs(images, n), torch.tensor(labels[:n], dtype=torch.int64)
+    params = convnet_init(seed, product, cfg)
+    schedule = lambda t: lr * cfg["decay"] ** (((t - 1) * b) // n)    # noqa: E731
+    opt = optim.sgd(schedule, momentum=cfg["momentum"])
+    states = {k: opt.init(v) for k, v in params.items()}
+    drop = torch.Generator().manual_seed(10_000 + seed)
+    ce_log, loss_log = np.empty(cfg["steps"]), np.empty(cfg["steps"])
+    for step in range(cfg["steps"]):
+        offset = (step * b) % (n - b)
+        x, y = x_all[offset:offset + b], y_all[offset:offset + b]
+        keep = (torch.rand(b, 512, generator=drop) >= cfg["dropout"]) / (1 - cfg["dropout"])
+        leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
+        ce = torch.nn.functional.cross_entropy(convnet_logits(leaves, x, keep), y)
+        loss = ce + cfg["l2"] * convnet_penalty(leaves)
+        grads = torch.autograd.grad(loss, list(leaves.values()))
+        for k, g in zip(leaves, grads):
+            upd, states[k] = opt.update(g, states[k])
+            params[k] = params[k] + upd
+        ce_log[step], loss_log[step] = float(ce.detach()), float(loss.detach())
+    with torch.no_grad():
+        final = torch.nn.functional.cross_entropy(convnet_logits(params, x_all), y_all)
+        penalty = convnet_penalty(params)
+    final = float(final) if torch.isfinite(final) else math.inf       # a diverged run: +inf
+    return {"batch_ce": ce_log, "batch_loss": loss_log, "final_ce": final,
+            "final_penalty": float(penalty)}
+
+
+def experiment4_slides(images: np.ndarray, labels: np.ndarray, seeds,
+                       cfg: dict = SLIDES["experiment4"]) -> dict:
+    """Both nets at every lr of the grid for each seed. Returns {"plain", "product": final
+    training cross-entropy (S, L); "plain_curves", "product_curves": batch cross-entropy (S, L,
+    steps); "lr_exponents"}."""
+    out = {"lr_exponents": np.array(cfg["lr_exponents"])}
+    for net in ("plain", "product"):
+        runs = [[train_slides_convnet(images, labels, net == "product", 10.0 ** e, s, cfg)
+                 for e in cfg["lr_exponents"]] for s in seeds]
+        out[net] = np.array([[r["final_ce"] for r in row] for row in runs])
+        out[f"{net}_curves"] = np.array([[r["batch_ce"] for r in row] for row in runs])
+    return out
+
+
+# --- figures --------------------------------------------------------------------------------------
+def plot_experiment1_slides(r: dict, seed_index: int = 0):
+    """Experiment 1 at the slides' setting: loss - L* vs iteration (log axes) of each width's
+    net (solid) and of the rule from its start (dashed), one seed."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    t = np.maximum(r["steps"], 1)
+    for h, width in enumerate(r["widths"]):
+        line, = ax.plot(t, r["real"][seed_index, h] - r["lstar"], lw=1.6, label=f"width {width}")
+        ax.plot(t, r["rule"][seed_index, h] - r["lstar"], ls="--", lw=1.0,
+                color=line.get_color(), label=f"rule from width {width}'s start")
+    ax.set(xscale="log", yscale="log", xlabel="iteration", ylabel="loss - L*",
+           title="Experiment 1 at the slides' setting (l2, lr 0.001)")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_convnet_slides(run: dict, smooth: int = 20):
+    """Experiment 4 at the slides' setting: moving average of the batch cross-entropy, each net
+    at its best lr per seed (thin lines: seeds)."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    k = np.ones(smooth) / smooth
+    for net, color in (("plain", "tab:blue"), ("product", "tab:orange")):
+        best = np.argmin(run[net], 1)
+        for s, j in enumerate(best):
+            curve = np.convolve(run[f"{net}_curves"][s, j], k, mode="valid")
+            ax.plot(np.arange(len(curve)) + smooth, curve, color=color, lw=1.2,
+                    label=f"{net} (lr 10^{run['lr_exponents'][j]:g})")
+    ax.set(yscale="log", xlabel="step", ylabel=f"batch cross-entropy ({smooth}-step average)",
+           title="The tutorial's MNIST convnet, plain vs product of two")
+    ax.legend(fontsize=7)
+    return fig
