@@ -384,10 +384,42 @@ def loop_integral(F, center: torch.Tensor, a: torch.Tensor, b: torch.Tensor, rad
             float((Fs.norm(dim=1) * dgamma.norm(dim=1)).sum() * h))
 
 
-def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
-    """For each depth N: the Jacobian asymmetry of F at a random point of norm 1, and the loop
-    integral of F (relative to its bound) around a circle in a random plane through that point.
-    Returns {"depths", "asymmetry" (N,), "loop" (N,), "loop_relative" (N,)}."""
+def antisymmetric_jacobian(X: torch.Tensor, y: torch.Tensor, N: int,
+                           w: torch.Tensor) -> torch.Tensor:
+    """J - J^T of F (``update_field``) in closed form, at points w (..., d):
+    (N - 1)/N ||w||^(-2/N) [(N - 2)(c w^T - w c^T) - 2 (N - 1)(H w w^T - w (H w)^T)] with
+    H = X^T X / n, c = X^T y / n. (F = s^p g + (N - 1) s^(p-1) (w.g) w, s = ||w||^2,
+    p = 1 - 1/N, g = H w - c: the symmetric terms s^p H and (N - 1) s^(p-1) (w.g) I drop out, the
+    rank-one terms 2 p s^(p-1) g w^T and (N - 1) s^(p-1) w (g + H w)^T leave this.) Zero at
+    N = 1; independent of F's code, for the claim's checks."""
+    n = X.shape[0]
+    H, c = X.T @ X / n, X.T @ y / n
+    Hw = w @ H
+    outer = lambda u, v: u[..., :, None] * v[..., None, :]  # noqa: E731
+    s = (w * w).sum(-1)[..., None, None]
+    return (N - 1) / N * s ** (-1 / N) * ((N - 2) * (outer(c.expand_as(w), w)
+                                                     - outer(w, c.expand_as(w)))
+                                          - 2 * (N - 1) * (outer(Hw, w) - outer(w, Hw)))
+
+
+def stokes_loop_value(X, y, N: int, center: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                      radius: float, n_radial: int = 24, n_angle: int = 64) -> float:
+    """The loop integral of F around the circle of ``loop_integral``, by Stokes' theorem: the
+    integral over the disk of the curl b^T (J - J^T) a (``antisymmetric_jacobian``), Gauss-Legendre
+    in the radius and the trapezoid rule in the angle. An independent route to the same number."""
+    nodes, wts = np.polynomial.legendre.leggauss(n_radial)
+    r = torch.tensor((nodes + 1) * radius / 2)
+    wr = torch.tensor(wts * radius / 2)
+    t = torch.arange(n_angle, dtype=torch.float64) * (2 * math.pi / n_angle)
+    dirs = torch.cos(t)[:, None] * a + torch.sin(t)[:, None] * b            # (angle, d)
+    points = center + r[:, None, None] * dirs                                # (radial, angle, d)
+    curl = torch.einsum("i,raij,j->ra", b, antisymmetric_jacobian(X, y, N, points), a)
+    return float((curl * (r * wr)[:, None]).sum() * (2 * math.pi / n_angle))
+
+
+def field_problem(seed: int, config: dict = CONFIG):
+    """The data (X, y), the point w0 of norm 1 and the orthonormal plane (a, b) of
+    ``gradient_field_test``, from ``seed``."""
     c = config["gradient_field"]
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(c["n"], c["d"], generator=g, dtype=torch.float64)
@@ -395,14 +427,60 @@ def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
     w0 = torch.randn(c["d"], generator=g, dtype=torch.float64)
     w0 = w0 / w0.norm()
     ab, _ = torch.linalg.qr(torch.randn(c["d"], 2, generator=g, dtype=torch.float64))
-    out = {"depths": list(c["depths"]), "asymmetry": [], "loop": [], "loop_relative": []}
+    return X, y, w0, ab[:, 0], ab[:, 1]
+
+
+def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
+    """For each depth N: the Jacobian asymmetry of F at a random point of norm 1 (autograd), and
+    the loop integral of F (relative to its bound) around a circle in a random plane through that
+    point; beside them, for the claims' checks, their independent values: the closed-form
+    J - J^T's distance from autograd's ("closed_form_gap", relative to ||J||), Stokes' disk
+    integral's from the loop integral ("stokes_gap", relative to the bound), and F's distance
+    from the general rule at k = 1 with autograd's gradient ("rule_gap")."""
+    c = config["gradient_field"]
+    X, y, w0, a, b = field_problem(seed, config)
+    n = X.shape[0]
+    wr = w0.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(0.5 * ((X @ wr - y) ** 2).sum() / n, wr)
+    out = {"depths": list(c["depths"]), "asymmetry": [], "loop": [], "loop_relative": [],
+           "closed_form_gap": [], "closed_form_asymmetry": [], "stokes_gap": [], "rule_gap": []}
     for N in c["depths"]:
         F = update_field(X, y, N)
+        J = torch.autograd.functional.jacobian(F, w0)
+        K = antisymmetric_jacobian(X, y, N, w0)
         out["asymmetry"].append(jacobian_asymmetry(F, w0))
-        I, bound = loop_integral(F, w0, ab[:, 0], ab[:, 1], c["radius"], c["points"])
+        out["closed_form_asymmetry"].append(float(torch.linalg.norm(K) / torch.linalg.norm(J)))
+        out["closed_form_gap"].append(float(torch.linalg.norm(J - J.T - K) / torch.linalg.norm(J)))
+        I, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
         out["loop"].append(I)
         out["loop_relative"].append(abs(I) / bound)
+        out["stokes_gap"].append(abs(I - stokes_loop_value(X, y, N, w0, a, b, c["radius"]))
+                                 / bound)
+        rule = torch.tensor(da.e2e_direction_multi(w0.numpy()[None], g.numpy()[None], N)[0])
+        out["rule_gap"].append(float((F(w0) - rule).abs().max() / rule.abs().max()))
     return {k: np.array(v) if k != "depths" else v for k, v in out.items()}
+
+
+# --- the kernels' own checks: an exactly balanced start, hand-derived factor gradients ------------
+def balanced_start_errors(seed: int, depth: int, config: dict = CONFIG) -> dict:
+    """For ``balanced_start``: max_j ||W_(j+1)^T W_(j+1) - W_j W_j^T|| / ||W_j W_j^T|| (zero for
+    exactly balanced factors) and ||W_N ... W_1 - W_e|| / ||W_e||."""
+    We, Ws, _, _ = balanced_start(seed, depth, config)
+    T = [torch.tensor(W) for W in Ws]
+    gram = [W @ W.T for W in T[:-1]]
+    return {"imbalance": max(float(torch.linalg.norm(D) / torch.linalg.norm(G))
+                             for D, G in zip(imbalances(T), gram)),
+            "product": float(np.linalg.norm(product(Ws) - We) / np.linalg.norm(We))}
+
+
+def factor_gradient_gap(seed: int, depth: int = 3, eta: float = 1e-2, steps: int = 50,
+                        config: dict = CONFIG) -> float:
+    """max_j ||W_j (hand-derived gradients) - W_j (autograd)|| / ||W_j|| after ``steps`` GD steps
+    from the balanced start."""
+    _, Ws, X, Y = balanced_start(seed, depth, config)
+    hand = gd_on_factors(Ws, X, Y, eta, steps)
+    auto = gd_on_factors_autograd(Ws, X, Y, eta, steps)
+    return max(float(torch.linalg.norm(h - a) / torch.linalg.norm(a)) for h, a in zip(hand, auto))
 
 
 # --- figure ----------------------------------------------------------------------------------------

@@ -56,17 +56,29 @@ def quadratic_grad(A: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def run_on_quadratic(opt: optim.Optimizer, A: torch.Tensor, x0: torch.Tensor, steps: int,
-                     record: int = 1) -> np.ndarray:
+                     record: int = 1, directions: torch.Tensor | None = None):
     """f(x_t) for t = 0, record, 2 record, ..., steps on f(x) = x^T A x / 2 (batched over the
-    leading axis). Returns (steps // record + 1, batch)."""
+    leading axis). Returns (steps // record + 1, batch); with ``directions`` (batch, dim, m) also
+    the coordinates x_t . directions[:, :, j] and ||x_t||, (steps // record + 1, batch, m) and
+    (steps // record + 1, batch)."""
     x, state = x0.clone(), opt.init(x0)
-    out = [quadratic_loss(A, x)]
+    out, coords, norms = [quadratic_loss(A, x)], [], []
+
+    def keep(x):
+        if directions is not None:
+            coords.append(torch.einsum("bi,bim->bm", x, directions))
+            norms.append(x.norm(dim=1))
+    keep(x)
     for t in range(1, steps + 1):
         upd, state = opt.update(quadratic_grad(A, x), state)
         x = x + upd
         if t % record == 0:
             out.append(quadratic_loss(A, x))
-    return torch.stack(out).numpy()
+            keep(x)
+    losses = torch.stack(out).numpy()
+    if directions is None:
+        return losses
+    return losses, torch.stack(coords).numpy(), torch.stack(norms).numpy()
 
 
 # --- step size: divergence just above 2/L ----------------------------------------------------------
@@ -124,11 +136,19 @@ def tuned_methods(mu: float, L: float) -> dict:
 
 
 def momentum_at_condition_number(seeds, kappa: float, steps: int, cfg: dict = CONFIG) -> dict:
-    """f(x_t) / f(x_0), t = 0 .. steps, per seed (array (steps + 1, seeds)) for GD, heavy ball
-    and Nesterov, each tuned for the eigenvalues [1, kappa]."""
+    """GD, heavy ball and Nesterov, each tuned for the eigenvalues [1, kappa], on the random
+    quadratics: per method, f(x_t) / f(x_0) ("loss"), the coordinates of x_t along the flattest
+    and the steepest eigenvector ("bottom", "top") and ||x_t|| ("norm"), t = 0 .. steps, each
+    (steps + 1, seeds)."""
     A, x0, _ = quadratic_batch(seeds, cfg["dim"], kappa)
-    return {name: (lambda f: f / f[0])(run_on_quadratic(opt, A, x0, steps))
-            for name, opt in tuned_methods(1.0, kappa).items()}
+    _, V = torch.linalg.eigh(A)
+    ends = V[:, :, [0, -1]]
+    out = {"loss": {}, "bottom": {}, "top": {}, "norm": {}}
+    for name, opt in tuned_methods(1.0, kappa).items():
+        f, c, n = run_on_quadratic(opt, A, x0, steps, directions=ends)
+        out["loss"][name], out["norm"][name] = f / f[0], n
+        out["bottom"][name], out["top"][name] = c[..., 0], c[..., 1]
+    return out
 
 
 # --- Nesterov's worst-case function (Nesterov 2004, §2.1.2) ---------------------------------------
