@@ -7,6 +7,14 @@ slides 002 "How can we reduce the variance", Algorithms 4 and 5, eqs. (6) and (7
 rules are in ``reproductions/document_rules.py``. The test problem is a 10-D diagonal quadratic
 with curvatures in [0.1, 10], 200 steps from x0 = 1; "gap" is the largest distance between two
 trajectories over the largest distance the reference moved.
+
+A document's formula is judged only where it differs beyond a convention: the notes' RMSProp
+without (1 - rho) is the usual average times rho/(1 - rho), a learning rate absorbs it (the
+notes' lr eta is the reference's eta sqrt((1 - rho)/rho)), so its discrepancy is what remains,
+the average stopping at t - 1. The slides' RMS is read with one definition for eqs. (6) and (7),
+their own RMS(G)_t = E[g^2]_t + eps; Zeiler's sqrt(E[x^2]_t + eps) is the other reading,
+recorded. Every literal rule is checked, in its claim's reference-agrees part, against the
+printed formula written out as sums over the gradient history (no running state).
 """
 
 import math

@@ -172,21 +172,34 @@ def clip_by_value(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
     return [g.clamp(-c, c) for g in grads]
 
 
-def clip_by_norm(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
-    """Keras ``clipnorm``: each tensor rescaled to norm <= c, its direction kept."""
-    return [g * min(1.0, c / (float(g.norm()) + 1e-12)) for g in grads]
+def _norms(grads: list[torch.Tensor], batched: bool) -> list[torch.Tensor]:
+    """Each tensor's norm (a scalar), or with ``batched`` each model's along the leading axis,
+    shaped to broadcast against the tensor."""
+    if not batched:
+        return [g.norm() for g in grads]
+    return [g.flatten(1).norm(dim=1).view(-1, *[1] * (g.dim() - 1)) for g in grads]
 
 
-def clip_by_global_norm(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
+def clip_by_norm(grads: list[torch.Tensor], c: float, batched: bool = False) -> list[torch.Tensor]:
+    """Keras ``clipnorm``: each tensor rescaled to norm <= c, its direction kept (with
+    ``batched``, each model's slice along the leading axis on its own)."""
+    return [g * torch.clamp(c / (n + 1e-12), max=1.0)
+            for g, n in zip(grads, _norms(grads, batched))]
+
+
+def clip_by_global_norm(grads: list[torch.Tensor], c: float,
+                        batched: bool = False) -> list[torch.Tensor]:
     """``torch.nn.utils.clip_grad_norm_`` (Keras ``global_clipnorm``): all tensors rescaled by
-    one factor so that their joint norm is <= c."""
-    total = float(torch.sqrt(sum((g ** 2).sum() for g in grads)))
-    return [g * min(1.0, c / (total + 1e-6)) for g in grads]  # torch's 1e-6 guard
+    one factor so that their joint norm is <= c (with ``batched``, one factor per model)."""
+    total = torch.sqrt(sum(n.flatten() ** 2 for n in _norms(grads, batched)))   # (M,) or (1,)
+    factor = torch.clamp(c / (total + 1e-6), max=1.0)                          # torch's guard
+    return [g * (factor.view(-1, *[1] * (g.dim() - 1)) if batched else factor[0]) for g in grads]
 
 
-CLIPS = {"norm": lambda g, cfg: clip_by_norm(g, cfg["clip_norm"]),
-         "global_norm": lambda g, cfg: clip_by_global_norm(g, cfg["clip_norm"]),
-         "value": lambda g, cfg: clip_by_value(g, cfg["clip_value"])}
+CLIPS = {"norm": lambda g, cfg, batched=False: clip_by_norm(g, cfg["clip_norm"], batched),
+         "global_norm": lambda g, cfg, batched=False: clip_by_global_norm(g, cfg["clip_norm"],
+                                                                          batched),
+         "value": lambda g, cfg, batched=False: clip_by_value(g, cfg["clip_value"])}
 
 
 def deep_relu_net(seed: int, depth: int, width: int, gain: float, d_in: int, d_out: int):
@@ -202,31 +215,55 @@ def deep_relu_net(seed: int, depth: int, width: int, gain: float, d_in: int, d_o
     return torch.nn.Sequential(*layers)
 
 
+def stacked_nets(seeds, cfg: dict, d_in: int, d_out: int) -> list[torch.Tensor]:
+    """The parameters of ``deep_relu_net`` for each seed, stacked on a leading model axis:
+    [W_1, b_1, W_2, b_2, ...], W_i (M, out, in), b_i (M, out)."""
+    nets = [list(deep_relu_net(s, cfg["depth"], cfg["width"], cfg["gain"], d_in, d_out)
+                 .parameters()) for s in seeds]
+    return [torch.stack([n[i].detach() for n in nets]) for i in range(len(nets[0]))]
+
+
+def stacked_forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """Logits of every model on its own inputs x (M, B, d_in): ReLU between the layers."""
+    h = x
+    for i in range(0, len(params), 2):
+        h = torch.baddbmm(params[i + 1][:, None, :], h, params[i].transpose(1, 2))
+        if i + 2 < len(params):
+            h = torch.relu(h)
+    return h
+
+
+def stacked_losses(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each model's mean cross-entropy on its own batch, (M,)."""
+    logits = stacked_forward(params, x)
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(),
+                                             reduction="none").view(y.shape).mean(1)
+
+
 def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
     """Full-batch training loss per seed after ``steps`` SGD steps of the deep ReLU net, without
-    clipping and with each clipping of ``CLIPS`` (NaN: diverged)."""
+    clipping and with each clipping of ``CLIPS`` (NaN: diverged). The seeds train as one batch
+    of models (independent: the summed loss's gradient is each model's own); seed s draws its
+    minibatches from its own generator, the same sequence under every clipping."""
     X, y = data
+    seeds = list(seeds)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    idx = torch.stack([torch.stack([torch.randint(len(y), (cfg["batch"],), generator=g)
+                                    for _ in range(cfg["steps"])]) for g in gens], 1)
     out = {}
     for mode in ("none", *CLIPS):
-        losses = []
-        for s in seeds:
-            net = deep_relu_net(s, cfg["depth"], cfg["width"], cfg["gain"], X.shape[1],
-                                int(y.max()) + 1)
-            gen = torch.Generator().manual_seed(s)
-            params = list(net.parameters())
-            for _ in range(cfg["steps"]):
-                idx = torch.randint(len(y), (cfg["batch"],), generator=gen)
-                loss = torch.nn.functional.cross_entropy(net(X[idx]), y[idx])
-                grads = list(torch.autograd.grad(loss, params))
-                if mode != "none":
-                    grads = CLIPS[mode](grads, cfg)
-                with torch.no_grad():
-                    for p, g in zip(params, grads):
-                        p -= cfg["lr"] * g
-            with torch.no_grad():
-                full = float(torch.nn.functional.cross_entropy(net(X), y))
-            losses.append(full if np.isfinite(full) else np.nan)
-        out[mode] = np.array(losses)
+        params = stacked_nets(seeds, cfg, X.shape[1], int(y.max()) + 1)
+        for t in range(cfg["steps"]):
+            ps = [p.requires_grad_(True) for p in params]
+            loss = stacked_losses(ps, X[idx[t]], y[idx[t]]).sum()
+            grads = list(torch.autograd.grad(loss, ps))
+            if mode != "none":
+                grads = CLIPS[mode](grads, cfg, batched=True)
+            params = [p.detach() - cfg["lr"] * g for p, g in zip(ps, grads)]
+        with torch.no_grad():
+            full = stacked_losses(params, X.expand(len(seeds), *X.shape),
+                                  y.expand(len(seeds), *y.shape)).numpy()
+        out[mode] = np.where(np.isfinite(full), full, np.nan)
     return out
 
 
