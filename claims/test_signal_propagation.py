@@ -151,8 +151,9 @@ CLAIMS = [
               readings=(
                   reading("ReLU (where the linearity assumption fails), the Glorot paper's "
                           "depth 6, 5 epochs, 'works well' = trains",
-                          "0.04-0.16 (median 0.07; He's 0.04) on seeds 0-21 and 10000-10021",
-                          "holds", "paper", "default tier"),
+                          "best loss over rates (0.01, 0.03, 0.1) 0.04-0.16 (median 0.07; He's "
+                          "0.04) on seeds 0-21 and 10000-10021", "holds", "paper",
+                          "default tier (at 0.03, the best rate on 43 of 44 seeds)"),
               )),
          part("glorot-relu-trains-at-horizon", "scope", "At depth 20 a ReLU net from Glorot's "
               "weights trains given 10 times the epochs (50): best loss below 1.5 on every "
@@ -283,9 +284,10 @@ CLAIMS = [
 ]
 
 VANISHING_SEEDS = 6   # slope sd ~0.004 per seed against a 0.02 tolerance
-# He-Gaussian slopes scatter more (sd 0.0127 per seed): the mean over 12 held on every window of
-# seeds 0-124 and of the held-out 10000-10210 (interval ends within +-0.0161); 8 seeds left 4
-# held-out windows inconclusive, the median over 12 left 5 of 125.
+# He-Gaussian slopes scatter more (sd 0.012 per seed, mean -0.0045 against the drift's -0.0049):
+# the mean over 12 held on every window of seeds 0-124 and of the held-out 10000-10210 (interval
+# ends within +-0.018 of the drift); 8 seeds left 6 held-out windows inconclusive, and the median
+# (float64 draws) 5 of 125.
 HE_SEEDS = 12
 MASK_SEEDS = 5
 INIT_SEEDS = 3        # 1.7 s per seed; every per-seed value of seeds 0-49 meets its bound
@@ -307,7 +309,7 @@ def vanishing(seed):
 
 @pytest.mark.part("jacobian-product-matches-autograd")
 def test_the_hand_written_jacobian_product_matches_autograd(seed, evidence):
-    n, depth = sp.CONFIG["jacobian"]["width"], 12   # the kernel's code is the same at any depth
+    n, depth = 64, 12       # the kernel's code is the same at any width and depth
     he = math.sqrt(2.0 / n)
     weights = {"orthogonal": lambda g: sp.orthogonal(n, g),
                "He Gaussian": lambda g: he * torch.randn(n, n, generator=g, dtype=torch.float64),
@@ -575,8 +577,8 @@ def test_glorot_trains_a_relu_net_at_the_glorot_papers_depth(init_seeds, evidenc
     evidence.record("ReLU + Glorot, depth 6: best loss per seed", b)
     evidence.check_seeds("ReLU + Glorot, depth 6: seeds whose best loss is below 1.5", b < 1.5,
                          "fraction", "==", 1.0, seeds=init_seeds,
-                         reference=measured(0.07, "median, seeds 0-21 and 10000-10021 "
-                                                  "(0.04-0.16)"))
+                         reference=measured(0.07, "median at rate 0.03, seeds 0-21 and "
+                                                  "10000-10021 (0.04-0.16)"))
 
 
 @pytest.mark.part("glorot-relu-slower-than-he")

@@ -12,7 +12,8 @@ Scale: MLPs on scikit-learn's digits (1437 training images of a stratified split
 seed, standardized: ``small_net_regularization.digits``), depth 3 and 6 (weight layers), width
 32, He initialization, minibatch SGD with momentum or Adam (``reproductions.optimizers``), and
 depth 1 (softmax regression, a convex model) as a reference. All seeds of one (depth, optimizer)
-configuration train as one batch of independent nets (``torch.func.vmap``); every loss along a
+configuration train as one batch of independent nets (``batched_losses``: one batched matrix
+product per layer, autograd of the nets' summed losses); every loss along a
 line or slice is the mean cross-entropy on the whole training split, evaluated in float64 from
 the float32 weights, every net at once (``line_losses``).
 
@@ -30,19 +31,27 @@ Definitions:
     second layer's weights divided by it, the same function since ReLU is positively homogeneous.
 
 Deviations: the nets are small (the papers: CIFAR-10 and MNIST nets); the lecture's unpublished
-[LTSM18] protocol is not described, so the gradient-direction slices follow the same rise-scaled,
-filter-normalized protocol as the random ones; Li et al. argue the scale invariance with batch
-normalization, here it comes from ReLU's positive homogeneity with compensating layer scales.
+[LTSM18] protocol is not described: the gradient slices take the raw full-batch gradient (the
+notes' 'total gradient') and raw Gaussian directions, each at unit norm, and rise-scale them all
+so that their shapes are compared over the same loss excursion (``direction_slices``; the
+filter-normalized variant is kept as a reading); the single-layer slices are filter-normalized
+within the layer (``layer_slices``), the notes' answer to picking directions fairly; Li et al.
+argue the scale invariance with batch normalization, here it comes from ReLU's positive
+homogeneity with compensating layer scales.
+
+References for the kernels: ``sequential`` (a net as ``torch.nn`` layers), ``reference_loss``,
+``reference_gradient``, ``train_reference`` (``torch.optim`` per net); ``kernel_errors`` compares
+every kernel with them, numpy or a closed form.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.func import grad, vmap
 
 from . import optimizers as optim
 from .small_net_regularization import digits
@@ -63,6 +72,8 @@ CONFIG = {
     "slice_points": 31,                       # t = -1, -14/15, ..., 1
     "bisection": {"low": 1e-3, "high": 1e3, "steps": 10},  # s to 1.4%
     "random_directions": 2,                   # per net and kind; a seed's value is their mean
+    "layer_directions": 4,                    # per net through the first / the last layer: 2
+                                              # left last/first inconclusive at 7 of 40 base seeds
     "rescale": 10.0,                          # layer 1 times 10, layer 2 divided by 10
     "twin_offset": 100_000,                   # a twin's initial weights: seed + this
     "direction_offset": 500_000,              # random directions: seed + this (+ 1000 j), not
@@ -99,14 +110,47 @@ def loss(p: dict, x, y):
     return F.cross_entropy(forward(p, x), y)
 
 
+def batched_forward(p: dict, X) -> torch.Tensor:
+    """The logits of stacked nets, net m on its own rows X[m]: weights (M, out, in), biases
+    (M, out), X (M, n, 64); one batched matrix product per layer."""
+    n, z = depth_of(p), X
+    for i in range(n):
+        z = torch.baddbmm(p[f"b{i}"].unsqueeze(1), z, p[f"w{i}"].mT)
+        if i < n - 1:
+            z = torch.relu(z)
+    return z
+
+
+def batched_losses(p: dict, X, Y) -> torch.Tensor:
+    """Each stacked net's mean cross-entropy on its own rows: shape (M,). Their sum has each
+    net's gradient in its own slice of the stacked weights."""
+    logits = batched_forward(p, X)
+    return F.cross_entropy(logits.flatten(0, 1), Y.flatten(), reduction="none").view(
+        Y.shape).mean(1)
+
+
+def batched_gradient(p: dict, X, Y) -> dict:
+    """Each stacked net's gradient of its mean loss on its rows (autograd of the summed losses)."""
+    params = {k: v.detach().requires_grad_() for k, v in p.items()}
+    grads = torch.autograd.grad(batched_losses(params, X, Y).sum(), list(params.values()))
+    return dict(zip(params, grads))
+
+
 def stack(dicts: list) -> dict:
     return {k: torch.stack([d[k] for d in dicts]) for k in dicts[0]}
 
 
 # --- data and training ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def training_split(seed: int) -> tuple:
+    """(X (1437, 64), y (1437,)): the training split of ``seed`` (loaded once per seed; the
+    tensors are only read)."""
+    return digits(int(seed))[:2]
+
+
 def training_data(seeds) -> tuple:
     """(X (M, 1437, 64), y (M, 1437)): each seed's training split."""
-    splits = [digits(s) for s in seeds]
+    splits = [training_split(s) for s in seeds]
     return torch.stack([s[0] for s in splits]), torch.stack([s[1] for s in splits])
 
 
@@ -129,7 +173,6 @@ def train(init_seeds, data_seeds, depth: int, opt_name: str, cfg: dict = CONFIG)
     state = {k: opt.init(v) for k, v in p.items()}
     gens = [torch.Generator().manual_seed(int(s) + 7919) for s in data_seeds]
     rows = torch.arange(M)[:, None]
-    step_grad = vmap(grad(loss))
     out = {"theta0": {k: v.clone() for k, v in p.items()}}
     for epoch in range(cfg["epochs"]):
         if epoch == cfg["mid_epoch"]:
@@ -137,11 +180,162 @@ def train(init_seeds, data_seeds, depth: int, opt_name: str, cfg: dict = CONFIG)
         perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
         for s in range(0, n - cfg["batch"] + 1, cfg["batch"]):
             idx = perm[:, s:s + cfg["batch"]]
-            grads = step_grad(p, X[rows, idx], Y[rows, idx])
+            grads = batched_gradient(p, X[rows, idx], Y[rows, idx])
             for k in p:
                 upd, state[k] = opt.update(grads[k], state[k])
                 p[k] = p[k] + upd
     out["thetaT"] = p
+    return out
+
+
+# --- references for the hand-written kernels: torch.nn and torch.optim, one net at a time ---------
+def sequential(p: dict, m: int = 0) -> torch.nn.Sequential:
+    """Net ``m`` of stacked weights ``p`` as a float64 ``torch.nn.Sequential`` of Linear and ReLU
+    layers (parameters copied, requiring gradients)."""
+    n, layers = depth_of(p), []
+    for i in range(n):
+        w = p[f"w{i}"][m].double()
+        lin = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            lin.weight.copy_(w)
+            lin.bias.copy_(p[f"b{i}"][m].double())
+        layers += [lin] + ([torch.nn.ReLU()] if i < n - 1 else [])
+    return torch.nn.Sequential(*layers)
+
+
+def sequential_params(net: torch.nn.Sequential) -> dict:
+    """The weights of ``sequential``'s net back as {w0, b0, ...} (unstacked)."""
+    lins = [layer for layer in net if isinstance(layer, torch.nn.Linear)]
+    return {**{f"w{i}": lin.weight for i, lin in enumerate(lins)},
+            **{f"b{i}": lin.bias for i, lin in enumerate(lins)}}
+
+
+def reference_loss(p: dict, m: int, X, Y) -> float:
+    """Net ``m``'s full-batch training loss through ``torch.nn`` (float64)."""
+    with torch.no_grad():
+        return float(F.cross_entropy(sequential(p, m)(X[m].double()), Y[m]))
+
+
+def reference_gradient(p: dict, m: int, X, Y) -> dict:
+    """Net ``m``'s full-batch gradient through ``torch.nn`` and ``torch.autograd`` (float64)."""
+    net = sequential(p, m)
+    params = sequential_params(net)
+    grads = torch.autograd.grad(F.cross_entropy(net(X[m].double()), Y[m]), list(params.values()))
+    return dict(zip(params, grads))
+
+
+def train_reference(init_seed: int, data_seed: int, depth: int, opt_name: str,
+                    cfg: dict = CONFIG) -> dict:
+    """One net of ``train`` the plain way: ``torch.nn`` layers in float32, ``torch.optim.SGD``
+    (momentum) or ``torch.optim.Adam`` with a ``LambdaLR`` linear decay, the same initial weights
+    and minibatch order. Returns its final weights {w0, b0, ...}."""
+    p0 = stack([init(init_seed, depth, cfg["width"])])
+    net = sequential(p0).float()
+    X, Y = training_split(data_seed)
+    n, batch = Y.shape[0], cfg["batch"]
+    total = cfg["epochs"] * (n // batch)
+    c = cfg["optimizers"][opt_name]
+    params = list(net.parameters())
+    opt = (torch.optim.SGD(params, lr=c["lr"], momentum=c["momentum"]) if opt_name == "sgd"
+           else torch.optim.Adam(params, lr=c["lr"]))
+    decay = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda k: 1 - k / total) if cfg["decay"] else (lambda k: 1.0))
+    g = torch.Generator().manual_seed(int(data_seed) + 7919)
+    for _ in range(cfg["epochs"]):
+        perm = torch.randperm(n, generator=g)
+        for s in range(0, n - batch + 1, batch):
+            idx = perm[s:s + batch]
+            opt.zero_grad()
+            F.cross_entropy(net(X[idx]), Y[idx]).backward()
+            opt.step()
+            decay.step()
+    return {k: v.detach() for k, v in sequential_params(net).items()}
+
+
+def kernel_errors(seed: int, cfg: dict = CONFIG) -> dict:
+    """Every hand-written kernel of this module against ``torch.nn``, ``torch.optim``,
+    ``torch.autograd``, numpy or a closed form, on nets drawn from ``seed``: {name: value},
+    each an error that is 0 up to rounding (or, for the rise scale, the two sides of its
+    bracket). No asserts: the claims' precondition parts check the values."""
+    out, depth = {}, 3
+    # The batched trainer (batched gradients, our optimizers, the linear decay), 2 epochs.
+    short = dict(cfg, epochs=2)
+    for name in cfg["optimizers"]:
+        ours = train([seed], [seed], depth, name, short)["thetaT"]
+        ref = train_reference(seed, seed, depth, name, short)
+        out[f"trainer {name}"] = max(float((ours[k][0] - ref[k]).abs().max()
+                                           / ref[k].abs().max()) for k in ref)
+    # Two nets with non-zero biases, a direction over weights and biases.
+    seeds = [seed, seed + 1]
+    theta = stack([init(s, depth, cfg["width"]) for s in seeds])
+    theta = {k: v + 0.1 if k.startswith("b") else v for k, v in theta.items()}
+    X, Y = training_data(seeds)
+    d = gaussian_direction(theta, [s + cfg["direction_offset"] for s in seeds])
+    d["b0"] = torch.ones_like(d["b0"])
+    ts = [-0.7, 0.3, 1.0]
+    probe = line_losses(theta, d, ts, X, Y)
+    points = along(theta, d, ts)
+    out["line losses"] = max(abs(float(probe[i, m]) - reference_loss(
+        {k: v[i] for k, v in points.items()}, m, X, Y)) for i in range(len(ts)) for m in range(2))
+    b = {k: v + d[k].float() for k, v in theta.items()}
+    alphas = [0.0, 0.5, 1.0]
+    seg = segment_losses(theta, b, alphas, X, Y)
+    out["segment losses"] = max(abs(seg[m, i] - reference_loss(
+        {k: ((1 - a) * theta[k].double() + a * b[k].double()) for k in theta}, m, X, Y))
+        for i, a in enumerate(alphas) for m in range(2))
+    g = full_gradient(theta, X, Y)
+    out["full gradient"] = max(float((g[k][m] - r[k]).abs().max() / r[k].abs().max())
+                               for m in range(2) for r in [reference_gradient(theta, m, X, Y)]
+                               for k in r)
+    # Filter normalization: each kept filter has the weights' filter norm and its own direction;
+    # biases and the layers left out are zero.
+    for layers in (None, {0}, {depth - 1}):
+        fn = filter_normalize(d, theta, layers)
+        kept = [k for k in fn if k.startswith("w") and (layers is None or int(k[1:]) in layers)]
+        norm_gap = max(float((fn[k].norm(dim=-1) - theta[k].double().norm(dim=-1)).abs().max()
+                             / theta[k].double().norm(dim=-1).max()) for k in kept)
+        cos_gap = max(float((1 - F.cosine_similarity(fn[k], d[k].double(), dim=-1)).abs().max())
+                      for k in kept)
+        zeros = max((float(fn[k].abs().max()) for k in fn if k not in kept), default=0.0)
+        label = "every layer" if layers is None else f"layer {min(layers)} only"
+        out[f"filter normalization ({label}): filter norms"] = norm_gap
+        out[f"filter normalization ({label}): filter directions"] = cos_gap
+        out[f"filter normalization ({label}): entries left out"] = zeros
+    u = unit_norm(d)
+    out["unit norm"] = float((torch.sqrt(sum((v ** 2).flatten(1).sum(1) for v in u.values()))
+                              - 1).abs().max())
+    r = restricted(d, {0})
+    out["restriction: entries left out"] = max(float(r[k].abs().max()) for k in r if k != "w0")
+    # The rise scale brackets the requested rise: reached at s, not one bisection step below.
+    bis = cfg["bisection"]
+    step = math.exp((math.log(bis["high"]) - math.log(bis["low"])) / 2 ** bis["steps"])
+    dn = filter_normalize(d, theta)
+    s_ = torch.as_tensor(rise_scale(theta, dn, X, Y, cfg))
+    L0 = line_losses(theta, dn, [0.0], X, Y)[0]
+    rise_at = lambda sc: (line_losses(theta, dn, torch.stack([sc, -sc]), X, Y)  # noqa: E731
+                          .max(0).values - L0)
+    out["rise at the rise scale / rise"] = float(rise_at(s_).min()) / cfg["rise"]
+    out["rise one bisection step below / rise"] = float(rise_at(s_ / step).max()) / cfg["rise"]
+    # Curve measures against numpy and closed forms.
+    rng = np.random.default_rng(seed)
+    curves = rng.normal(size=(3, 31)).cumsum(1)
+    out["second differences"] = float(np.abs(second_differences(curves)
+                                             - np.diff(curves, n=2)).max())
+    x = np.linspace(0, 2 * np.pi, 61)
+    sine = np.sin(x)[None]          # its second difference is -4 sin^2(h/2) sin(x): negative
+    concave = np.sin(x[1:-1]) * 4 * np.sin((x[1] - x[0]) / 2) ** 2 > cfg["curvature_tol"]
+    out["non-convex fraction of a sine"] = abs(float(nonconvex_fraction(sine)[0])
+                                               - concave.mean())
+    span = nonconvex_span(sine)[0]
+    where = np.linspace(0, 1, 61)[1:-1][concave]
+    out["non-convex span of a sine"] = float(np.abs(span - [where[0], where[-1]]).max())
+    out["largest rise"] = float(np.abs(largest_rise(curves) - np.diff(curves).max(1)).max())
+    ts_ = np.linspace(-1, 1, 31)
+    fit = np.array([np.polyval(np.polyfit(ts_, c, 2), ts_) for c in curves])
+    r2 = 1 - ((curves - fit) ** 2).sum(1) / ((curves - curves.mean(1, keepdims=True)) ** 2).sum(1)
+    out["quadratic R^2"] = float(np.abs(quadratic_r2(ts_, curves) - r2).max())
+    out["quadratic R^2 of a parabola, minus 1"] = abs(float(quadratic_r2(
+        ts_, (2 * ts_ ** 2 - ts_ + 3)[None])[0]) - 1)
     return out
 
 
@@ -255,7 +449,7 @@ def filter_normalize(direction: dict, theta: dict, layers=None) -> dict:
 
 def full_gradient(theta: dict, X, Y) -> dict:
     """Each net's gradient of its full-batch training loss (float64)."""
-    return vmap(grad(loss))({k: v.double() for k, v in theta.items()}, X.double(), Y)
+    return batched_gradient({k: v.double() for k, v in theta.items()}, X.double(), Y)
 
 
 def rise_scale(theta: dict, direction: dict, X, Y, cfg: dict = CONFIG) -> np.ndarray:
@@ -301,8 +495,8 @@ def max_output_change(a: dict, b: dict, X) -> np.ndarray:
     """Per net, the largest |difference| of the logits of two weight sets on the training data
     (float64), relative to the largest |logit|."""
     with torch.no_grad():
-        fa = vmap(forward)({k: v.double() for k, v in a.items()}, X.double())
-        fb = vmap(forward)({k: v.double() for k, v in b.items()}, X.double())
+        fa = batched_forward({k: v.double() for k, v in a.items()}, X.double())
+        fb = batched_forward({k: v.double() for k, v in b.items()}, X.double())
     return ((fa - fb).abs().amax((1, 2)) / fa.abs().amax((1, 2))).numpy()
 
 
@@ -332,18 +526,55 @@ def rescaling_slices(theta: dict, X, Y, seeds, cfg: dict = CONFIG) -> dict:
 
 
 # --- slices along the gradient, random directions and single layers ------------------------------
-def direction_slices(theta: dict, X, Y, seeds, cfg: dict = CONFIG) -> dict:
-    """Rise-scaled slices (``rise_scaled_slice``) at ``theta`` along the filter-normalized
-    full-batch gradient, along ``random_directions`` filter-normalized Gaussian directions over
-    every layer, and along as many over the first and over the last layer only: {"gradient":
-    slice, "random" / "first" / "last": [slice, ...]} (each slice's arrays over the M nets)."""
-    depth = depth_of(theta)
+def unit_norm(direction: dict) -> dict:
+    """Each net's direction divided by its Euclidean norm over every tensor (weights and
+    biases), so that a rise scale is a distance in parameter space."""
+    norm = torch.sqrt(sum((v.double() ** 2).flatten(1).sum(1) for v in direction.values()))
+    return {k: v.double() / norm.view(-1, *[1] * (v.dim() - 1)) for k, v in direction.items()}
+
+
+def restricted(direction: dict, layers) -> dict:
+    """``direction`` with every tensor outside the weight matrices of ``layers`` set to zero."""
+    return {k: v.double() if k.startswith("w") and int(k[1:]) in layers
+            else torch.zeros_like(v, dtype=torch.float64) for k, v in direction.items()}
+
+
+def random_direction(theta: dict, seeds, j: int, cfg: dict = CONFIG) -> dict:
+    """The j-th Gaussian direction of each net (its seed + ``direction_offset`` + 1000 j)."""
+    return gaussian_direction(theta, [s + cfg["direction_offset"] + 1000 * j for s in seeds])
+
+
+def direction_slices(theta: dict, X, Y, seeds, normalization: str = "raw",
+                     cfg: dict = CONFIG) -> dict:
+    """Rise-scaled slices (``rise_scaled_slice``) at ``theta`` along the full-batch gradient and
+    along ``random_directions`` Gaussian directions over every layer's weights: {"gradient":
+    slice, "random": [slice, ...]} (each slice's arrays over the M nets). ``normalization``
+    "raw": each direction as it is (the gradient over every parameter, biases included), scaled to
+    unit norm, so a rise scale is a parameter distance; "filter": filter-normalized (Li et al.)."""
     g = full_gradient(theta, X, Y)
-    out = {"gradient": rise_scaled_slice(theta, filter_normalize(g, theta), X, Y, cfg)}
+    norm = unit_norm if normalization == "raw" else (lambda d: filter_normalize(d, theta))
+    return {"gradient": rise_scaled_slice(theta, norm(g), X, Y, cfg),
+            "random": [rise_scaled_slice(theta, norm(random_direction(theta, seeds, j, cfg)),
+                                         X, Y, cfg) for j in range(cfg["random_directions"])]}
+
+
+def layer_slices(theta: dict, X, Y, seeds, normalization: str = "filter",
+                 cfg: dict = CONFIG) -> dict:
+    """Rise-scaled slices at ``theta`` along ``random_directions`` Gaussian directions over every
+    layer ("random"), over the first layer's weights only ("first") and over the last layer's
+    only ("last"): {kind: [slice, ...]}. ``normalization`` "filter": filter-normalized against
+    the weights of the layers kept (Li et al.); "raw": restricted, then scaled to unit norm."""
+    depth = depth_of(theta)
+    out = {}
     for name, layers in (("random", None), ("first", {0}), ("last", {depth - 1})):
-        out[name] = [rise_scaled_slice(theta, filter_normalize(gaussian_direction(
-            theta, [s + cfg["direction_offset"] + 1000 * j for s in seeds]), theta, layers),
-            X, Y, cfg) for j in range(cfg["random_directions"])]
+        count = cfg["random_directions"] if layers is None else cfg["layer_directions"]
+        if normalization == "filter":
+            norm = lambda d, layers=layers: filter_normalize(d, theta, layers)  # noqa: E731
+        else:
+            norm = lambda d, layers=layers: unit_norm(  # noqa: E731
+                d if layers is None else restricted(d, layers))
+        out[name] = [rise_scaled_slice(theta, norm(random_direction(theta, seeds, j, cfg)), X,
+                                       Y, cfg) for j in range(count)]
     return out
 
 
