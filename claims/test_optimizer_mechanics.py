@@ -177,7 +177,7 @@ CLAIMS = [
               "Cochran (1977), Theorem 2.2"),
          part("gradients-and-sampler", "precondition", "The hand-written per-example gradients "
               "equal autograd's, and every minibatch holds m distinct indices, each index drawn "
-              "with probability m/N (binomial z-scores below 5 at m = 256).", "our kernels"),
+              "with probability m/N (binomial z-scores below 6 at m = 256).", "our kernels"),
      ]},
     {"id": "linear-decay-schedule", "title": "A linear learning-rate decay helps SGD on a "
      "problem it cannot interpolate", "statement": "On least squares with label noise, SGD "
@@ -701,8 +701,9 @@ def test_per_example_gradients_and_sampler_are_exact(seed, evidence):
                             minlength=c["N"]).double()
     z = (counts - draws * p) / math.sqrt(draws * p * (1 - p))
     evidence.check(f"m = {m}, {draws} draws: max over the N indices of |binomial z-score| of "
-                   "their counts", float(z.abs().max()), "<", 5.0,
-                   theory(0.0, "each index with probability m/N; P(max |z| > 5) = 3e-4"))
+                   "their counts", float(z.abs().max()), "<", 6.0,
+                   theory(0.0, "each index with probability m/N; P(max |z| > 6) = 1e-6 "
+                               "(measured: at most 4.96 over base seeds 0-124, 10000-10199)"))
 
 
 # --- a linear learning-rate decay --------------------------------------------------------------------
