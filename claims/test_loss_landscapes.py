@@ -279,7 +279,7 @@ CLAIMS = [
          tried("5 seeds", "the last/first geometric mean inconclusive at 9 of 46 base seeds"),
          tried("4 and 6 directions per layer and net (seeds 0-26, 10000-10026)", "rise scale "
                "last/first failed decisively on all 40 windows of 8 seeds with either; the "
-               "(1 - R^2) ratio still straddled 1 on 14 (4 directions) and 8 (6) of them", 
+               "(1 - R^2) ratio still straddled 1 on 14 (4 directions) and 8 (6) of them",
                kept=True),
      ]},
 ]
@@ -374,29 +374,29 @@ def kernels(seed):
     return ll.kernel_errors(seed)
 
 
-# name in ll.kernel_errors -> (op, bound, what the reference is)
+# name in ll.kernel_errors -> (op, bound, the reference's value, what the reference is)
 KERNEL_BOUNDS = {
-    "trainer sgd": ("<", 1e-4, "torch.optim.SGD(momentum) + LambdaLR, float32"),
-    "trainer adam": ("<", 1e-4, "torch.optim.Adam + LambdaLR, float32"),
-    "line losses": ("<", 1e-10, "torch.nn at theta + t d, float64"),
-    "segment losses": ("<", 1e-10, "torch.nn at (1 - alpha) a + alpha b, float64"),
-    "full gradient": ("<", 1e-10, "torch.autograd through torch.nn, float64"),
-    "unit norm": ("<", 1e-12, "norm 1"),
-    "restriction: entries left out": ("==", 0.0, "zero outside the layer"),
-    "rise at the rise scale / rise": (">=", 1.0, "bisection keeps the upper end"),
-    "rise one bisection step below / rise": ("<", 1.0, "bisection keeps the upper end"),
-    "second differences": ("<", 1e-12, "numpy.diff(n=2)"),
-    "non-convex fraction of a sine": ("==", 0.0, "-4 sin^2(h/2) sin x < 0 where sin x > 0"),
-    "non-convex span of a sine": ("<", 1e-12, "the first and last points where sin x > 0"),
-    "largest rise": ("<", 1e-12, "numpy.diff"),
-    "quadratic R^2": ("<", 1e-10, "numpy.polyfit(deg=2)"),
-    "quadratic R^2 of a parabola, minus 1": ("<", 1e-12, "an exact quadratic"),
+    "trainer sgd": ("<", 1e-4, 0.0, "torch.optim.SGD(momentum) + LambdaLR, float32"),
+    "trainer adam": ("<", 1e-4, 0.0, "torch.optim.Adam + LambdaLR, float32"),
+    "line losses": ("<", 1e-10, 0.0, "torch.nn at theta + t d, float64"),
+    "segment losses": ("<", 1e-10, 0.0, "torch.nn at (1 - alpha) a + alpha b, float64"),
+    "full gradient": ("<", 1e-10, 0.0, "torch.autograd through torch.nn, float64"),
+    "unit norm": ("<", 1e-12, 0.0, "norm 1"),
+    "restriction: entries left out": ("==", 0.0, 0.0, "zero outside the layer"),
+    "rise at the rise scale / rise": (">=", 1.0, 1.0, "bisection keeps the upper end"),
+    "rise one bisection step below / rise": ("<", 1.0, 1.0, "bisection keeps the upper end"),
+    "second differences": ("<", 1e-12, 0.0, "numpy.diff(n=2)"),
+    "non-convex fraction of a sine": ("==", 0.0, 0.0, "-4 sin^2(h/2) sin x < 0 where sin x > 0"),
+    "non-convex span of a sine": ("<", 1e-12, 0.0, "the first and last points where sin x > 0"),
+    "largest rise": ("<", 1e-12, 0.0, "numpy.diff"),
+    "quadratic R^2": ("<", 1e-10, 0.0, "numpy.polyfit(deg=2)"),
+    "quadratic R^2 of a parabola, minus 1": ("<", 1e-12, 0.0, "an exact quadratic"),
 }
 for _label in ("every layer", "layer 0 only", "layer 2 only"):
     KERNEL_BOUNDS.update({
-        f"filter normalization ({_label}): filter norms": ("<", 1e-12, f"{LI}, §4"),
-        f"filter normalization ({_label}): filter directions": ("<", 1e-12, "cosine 1"),
-        f"filter normalization ({_label}): entries left out": ("==", 0.0, "zero")})
+        f"filter normalization ({_label}): filter norms": ("<", 1e-12, 0.0, f"{LI}, §4"),
+        f"filter normalization ({_label}): filter directions": ("<", 1e-12, 0.0, "cosine 1"),
+        f"filter normalization ({_label}): entries left out": ("==", 0.0, 0.0, "zero")})
 
 TRAINER = ("trainer sgd", "trainer adam")
 CURVES = ("second differences", "non-convex fraction of a sine", "quadratic R^2",
@@ -409,9 +409,8 @@ def check_kernels(evidence, kernels, names):
                   "direction), the trainer for 2 epochs; see reproductions.loss_landscapes."
                   "kernel_errors.")
     for name in names:
-        op, bound, what = KERNEL_BOUNDS[name]
-        evidence.check(name, kernels[name], op, bound, theory(bound if op != "<" else 0.0,
-                                                              what))
+        op, bound, value, what = KERNEL_BOUNDS[name]
+        evidence.check(name, kernels[name], op, bound, theory(value, what))
 
 
 def gmean(x) -> float:
@@ -576,8 +575,8 @@ def test_the_gradient_slice_kernels_match_their_references(kernels, evidence):
 @pytest.mark.part("gradient-slice-complicated")
 @pytest.mark.parametrize("depth", DEPTHS)
 @known_non_reproduction("along the raw full-batch gradient the slice is closer to a parabola "
-                        "than along random directions (1 - R^2 about 0.16x theirs at depth 3) "
-                        "and convex on every seed (0 of 54)")
+                        "than along random directions (1 - R^2 0.16x theirs at depth 3, 0.094x "
+                        "at depth 6) and convex (on 54 of 54 seeds at depth 3, 53 of 54 at 6)")
 def test_gradient_slices_are_more_complicated_than_random_ones(depth, gradient_slices, seeds,
                                                                evidence):
     slice_note(evidence, depth, "raw")
