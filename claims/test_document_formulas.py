@@ -178,7 +178,7 @@ def torch_adam(scale=1.0):
     return dr.torch_trajectory(lambda p: torch.optim.Adam(p, lr=0.01), scale=scale)
 
 
-# --- AdaGrad, notes eq. (1) ------------------------------------------------------------------------
+# --- AdaGrad, notes eq. (1) -----------------------------------------------------------------------
 @pytest.mark.part("notes-adagrad-sum:document-differs")
 def test_notes_adagrad_first_step_divides_by_an_empty_sum(evidence):
     lit = dr.trajectory(dr.adagrad_notes_literal(0.1))
@@ -197,7 +197,7 @@ def test_shared_adagrad_follows_torch(evidence):
                    steps_gap(lit, dr.notes_adagrad_direct(0.1, STEP_GRADS), 1), "<", 1e-12)
 
 
-# --- RMSProp, notes §1.2 ------------------------------------------------------------------------------
+# --- RMSProp, notes §1.2 --------------------------------------------------------------------------
 JUMP = {"steps": 400, "c": 100.0}
 
 
@@ -259,7 +259,7 @@ def test_shared_rmsprop_follows_torch(evidence):
                        "<", 1e-12)
 
 
-# --- Adam, notes 000 and 001, Fig. 5 -------------------------------------------------------------------
+# --- Adam, notes 000 and 001, Fig. 5 --------------------------------------------------------------
 @pytest.mark.part("notes000-adam-bias-correction:document-differs")
 def test_notes000_adam_parts_from_the_reference(evidence):
     evidence.check("gap, notes 000's Adam vs torch.optim.Adam (lr 0.01)",
@@ -310,7 +310,7 @@ def test_shared_adam_follows_torch_at_small_gradients(evidence):
                                  dr.adam_direct(0.01, STEP_GRADS, variant=variant)), "<", 1e-12)
 
 
-# --- slides 002, Algorithm 4 ------------------------------------------------------------------------------
+# --- slides 002, Algorithm 4 ----------------------------------------------------------------------
 @pytest.mark.part("slides-momentum-unused-lr:document-differs")
 def test_algorithm_4_ignores_its_learning_rate(evidence):
     at_001 = dr.trajectory(dr.momentum_alg4_literal(0.01, 0.9))
@@ -341,7 +341,7 @@ def test_algorithm_4_with_its_learning_rate_is_torchs_momentum(evidence):
                                  dr.momentum_alg4_direct(lr, 0.9, STEP_GRADS)), "<", 1e-12)
 
 
-# --- slides 002, Algorithm 5 ------------------------------------------------------------------------------
+# --- slides 002, Algorithm 5 ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def nesterov_runs(seed):
     kappa, steps = 100.0, 500
@@ -390,7 +390,7 @@ def test_the_slides_table_form_is_torchs_nesterov(nesterov_runs, evidence):
                        "<", 1e-14)
 
 
-# --- slides 002, the variance of a mean ---------------------------------------------------------------------
+# --- slides 002, the variance of a mean -----------------------------------------------------------
 @pytest.fixture(scope="module")
 def variances(seed):
     return {N: dr.variance_of_the_mean(N, 1.0, 20_000, seed) for N in (4, 16, 64)}
@@ -410,7 +410,7 @@ def test_the_variance_of_a_mean_is_sigma2_over_n(variances, evidence):
                        "in", (0.97, 1.03), theory(1.0, "sigma^2 / N"))
 
 
-# --- slides 002, RMSprop eq. (6) and Adadelta eq. (7) -------------------------------------------------
+# --- slides 002, RMSprop eq. (6) and Adadelta eq. (7) ---------------------------------------------
 def torch_rmsprop(scale):
     return dr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, eps=1e-8),
                                scale=scale)
@@ -506,7 +506,7 @@ def test_shared_adadelta_follows_torch(evidence):
                        "<", 1e-12)
 
 
-# --- notes 000/001 §1.1, the objective's sign ------------------------------------------------------------
+# --- notes 000/001 §1.1, the objective's sign -----------------------------------------------------
 @pytest.fixture(scope="module")
 def objectives(seed):
     return dr.log_likelihood_objectives(seed)

@@ -398,7 +398,8 @@ def test_update_field_is_not_a_gradient_field_for_depth_2_and_more(fields, seeds
     worst = lambda key: max(float(f[key][deep].max()) for f in fields)  # noqa: E731
     evidence.check("||(J - J^T) autograd - closed form|| / ||J|| (max over seeds, N = 2-4)",
                    worst("closed_form_gap"), "<", 1e-12,
-                   theory(0.0, "(N-1)/N s^(-1/N) [(N-2)(c w^T - w c^T) - 2(N-1)(Hw w^T - w w^T H)]"))
+                   theory(0.0, "(N-1)/N s^(-1/N) [(N-2)(c w^T - w c^T) - 2(N-1)(Hw w^T - "
+                               "w w^T H)]"))
     evidence.check("|reported asymmetry - closed form's ||K|| / ||J|| | / closed form's (max over "
                    "seeds, N = 2-4)", max(float(np.abs(f["asymmetry"][deep] / f[
                        "closed_form_asymmetry"][deep] - 1).max()) for f in fields), "<", 1e-10,

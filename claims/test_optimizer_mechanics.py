@@ -232,7 +232,7 @@ def seeds(seed):
     return list(range(seed, seed + SEEDS))
 
 
-# --- the step-size limit ----------------------------------------------------------------------------
+# --- the step-size limit --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def limit_runs(seeds):
     return q.step_size_limit(seeds)
@@ -312,7 +312,7 @@ def test_quadratic_gradient_and_spectrum_are_exact(seeds, evidence):
     check_quadratic_kernel(evidence, seeds, q.CONFIG["kappa"])
 
 
-# --- momentum's effective step ------------------------------------------------------------------------
+# --- momentum's effective step --------------------------------------------------------------------
 @pytest.mark.part("amplified-by-1-over-1-minus-beta")
 def test_momentum_step_settles_at_lr_over_1_minus_beta(evidence):
     for beta in (0.5, 0.9, 0.99):
@@ -330,7 +330,7 @@ def test_without_momentum_the_step_is_lr(evidence):
                    theory(1.0, "plain GD"))
 
 
-# --- momentum at high condition number --------------------------------------------------------------
+# --- momentum at high condition number ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def conditioning(seeds):
     return q.momentum_at_condition_number(seeds, q.CONFIG["kappa"], q.CONFIG["steps_kappa"])
@@ -398,8 +398,9 @@ def test_heavy_ball_and_nesterov_contract_at_their_theory_rates(conditioning, se
     sqrt(beta (1 - lambda/L)), so components near mu still decaying faster at step 250 pull the
     measured contraction a little below the rate (measured 0.99615-1.00250 times it); 0.994 is
     that lower end with margin. The coordinates at the ends of the spectrum follow the double
-    roots' closed forms exactly (to round-off, which the double root at L amplifies by up to 1 + (1 + sqrt beta) T:
-    |c_t - closed form| / ||x_t|| at most 2.0e-10 over seeds 0-124 and 10000-10199). A momentum 5% off its
+    roots' closed forms exactly (to round-off, which the double root at L amplifies by up to
+    1 + (1 + sqrt beta) T: |c_t - closed form| / ||x_t|| at most 2.0e-10 over seeds 0-124 and
+    10000-10199). A momentum 5% off its
     tuning, or heavy ball's lr 5% off, moves a contraction out of its band (checked by hand)."""
     T, kappa = q.CONFIG["steps_kappa"], q.CONFIG["kappa"]
     rates, factor = theory_rates(kappa), double_root_factor(T)
@@ -455,7 +456,7 @@ def test_tuned_runs_quadratic_gradient_and_spectrum_are_exact(seeds, evidence):
     check_quadratic_kernel(evidence, seeds, q.CONFIG["kappa"])
 
 
-# --- Nesterov's worst case ----------------------------------------------------------------------------
+# --- Nesterov's worst case ------------------------------------------------------------------------
 WORST_KS = (25, 50, 100, 200)
 
 
@@ -655,7 +656,7 @@ def test_adagrad_is_within_1e_3_after_50_times_the_horizon(evidence):
                      "horizon")
 
 
-# --- the variance of a minibatch gradient -----------------------------------------------------------
+# --- the variance of a minibatch gradient ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def variance(seed):
     return st.minibatch_variance(seed)
@@ -706,7 +707,7 @@ def test_per_example_gradients_and_sampler_are_exact(seed, evidence):
                                "(measured: at most 4.96 over base seeds 0-124, 10000-10199)"))
 
 
-# --- a linear learning-rate decay --------------------------------------------------------------------
+# --- a linear learning-rate decay -----------------------------------------------------------------
 @pytest.fixture(scope="module")
 def schedules(seeds):
     return st.schedule_comparison(seeds)
@@ -779,7 +780,7 @@ def test_on_separable_data_the_decay_does_not_help(schedules, seeds, evidence):
                          r["linear_decay"] / r["constant"], "gmean", ">=", 1.0, seeds=seeds)
 
 
-# --- gradient clipping ----------------------------------------------------------------------------------
+# --- gradient clipping ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def clipping(seed):
     return st.clipping_runs(list(range(seed, seed + CLIP_SEEDS)), st.digits_standardized())

@@ -30,7 +30,8 @@ from reproductions import small_net_optimizers as so
 
 SLIDES_NESTEROV = 'Slides 002, "Nesterov\'s Momentum"'
 CLAIMS = [
-    {"id": "rmsprop-beats-adagrad", "title": "RMSProp tends to outperform AdaGrad", "statement": "On a small MLP trained for a few epochs, RMSProp at its best "
+    {"id": "rmsprop-beats-adagrad", "title": "RMSProp tends to outperform AdaGrad",
+     "statement": "On a small MLP trained for a few epochs, RMSProp at its best "
      "learning rate reaches a lower training loss than AdaGrad at its best, on average over "
      "seeds; the difference is small and varies from seed to seed.",
      "sources": ["Lecture notes 000/001 §1.2 (RMSProp tends to outperform AdaGrad in practice)"],
@@ -55,9 +56,10 @@ CLAIMS = [
                  "Sutskever, Martens, Dahl, Hinton, ICML 2013, §2-3 (Nesterov and classical "
                  "momentum agree when lr x curvature is small)"],
      "parts": [
-         part("nesterov-equivalent-to-heavy-ball", "effect", "After 8 epochs, the geometric mean over 40 "
-              "seeds of Nesterov's best training loss over heavy ball's, with its 95% interval, "
-              "lies in [2/3, 3/2].", SLIDES_NESTEROV, judges=("nesterov-no-major-role",)),
+         part("nesterov-equivalent-to-heavy-ball", "effect", "After 8 epochs, the geometric "
+              "mean over 40 seeds of Nesterov's best training loss over heavy ball's, with its "
+              "95% interval, lies in [2/3, 3/2].", SLIDES_NESTEROV,
+              judges=("nesterov-no-major-role",)),
          part("momenta-tuned", "precondition", "Each method's best lr is interior to its grid "
               "on every seed.", "our protocol"),
          part("momenta-trainer-exact", "precondition", "The batched trainer gives, for one seed "
@@ -88,8 +90,9 @@ def runs(seed):
 def compare(evidence, runs, a, b, op, bound, reference):
     ratio = runs[a]["loss"] / runs[b]["loss"]
     evidence.seeds(runs[a]["seeds"])
-    evidence.note(f"Digits (standardized, a random 80% split per seed), MLP 64-{so.CONFIG['hidden']}"
-                  f"-10, He init, batch {so.CONFIG['batch']}, {PROTOCOL[a][1]} epochs; lr "
+    evidence.note(f"Digits (standardized, a random 80% split per seed), MLP "
+                  f"64-{so.CONFIG['hidden']}-10, He init, batch {so.CONFIG['batch']}, "
+                  f"{PROTOCOL[a][1]} epochs; lr "
                   f"grids {so.CONFIG['methods'][a]} ({a}) and {so.CONFIG['methods'][b]} ({b}); "
                   "each method's best lr per seed by final training loss.")
     evidence.record(f"{a} / {b}, best training loss per seed", ratio)

@@ -117,7 +117,7 @@ def adam_notes001_delta_only(lr: float, b1: float = 0.9, b2: float = 0.999, delt
     return step
 
 
-# --- slides 002 ------------------------------------------------------------------------------------
+# --- slides 002 -----------------------------------------------------------------------------------
 def momentum_alg4_literal(lr: float, beta: float):
     """Slides 002, Algorithm 4 with a fixed schedule multiplier eta_t = 1:
     m_t = beta m_{t-1} + eta_t g_t, theta_t = theta_{t-1} - m_t. The learning rate ``lr`` it is
@@ -219,11 +219,12 @@ def adadelta_slides_literal(rho: float = 0.9, eps: float = 1e-6, definition: str
     return step
 
 
-# --- the documents' formulas written out as sums over the history -----------------------------------
+# --- the documents' formulas written out as sums over the history ---------------------------------
 # Independent of the recursions above (which carry a running state): each step computed from the
 # whole history at once, with the weights of the printed sums, for the claims' kernel checks.
 def literal_steps(step_fn, grads: torch.Tensor) -> torch.Tensor:
-    """The steps (T, d) a rule ``step_fn(g, state, t)`` takes on a fixed gradient sequence (T, d)."""
+    """The steps (T, d) a rule ``step_fn(g, state, t)`` takes on a fixed gradient sequence
+    (T, d)."""
     state, out = None, []
     for t, g in enumerate(grads, 1):
         upd, state = step_fn(g, state, t)

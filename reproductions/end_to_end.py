@@ -483,7 +483,7 @@ def factor_gradient_gap(seed: int, depth: int = 3, eta: float = 1e-2, steps: int
     return max(float(torch.linalg.norm(h - a) / torch.linalg.norm(a)) for h, a in zip(hand, auto))
 
 
-# --- figure ----------------------------------------------------------------------------------------
+# --- figure ---------------------------------------------------------------------------------------
 def plot_first_order(balanced: dict, unbalanced: dict):
     """The rule's error ||W_real' - W_rule'|| / ||W_e|| against eta (log-log), per depth, from a
     balanced start and from unbalanced factors of the same W_e (lambda = 0), with slope-1 and

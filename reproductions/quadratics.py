@@ -81,7 +81,7 @@ def run_on_quadratic(opt: optim.Optimizer, A: torch.Tensor, x0: torch.Tensor, st
     return losses, torch.stack(coords).numpy(), torch.stack(norms).numpy()
 
 
-# --- step size: divergence just above 2/L ----------------------------------------------------------
+# --- step size: divergence just above 2/L ---------------------------------------------------------
 def step_size_limit(seeds, factors=(0.99, 1.01), cfg: dict = CONFIG) -> dict:
     """GD at lr = factor x 2/L on random quadratics: final loss / initial loss per seed."""
     A, x0, lam = quadratic_batch(seeds, cfg["dim"], cfg["kappa"])

@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, vmap
+from torch.func import grad, vmap
 
 from . import optimizers as optim
 
@@ -122,7 +122,8 @@ def train_one_with_torch(method: str, seed: int, lr: float, cfg: dict = CONFIG) 
     and minibatch order, one model, ``torch.optim`` and autograd. Final full-batch training
     loss."""
     X, Y = digits_split(seed, cfg["test_fraction"])
-    params = {k: v.clone().requires_grad_(True) for k, v in init_params(seed, cfg["hidden"]).items()}
+    params = {k: v.clone().requires_grad_(True)
+              for k, v in init_params(seed, cfg["hidden"]).items()}
     opt = TORCH_OPTIMIZERS[method](list(params.values()), lr)
     gen = torch.Generator().manual_seed(1000 + seed)
     n = len(Y)

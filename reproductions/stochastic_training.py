@@ -166,7 +166,7 @@ def schedule_comparison(seeds, cfg: dict = CONFIG) -> dict:
     return out
 
 
-# --- gradient clipping ------------------------------------------------------------------------------
+# --- gradient clipping ----------------------------------------------------------------------------
 def clip_by_value(grads: list[torch.Tensor], c: float) -> list[torch.Tensor]:
     """Keras ``clipvalue``: every component into [-c, c]."""
     return [g.clamp(-c, c) for g in grads]
