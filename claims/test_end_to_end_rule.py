@@ -130,7 +130,8 @@ CLAIMS = [
               "zero (below 1e-12): they recognize a gradient field.", "the gradient theorem"),
          part("field-is-the-rule", "precondition", "The hand-written field F equals the "
               "general end-to-end rule at k = 1 applied to autograd's gradient (to 1e-12), for "
-              "N = 1 .. 4.", f"{ARORA}, Theorem 1"),
+              "N = 1 .. 4; on a linear field M w the asymmetry measure gives ||M - M^T|| / ||M|| "
+              "and the loop integral pi r^2 b^T (M - M^T) a (to 1e-12).", f"{ARORA}, Theorem 1"),
      ]},
 ]
 N_SEEDS = 10
@@ -431,6 +432,12 @@ def test_the_field_is_the_general_rule_at_one_output(fields, seeds, evidence):
     evidence.check("max |F(w) - general rule(w, autograd grad)| / max |rule| (seeds, N = 1-4)",
                    max(float(f["rule_gap"].max()) for f in fields), "<", 1e-12,
                    theory(0.0, "Theorem 1 at k = 1"))
+    linear = [ee.linear_field_checks(s) for s in seeds]
+    evidence.check("linear field M w: |asymmetry - ||M - M^T|| / ||M|| | / that (max over seeds)",
+                   max(x["asymmetry"] for x in linear), "<", 1e-12, theory(0.0, "J = M"))
+    evidence.check("linear field M w: |loop integral - pi r^2 b^T (M - M^T) a| / bound (max over "
+                   "seeds)", max(x["loop"] for x in linear), "<", 1e-12,
+                   theory(0.0, "Green's theorem for a linear field"))
 
 
 # --- benchmark ---------------------------------------------------------------------------------

@@ -216,7 +216,8 @@ CLAIMS = [
               "component; clipping by norm keeps each tensor's direction; the global norm "
               "clip equals torch's clip_grad_norm_, the per-tensor clip torch's clip_grad_norm_ "
               "applied to each tensor alone, and the value clip torch's clip_grad_value_; the "
-              "batched clippings the runs use equal torch's on each model alone.",
+              "batched clippings the runs use equal torch's on each model alone, and their "
+              "batched forward torch's nn.Sequential.",
               f'{SLIDES}, Keras example'),
      ]},
 ]
@@ -810,7 +811,7 @@ def test_without_clipping_the_runs_diverge(clipping, seed, evidence):
 
 
 @pytest.mark.part("clipping-semantics")
-def test_clipping_semantics(evidence):
+def test_clipping_semantics(seed, evidence):
     grads = [torch.tensor([4.0, -1.0], dtype=torch.float64),
              torch.tensor([0.0, -4.0], dtype=torch.float64)]  # both signs: both sides clipped
     value = st.clip_by_value(grads, 0.5)
@@ -846,6 +847,10 @@ def test_clipping_semantics(evidence):
     evidence.check("value: max |ours - torch clip_grad_value_|",
                    max(float((a - p.grad).abs().max()) for a, p in zip(value, ps)), "<", 1e-12)
     check_batched_clipping(evidence)
+    evidence.check("the runs' batched forward vs torch's nn.Sequential per seed: max |logits "
+                   "difference| / max |logits|", st.stacked_forward_gap(
+                       list(range(seed, seed + CLIP_SEEDS)), st.digits_standardized()), "<", 1e-5,
+                   theory(0.0, "the same net (float32)"))
 
 
 def torch_clipped(grads: list[torch.Tensor], mode: str, cfg: dict) -> list[torch.Tensor]:

@@ -461,6 +461,23 @@ def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
     return {k: np.array(v) if k != "depths" else v for k, v in out.items()}
 
 
+def linear_field_checks(seed: int, config: dict = CONFIG) -> dict:
+    """The two tests on a linear field F(w) = M w with a random M, whose answers are known in
+    closed form: ``jacobian_asymmetry`` must give ||M - M^T|| / ||M||, ``loop_integral`` around the
+    circle c + r (cos t a + sin t b) must give pi r^2 b^T (M - M^T) a. Returns both relative
+    errors (the second relative to the loop's bound)."""
+    c = config["gradient_field"]
+    _, _, w0, a, b = field_problem(seed, config)
+    M = torch.randn(c["d"], c["d"], generator=torch.Generator().manual_seed(seed + 1),
+                    dtype=torch.float64)
+    F = lambda w: M @ w  # noqa: E731
+    asym = float(torch.linalg.norm(M - M.T) / torch.linalg.norm(M))
+    I, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
+    exact = float(math.pi * c["radius"] ** 2 * (b @ (M - M.T) @ a))
+    return {"asymmetry": abs(jacobian_asymmetry(F, w0) - asym) / asym,
+            "loop": abs(I - exact) / bound}
+
+
 # --- the kernels' own checks: an exactly balanced start, hand-derived factor gradients ------------
 def balanced_start_errors(seed: int, depth: int, config: dict = CONFIG) -> dict:
     """For ``balanced_start``: max_j ||W_(j+1)^T W_(j+1) - W_j W_j^T|| / ||W_j W_j^T|| (zero for

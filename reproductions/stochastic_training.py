@@ -240,6 +240,19 @@ def stacked_losses(params: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor)
                                              reduction="none").view(y.shape).mean(1)
 
 
+def stacked_forward_gap(seeds, data, cfg: dict = CONFIG["clip"]) -> float:
+    """max |stacked_forward - deep_relu_net(seed)(x)| / max |logits| over the seeds' nets on the
+    first 64 inputs: the batched forward the runs use against torch's module."""
+    X, y = data
+    x = X[:64]
+    params = stacked_nets(seeds, cfg, X.shape[1], int(y.max()) + 1)
+    ours = stacked_forward(params, x.expand(len(seeds), *x.shape))
+    with torch.no_grad():
+        ref = torch.stack([deep_relu_net(s, cfg["depth"], cfg["width"], cfg["gain"], X.shape[1],
+                                         int(y.max()) + 1)(x) for s in seeds])
+    return float((ours - ref).abs().max() / ref.abs().max())
+
+
 def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
     """Full-batch training loss per seed after ``steps`` SGD steps of the deep ReLU net, without
     clipping and with each clipping of ``CLIPS`` (NaN: diverged). The seeds train as one batch
