@@ -595,7 +595,7 @@ def test_gradient_slices_are_more_complicated_than_random_ones(depth, gradient_s
     evidence.record("random slice: quadratic R^2, per seed",
                     per_seed(rand, "r2"))
     evidence.record("gradient slice: fraction of non-convex points, per seed", grad["nonconvex"])
-    evidence.check_seeds("(1 - R^2) of the gradient slice / (1 - R^2) of the random slices",
+    evidence.check_seeds("(1 - R^2) of the gradient slice / (1 - R^2) of the random slice",
                          (1 - grad["r2"]) / (1 - per_seed(rand, "r2")), "gmean", ">=", 1.0,
                          seeds=seeds, reference=measured(*GRADIENT_R2[depth]),
                          pinned=PINS["gradient (1 - R^2) ratio", depth])
