@@ -391,7 +391,6 @@ KERNEL_BOUNDS = {
     "segment losses": ("<", 1e-10, 0.0, "torch.nn at (1 - alpha) a + alpha b, float64"),
     "full gradient": ("<", 1e-10, 0.0, "torch.autograd through torch.nn, float64"),
     "unit norm": ("<", 1e-12, 0.0, "norm 1"),
-    "restriction: entries left out": ("==", 0.0, 0.0, "zero outside the layer"),
     "rise at the rise scale / rise": (">=", 1.0, 1.0, "bisection keeps the upper end"),
     "rise one bisection step below / rise": ("<", 1.0, 1.0, "bisection keeps the upper end"),
     "second differences": ("<", 1e-12, 0.0, "numpy.diff(n=2)"),

@@ -306,8 +306,6 @@ def kernel_errors(seed: int, cfg: dict = CONFIG) -> dict:
     u = unit_norm(d)
     out["unit norm"] = float((torch.sqrt(sum((v ** 2).flatten(1).sum(1) for v in u.values()))
                               - 1).abs().max())
-    r = restricted(d, {0})
-    out["restriction: entries left out"] = max(float(r[k].abs().max()) for k in r if k != "w0")
     # The rise scale brackets the requested rise: reached at s, not one bisection step below.
     bis = cfg["bisection"]
     step = math.exp((math.log(bis["high"]) - math.log(bis["low"])) / 2 ** bis["steps"])
