@@ -7,15 +7,28 @@ Wu & He, "Group Normalization", ECCV 2018; Ba, Kiros & Hinton, "Layer Normalizat
 Experiments, constants and deviations are in ``reproductions/normalization_layers.py``.
 
 What is not repeated here: ``claims/test_batchnorm_landscape.py`` already checks that BatchNorm
-nets train at large learning rates from He init and that BatchNorm smooths the landscape; the
-training check below starts from a badly scaled init instead.
+nets train at large learning rates from He init and that BatchNorm smooths the landscape.
+
+The notes' sentence (with BatchNorm, vanishing and exploding gradients become much less of an
+issue) is about training, so training runs judge it: from a badly scaled init, and at depth 32
+(slow tier). The gradient ratios at initialization are its mechanism (the signal is scale-free
+with BatchNorm) and a scope part: read "at any depth" at initialization, the sentence does not
+hold (Yang et al.'s explosion), a known non-reproduction of our stronger reading that judges no
+catalogue entry.
 
 Seeds (``--seed`` S: seeds S, S+1, ...): the exact identities run on 10 random problems each and
-must hold on every one; the gradient measurements take 10 seeds, the training runs 5 (each model
-batch of the latter costs about a second per seed). Bounds were fixed after measuring seeds
-0-49 (the depth sweep over 0-109): the closest statistic to its bound is the plain net's growth
-per layer (per seed 0.97 to 1.06; the bootstrap interval of the median over every window of 10
-seeds in 0-109 stays within 0.977 to 1.032, inside the band 0.95 to 1.05).
+must hold on every one; the gradient measurements take 10 seeds, the bad-init training runs 5
+(each model batch of the latter costs about a second per seed), the depth-32 runs 8. Bounds were
+fixed after measuring seeds 0-49 (the depth sweep over 0-124, the depth-32 runs over 0-39): the
+closest statistic to its bound is the plain net's growth per layer (per seed 0.97 to 1.06; the
+bootstrap interval of the median over every window of 10 seeds in 0-109 stays within 0.977 to
+1.032, inside the band 0.95 to 1.05). The depth-40 pin and the depth-32 direction were
+validated on held-out seeds 10000-10199 and 10000-10039, every window of the test's size.
+
+Kernels: each claim checks the hand-written code it relies on against torch in a precondition
+part: the slides' BatchNorm (``slides-bn-matches-torch``), the batched MLP's forward and backward
+(``mlp-kernels-match-torch``), the GroupNorm, LayerNorm and InstanceNorm references
+(``torch-matches-reference``, ``slides-layernorm-per-feature:reference-agrees``).
 """
 
 import numpy as np
@@ -24,6 +37,7 @@ import torch
 
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
                                    theory, tried)
+from optclaims_report.evidence import interval_status, seed_interval
 from reproductions import normalization_layers as nl
 
 S002 = "slides 002"
@@ -56,51 +70,90 @@ CLAIMS = [
          part("torch-eps-limits-invariance", "scope", "torch's BatchNorm adds eps = 1e-5 under "
               "the root: invariant to 1e-5 for a >= 0.5, but at a = 1e-3 its output moves by "
               "more than 5%.", "torch.nn.functional.batch_norm"),
+         part("slides-bn-matches-torch", "precondition", "The hand-written BatchNorm of the "
+              "slides (no eps) is BatchNorm: with eps added it equals torch's train-mode "
+              "F.batch_norm, output and autograd gradient of the loss, to 1e-12 (relative), "
+              "and without eps its outputs have per-feature mean 0 and variance 1 to 1e-12.",
+              "torch.nn.functional.batch_norm; Ioffe and Szegedy, ICML 2015, Alg. 1"),
      ],
      "configurations_tried": [
          tried("loss sum(R * y) (linear in the output)", "the plain layer's gradient does not "
                "depend on a at all (exponent 0), so no 'scales as a' control; replaced by the "
                "homogeneous 0.5 sum (R * y)^2, exponent exactly +1 without BN", kept=False),
      ]},
-    {"id": "batchnorm-vanishing-exploding", "title": "BatchNorm cures a badly scaled "
-     "initialization, but deep BatchNorm nets explode at initialization",
-     "statement": "With BatchNorm the backpropagated gradient signal of an 8-layer ReLU MLP "
-                  "does not depend on the initialization scale, where the plain net's shrinks "
-                  "or grows as s^6, and from N(0, 0.01^2) weights BatchNorm trains while the "
-                  "plain net stays at chance. But at He initialization a BatchNorm net's "
-                  "first-layer gradient grows geometrically with depth (Yang et al.), while the "
-                  "plain net's does not: 'much less of an issue' needs the qualifier 'with "
-                  "respect to the weights' scale', not depth.",
+    {"id": "batchnorm-vanishing-exploding", "title": "BatchNorm trains where vanishing or "
+     "exploding gradients stop a plain net; at initialization its own gradients still grow with "
+     "depth",
+     "statement": "Training is reliable with BatchNorm where a plain net's gradients vanish or "
+                  "explode: from N(0, 0.01^2) weights, where the plain 8-layer ReLU MLP's "
+                  "backpropagated signal shrinks as s^6 and it stays at chance, the BatchNorm "
+                  "net trains; at depth 32 (He init), where the plain net ends far above its "
+                  "8-layer self, the BatchNorm net reaches a lower training loss (each at its "
+                  "best learning rate). Mechanism: BatchNorm's gradient signal does not depend "
+                  "on the weights' scale. Read 'at any depth' at initialization, the sentence "
+                  "does not hold: a BatchNorm net's first-layer gradient grows geometrically "
+                  "with depth (Yang et al.), far above the plain net's.",
      "sources": [f"{NOTES} (vanishing and exploding gradients become much less of an issue)",
                  f"{YANG}, A mean field theory of batch normalization (gradient explosion)"],
      "parts": [
-         part("bn-signal-scale-free", "effect", "Over init scales s = 0.1 to 10 (x He), the BN "
-              "net's ratio ||dL/dh_1|| / ||dL/dh_7|| changes by at most 1.5x (max / min).",
-              NOTES, judges=("batchnorm-vanishing-exploding",)),
-         part("plain-signal-vanishes-explodes", "control", "The plain net's ratio goes as s^6 "
-              "(fitted power within 0.5 of L - 2 = 6) and spans more than 1e9 over the same "
-              "scales.", "notes 000/001 §2, Vanishing/exploding gradients"),
          part("bn-trains-from-bad-init", "effect", "From N(0, 0.01^2) weights (SGD, lrs 0.01 "
               "to 1, 200 steps) the BN net's best full-batch loss has median below 0.5 and its "
               "test accuracy median at least 90%.", NOTES,
               judges=("batchnorm-vanishing-exploding",)),
          part("plain-stuck-at-bad-init", "control", "The plain net from the same weights stays "
               "above loss 2.2 (chance: ln 10 = 2.30) at every lr on every seed.", "our control"),
+         part("plain-signal-vanishes-explodes", "control", "Where those runs start, the plain "
+              "net's gradients do vanish or explode: its signal ratio ||dL/dh_1|| / ||dL/dh_7|| "
+              "goes as s^6 (fitted power within 0.5 of L - 2 = 6) and spans more than 1e9 over "
+              "init scales s = 0.1 to 10 (x He).",
+              "notes 000/001 §2, Vanishing/exploding gradients"),
+         part("bn-trains-at-depth", "scope", "At depth 32 (He init; SGD, lrs 0.001 to 1, "
+              "200 steps) the BN net's best full-batch training loss is below the plain net's "
+              "on the same seeds: the median over seeds of log(plain / BN) is above 0 with its "
+              "95% interval (the direction the notes state; the size recorded). A judging "
+              "part in the scope role because it runs in the slow tier only (32-layer nets at "
+              "seven learning rates), as the suite's other slow judging parts.", NOTES,
+              judges=("batchnorm-vanishing-exploding",)),
+         part("plain-hurt-by-depth", "control", "Depth is where the plain net suffers: at "
+              "depth 32 its best loss is above its own best at depth 8 on the same seeds "
+              "(median log ratio above 0 with its interval).", "our control"),
+         part("depth-grid-brackets", "precondition", "The plain nets are tuned: the plain "
+              "net's best lr lies inside the grid 0.001 to 1 (neither end) on every seed, at "
+              "depth 32 and at depth 8. (BN's best lr is recorded: at the grid's upper end on 3 "
+              "of 80 seeds measured, which can only understate BN's advantage.)",
+              "our precondition (a tuned baseline)"),
+         part("mlp-kernels-match-torch", "precondition", "The hand-written batched MLP equals a "
+              "torch.nn rebuild of each model (nn.Linear, nn.BatchNorm1d in train mode, "
+              "autograd): the float64 forward/backward of the gradient measurements (loss, "
+              "weight gradients, hidden signal) to 1e-12, the float32 loss and gradients of the "
+              "training runs to 1e-4 (relative).", "torch.nn"),
+         part("bn-signal-scale-free", "mechanism", "Over init scales s = 0.1 to 10 (x He), the "
+              "BN net's ratio ||dL/dh_1|| / ||dL/dh_7|| changes by at most 1.5x (max / min).",
+              NOTES),
          part("bn-explodes-with-depth", "scope", "At He init, the BN net's ||grad W_1|| / "
               "||grad W_L-1|| grows by at least 1.1x per added layer (depths 5 to 40), while "
               "the plain net's growth per layer is within 0.95 to 1.05.",
               f"{YANG} (gradient explosion at initialization)"),
-         part("bn-no-worse-at-depth", "scope", "Read at any depth: at depth 40 the BN net's "
-              "first/last weight-gradient ratio is at most 2x the plain net's.",
-              f"{NOTES} (the statement without a qualifier)",
+         part("bn-no-worse-at-depth", "scope", "Our stronger reading, 'at any depth' read at "
+              "initialization: at depth 40 (He init) the BN net's first/last weight-gradient "
+              "ratio is no larger than the plain net's (BN / plain at most 1).",
+              f"{NOTES} (the statement without a qualifier), read by us at initialization",
               readings=(
                   reading(
-                          "He init, depth 40, BN's first/last weight-gradient ratio at most 2x "
-                          "plain's (our reading 'at any depth')",
-                          "~2000x plain's",
+                          "He init, depth 40, one digits batch: BN's ||grad W_1|| / ||grad "
+                          "W_L-1|| at most the plain net's (gradients at initialization)",
+                          "median BN / plain 2070 over seeds 0-124 and 10000-10199 (230 at "
+                          "the lowest)",
                           "does not hold",
                           "ours",
-                          "default tier"),
+                          "default tier; seeds 0-49"),
+                  reading(
+                          "depth 32, He init, trained 200 steps at each net's best lr: BN's "
+                          "final full-batch loss below the plain net's",
+                          "median plain / BN best loss 1.43; BN lower on 78 of 80 seeds",
+                          "holds",
+                          "ours",
+                          "slow tier (bn-trains-at-depth); seeds 0-39, 10000-10039"),
               )),
      ],
      "configurations_tried": [
@@ -116,8 +169,15 @@ CLAIMS = [
                f"steps: median 0.047, max 0.21, {SWEEP}); plain 2.3025 either way", kept=False),
          tried("BN and plain MLPs of depth 32 at He init, lrs 0.01-1, 200 steps, seeds 0-2",
                "BN's best loss 0.83-1.03 (depth 8: 0.01-0.03), but the plain net's is worse "
-               "(1.26-1.93, NaN at lr 1): the explosion slows BN's training without making it "
-               "worse than plain; not gated", kept=False),
+               "(1.26-1.93, NaN at lr 1); the plain net's best lr sat at the grid's lower end "
+               "(0.003 beats 0.01 on 2 of 5 seeds), and with 0.001-0.3 BN's sat at the upper end "
+               "(0.3 on 5 of 10 seeds), so the grid became 0.001-1 in half decades",
+               kept=False),
+         tried("'much less of an issue' judged by the gradient ratio at initialization (the "
+               "earlier form of this claim)", "the ratio's scale-free behaviour held, but read "
+               "in depth it judged the sentence false at He init (BN 2070x plain at depth 40) "
+               "while BN trains better than plain at depth 32; the sentence is about training, "
+               "so the training runs judge it and the ratios are its mechanism", kept=False),
      ]},
     {"id": "group-norm-special-cases", "title": "GroupNorm with one group is LayerNorm, with "
      "one channel per group InstanceNorm",
@@ -150,10 +210,30 @@ CLAIMS = [
 N_EXACT = 10      # random problems for each exact identity
 N_GRAD = 10       # seeds of the gradient measurements
 N_TRAIN = 5       # seeds of the training runs
+N_KERNEL = 2      # seeds of the kernel checks (exact up to rounding on every seed)
+N_DEPTH = 8       # seeds of the depth-32 runs (slow tier)
+# Depth 32 (seeds 0-39 and 10000-10039): the plain net's best loss over lrs is a median 1.43x BN's
+# (above BN's on 78 of 80 seeds, 0.88x at the lowest), and 68x its own at depth 8 (6x at the
+# lowest). The median of log(plain / BN) over 8 seeds clears 0 at every window (33 and 33); over
+# 5 or 6 seeds its interval straddled 0 at up to 5 of 36.
+DEPTH_RATIO, DEPTH_COST = 1.43, 68.0
+DEPTH_WHERE = "median per seed, seeds 0-39 and 10000-10039"
+# At depth 40 the median over 10 seeds of BN / plain is 1640-2490 at base seeds 0-19 and
+# 1900-2360 at 10000-10019 (1220-2980 over every window of seeds 0-124 and 10000-10199).
+DEPTH40_PIN = (1100.0, 3300.0)
 
 
 def seed_list(seed, n):
     return list(range(seed, seed + n))
+
+
+def direction_verdict(values, op: str, bound: float) -> str:
+    """A reading's verdict as ``evidence.check_seeds`` judges the median of ``values``: holds
+    when it and its 95% interval meet ``op bound``, does not hold when the interval misses it,
+    else inconclusive."""
+    low, high = seed_interval(values, "median")
+    status = interval_status(op, bound, float(np.median(values)), low, high)
+    return {"held": "holds", "failed": "does not hold"}.get(status, "inconclusive")
 
 
 def check_every_seed(evidence, name, values, op, bound, seeds, reference=None):
@@ -244,6 +324,26 @@ def test_torch_batchnorm_eps_breaks_invariance_at_tiny_scales(invariance, eviden
                      measured(0.26, f"median, {SWEEP}; min 0.16"))
 
 
+@pytest.mark.part("slides-bn-matches-torch")
+def test_slides_batch_norm_matches_torch_batch_norm(seed, evidence):
+    seeds = seed_list(seed, N_EXACT)
+    runs = [nl.slides_bn_vs_torch(s) for s in seeds]
+    evidence.note("The slides' BatchNorm (hand-written, no eps) against torch's train-mode "
+                  "F.batch_norm at eps 1e-5 and 1e-10 (torch refuses eps = 0 in training), on "
+                  "each invariance problem: outputs, and the gradient of 0.5 sum (R * y)^2 "
+                  "with respect to W by autograd through each.")
+    check_every_seed(evidence, "max relative |hand-written BN - F.batch_norm|",
+                     [r["out_err"] for r in runs], "<", 1e-12, seeds,
+                     theory(0.0, "the same formula"))
+    check_every_seed(evidence, "max relative |gradient through hand-written BN - through "
+                     "F.batch_norm|", [r["grad_err"] for r in runs], "<", 1e-12, seeds,
+                     theory(0.0, "the same formula"))
+    check_every_seed(evidence, "no eps: max over features of |mean|",
+                     [r["mean"] for r in runs], "<", 1e-12, seeds, theory(0.0, "definition"))
+    check_every_seed(evidence, "no eps: max over features of |biased variance - 1|",
+                     [r["var"] for r in runs], "<", 1e-12, seeds, theory(0.0, "definition"))
+
+
 # --- batchnorm-vanishing-exploding ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def scale_sweep(seed):
@@ -291,17 +391,42 @@ def test_plain_gradient_signal_goes_as_the_init_scale_to_the_sixth(scale_sweep, 
                          seeds=seeds, reference=theory(1e12, "(10 / 0.1)^6"))
 
 
+@pytest.mark.part("mlp-kernels-match-torch")
+def test_the_hand_written_mlp_matches_a_torch_nn_rebuild(seed, evidence):
+    """The gradient measurements' float64 forward/backward (every init scale's extremes and the
+    deepest net) and the training runs' float32 step at their initial weights (the bad init and
+    depth 32), against a torch.nn rebuild of each model."""
+    seeds = seed_list(seed, N_KERNEL)
+    evidence.seeds(seeds)
+    c = nl.CONFIG
+    for depth, scale in ((c["depth"]["mlp_depth"], min(c["depth"]["scales"])),
+                         (c["depth"]["mlp_depth"], max(c["depth"]["scales"])),
+                         (max(c["depth"]["depths"]), 1.0)):
+        for v in ("plain", "bn"):
+            errs = nl.backprop_vs_torch(seeds, depth, scale, v)
+            check_every_seed(evidence, f"float64, depth {depth}, s = {scale:g}, {v}: largest "
+                             "relative difference of loss, weight gradients and signal",
+                             [max(float(e[m]) for e in errs.values())
+                              for m in range(len(seeds))], "<", 1e-12, seeds,
+                             theory(0.0, "the same network"))
+    for depth, init_std in ((c["depth"]["mlp_depth"], c["train"]["init_std"]),
+                            (c["depth_train"]["depth"], None)):
+        for v, errs in nl.training_kernel_vs_torch(seeds, depth, init_std).items():
+            check_every_seed(evidence, f"float32, depth {depth}, "
+                             f"{'N(0, %g^2)' % init_std if init_std else 'He'} init, {v}: "
+                             "largest relative difference of loss and gradients",
+                             np.maximum(errs["loss"], errs["grad"]), "<", 1e-4, seeds,
+                             measured(2e-7, "largest over seeds 0-1, float32 rounding"))
+
+
 @pytest.fixture(scope="module")
 def bad_init_runs(seed):
     seeds = seed_list(seed, N_TRAIN)
     return seeds, nl.train_from_bad_init(seeds)
 
 
-def best_over_lrs(runs, variant):
-    lrs = nl.CONFIG["train"]["lrs"]
-    loss = np.min([runs[(variant, lr)][0] for lr in lrs], 0)
-    acc = np.max([runs[(variant, lr)][1] for lr in lrs], 0)
-    return loss, acc
+def best_over_lrs(runs, variant, lrs=None):
+    return nl.best_over_lrs(runs, variant, lrs or nl.CONFIG["train"]["lrs"])
 
 
 @pytest.mark.part("bn-trains-from-bad-init")
@@ -334,6 +459,80 @@ def test_plain_net_stays_at_chance_from_a_badly_scaled_init(bad_init_runs, evide
                          reference=theory(2.3026, "ln 10, a constant prediction"))
 
 
+# --- the same sentence at depth (slow: 32-layer nets at six learning rates) ----------------------
+@pytest.fixture(scope="module")
+def depth_runs(seed, experiment_cache):
+    seeds = seed_list(seed, N_DEPTH)
+    return seeds, experiment_cache(nl.train_at_depth, seeds)
+
+
+def depth_best(depth_runs):
+    """Per seed, each net's best full-batch loss over the grid: plain and BN at depth 32, plain
+    at depth 8."""
+    seeds, runs = depth_runs
+    c = nl.CONFIG["depth_train"]
+    deep, shallow = runs[c["depth"]], runs[c["shallow"]]
+    return {"plain": best_over_lrs(deep, "plain", c["lrs"])[0],
+            "bn": best_over_lrs(deep, "bn", c["lrs"])[0],
+            "plain8": best_over_lrs(shallow, "plain", c["lrs"])[0]}
+
+
+@pytest.mark.part("bn-trains-at-depth")
+@pytest.mark.slow
+def test_bn_trains_to_a_lower_loss_than_plain_at_depth_32(depth_runs, evidence):
+    seeds, runs = depth_runs
+    c = nl.CONFIG["depth_train"]
+    evidence.seeds(seeds)
+    evidence.note(f"ReLU MLPs of width {nl.CONFIG['depth']['width']} on digits at He init, "
+                  f"plain SGD batch 64, {c['steps']} steps, lrs {c['lrs']}; each net's final "
+                  "full-batch training loss at its best lr per seed (a diverged run counts as "
+                  "+inf).")
+    best = depth_best(depth_runs)
+    for v in ("plain", "bn"):
+        for lr in c["lrs"]:
+            evidence.record(f"depth {c['depth']}, {v}, lr {lr:g}: full-batch loss per seed",
+                            runs[c["depth"]][(v, lr)][0])
+        evidence.record(f"depth {c['depth']}, {v}: best loss per seed", best[v])
+    log_ratio = np.log(best["plain"] / best["bn"])
+    evidence.record("depth 32: plain / BN best loss per seed (the size)", best["plain"] /
+                    best["bn"], measured(DEPTH_RATIO, DEPTH_WHERE))
+    evidence.check_seeds(f"depth {c['depth']}: log(plain best loss / BN best loss)", log_ratio,
+                         "median", ">", 0.0, seeds=seeds,
+                         reference=theory(0.0, "the direction: BN lower"))
+    evidence.reading(f"depth {c['depth']}, He init, each net at its best lr: BN's loss below "
+                     "plain's (median log ratio above 0 with its interval)",
+                     f"median plain / BN {np.exp(np.median(log_ratio)):.3g}",
+                     direction_verdict(log_ratio, ">", 0.0), "direction")
+
+
+@pytest.mark.part("plain-hurt-by-depth")
+@pytest.mark.slow
+def test_plain_net_is_worse_at_depth_32_than_at_depth_8(depth_runs, evidence):
+    seeds, _ = depth_runs
+    best = depth_best(depth_runs)
+    evidence.record("depth 8, plain: best loss per seed", best["plain8"])
+    evidence.check_seeds("plain: log(best loss at depth 32 / at depth 8)",
+                         np.log(best["plain"] / best["plain8"]), "median", ">", 0.0,
+                         seeds=seeds, reference=measured(DEPTH_COST, DEPTH_WHERE))
+
+
+@pytest.mark.part("depth-grid-brackets")
+@pytest.mark.slow
+def test_each_nets_best_lr_lies_inside_the_grid(depth_runs, evidence):
+    seeds, runs = depth_runs
+    c = nl.CONFIG["depth_train"]
+    lrs = c["lrs"]
+    evidence.record("BN, depth 32: best lr per seed", nl.best_lr(runs[c["depth"]], "bn", lrs),
+                    measured(0.1, "the most common, seeds 0-39 and 10000-10039; 1 on 3 of 80"))
+    for name, depth in (("plain, depth 32", c["depth"]), ("plain, depth 8", c["shallow"])):
+        best = nl.best_lr(runs[depth], "plain", lrs)
+        evidence.record(f"{name}: best lr per seed", best)
+        evidence.check_seeds(f"{name}: seeds whose best lr is inside ({lrs[0]:g}, {lrs[-1]:g})",
+                             (best > lrs[0]) & (best < lrs[-1]), "fraction", "==", 1.0,
+                             seeds=seeds, reference=measured(1.0, DEPTH_WHERE))
+
+
+# --- the gradients at initialization: mechanism and scope ----------------------------------------
 @pytest.mark.part("bn-explodes-with-depth")
 def test_bn_first_layer_gradient_grows_geometrically_with_depth(depth_sweep, evidence):
     seeds, ds = depth_sweep
@@ -358,11 +557,19 @@ def test_bn_first_layer_gradient_grows_geometrically_with_depth(depth_sweep, evi
 @known_non_reproduction("at He init BN's first/last gradient ratio at depth 40 is ~2000x the "
                         "plain net's (Yang et al.'s gradient explosion)")
 def test_bn_gradients_are_no_worse_than_plain_at_depth_40(depth_sweep, evidence):
+    """Known non-reproduction of our 'at any depth' reading, at initialization; the training
+    runs at depth 32 (slow tier) hold the notes' sentence itself."""
     seeds, ds = depth_sweep
     evidence.seeds(seeds)
-    evidence.check_seeds("depth 40: BN / plain ||grad W_1|| / ||grad W_L-1||",
-                         ds["bn"][-1] / ds["plain"][-1], "median", "<=", 2.0, seeds=seeds,
-                         reference=measured(2300.0, f"median, {SWEEP}"))
+    ratio = ds["bn"][-1] / ds["plain"][-1]
+    evidence.check_seeds("depth 40: BN / plain ||grad W_1|| / ||grad W_L-1||", ratio, "median",
+                         "<=", 1.0, seeds=seeds,
+                         reference=measured(2070.0, "median per seed, seeds 0-124 and "
+                                                    "10000-10199"),
+                         pinned=DEPTH40_PIN)
+    evidence.reading("He init, depth 40: BN's first/last weight-gradient ratio at most the "
+                     "plain net's", f"median BN / plain {np.median(ratio):.3g}",
+                     direction_verdict(ratio, "<=", 1.0), "ours")
 
 
 # --- group-norm-special-cases ---------------------------------------------------------------------

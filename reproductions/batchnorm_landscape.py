@@ -31,7 +31,8 @@ Definitions used (all on the mini-batch B_t of step t, at the weights w_t before
     Norms are over all parameters of the model.
   * ICS (Definition 2.1): for weight layer i, G = grad_{W_i} L_B(w_t) and G' = grad_{W_i} L_B at
     the weights where the layers before i (weights, biases, gamma, beta) have taken their SGD
-    step w_t - lr g and layers i.. have not. Reported: ||G - G'|| / ||G|| and cos(G, G').
+    step w_t - lr g and layers i.. have not. Reported: ||G - G'|| (the paper's l2 difference),
+    ||G - G'|| / ||G|| (the same, free of the gradient's scale) and cos(G, G').
   * full-batch training loss: the loss on the whole training split in one pass, BN statistics
     of the whole training split, noise off.
 
@@ -63,6 +64,8 @@ Deviations from the paper and choices the protocol leaves open, stated:
 
 from __future__ import annotations
 
+import functools
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -127,15 +130,23 @@ def _stratified(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray,
     return np.sort(tr), np.sort(te)
 
 
+@functools.lru_cache(maxsize=1)
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits (images, targets), read once: parsing its CSV took a third of each
+    split's time, and a run makes about 90 splits."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    return d.images, d.target
+
+
 def digits_split(seed: int, flat: bool = False, cfg: dict = CONFIG) -> Split:
     """scikit-learn's 1797 real 8x8 digits in a stratified split fixed by ``seed``, standardized
     (``_standardize``). ``flat``: (N, 64) for the MLP, else (N, 1, 8, 8)."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    x = torch.tensor(d.images, dtype=torch.float32)
+    images, target = _digits()
+    x = torch.tensor(images, dtype=torch.float32)      # a copy: the cached arrays stay intact
     x = x.reshape(len(x), 64) if flat else x[:, None]
-    y = torch.tensor(d.target, dtype=torch.int64)
-    tr, te = _stratified(d.target, cfg["digits_test"], seed)
+    y = torch.tensor(target, dtype=torch.int64)
+    tr, te = _stratified(target, cfg["digits_test"], seed)
     return _standardize(Split(x[tr], y[tr], x[te], y[te]))
 
 
@@ -187,7 +198,7 @@ class Run:
     batch_loss: np.ndarray                       # (M, steps): mini-batch loss before each update
     params: dict                                 # final parameters, (M, ...) each
     probes: dict = field(default_factory=dict)   # step -> {"range", "pred", "beta": (M,), ...}
-    ics: dict = field(default_factory=dict)      # step -> {"rel", "cos": (M, n_layers)}
+    ics: dict = field(default_factory=dict)      # step -> {"rel", "cos", "diff": (M, n_layers)}
     act_stats: np.ndarray | None = None          # (steps, M, 2, C): a norm layer's output
                                                  # per-channel batch mean and std
     train_loss: np.ndarray | None = None         # (M,) full-batch training loss at the end
@@ -325,13 +336,14 @@ def ics(arch, params, grads, x, y, variant, lr: Tensor, kind="ce") -> dict:
         moved[k] = p.repeat_interleave(L, 0) - (owner[k] < copy).view(shape) * step
     _, g = grads_and_loss(arch, moved, x.repeat_interleave(L, 1), y.repeat_interleave(L, 1),
                           variant.repeat_interleave(L), kind)
-    rel, cos = torch.empty(M, L), torch.empty(M, L)
+    rel, cos, diff = torch.empty(M, L), torch.empty(M, L), torch.empty(M, L)
     for i in range(L):
         gi = g[f"w{i}"].reshape(M, L, -1)
         G, Gp = gi[:, 0], gi[:, i]
-        rel[:, i] = ((G - Gp).norm(dim=1) / G.norm(dim=1)).cpu()
+        diff[:, i] = (G - Gp).norm(dim=1).cpu()
+        rel[:, i] = diff[:, i] / G.norm(dim=1).cpu()
         cos[:, i] = F.cosine_similarity(G, Gp, dim=1, eps=0.0).cpu()
-    return {"rel": rel.numpy(), "cos": cos.numpy()}
+    return {"rel": rel.numpy(), "cos": cos.numpy(), "diff": diff.numpy()}
 
 
 def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
@@ -343,9 +355,9 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
     ``sample(t)`` returns step t's mini-batch (x, y), shaped (B, M, ...), each model's own.
     Initial weights depend only on the seed (so the variants of a seed start identical); noisy
     models (which must be consecutive) draw their noise from generators of their own
-    (``noise_generators``). The update is ``optimizers.sgd`` on the stacked parameters with a per-model learning
-    rate. At ``probe_steps`` the landscape probe runs on the non-noisy models (step sizes
-    ``etas``), at ``ics_steps`` the ICS measurement.
+    (``noise_generators``). The update is ``optimizers.sgd`` on the stacked parameters with a
+    per-model learning rate. At ``probe_steps`` the landscape probe runs on the non-noisy models
+    (step sizes ``etas``), at ``ics_steps`` the ICS measurement.
     """
     M = len(specs)
     params = {k: v.to(device) for k, v in md.init(arch, [s.seed for s in specs],
@@ -572,6 +584,188 @@ def largest_ok_lr(run: Run, variant: str, cfg: dict = CONFIG) -> np.ndarray:
 def failed(loss: np.ndarray, cfg: dict = CONFIG) -> np.ndarray:
     """A run fails when its loss is NaN/inf or above ``fail_loss``."""
     return ~np.isfinite(loss) | (loss > cfg["fail_loss"])
+
+
+# --- the kernels against torch.nn and autograd ---------------------------------------------------
+# Each claim that relies on a hand-written kernel (the batched nets, the normalization variants,
+# noisy BN, the landscape probe, the ICS measurement, the full-batch evaluation) checks it with
+# these functions, against a torch.nn rebuild of each model (``models.to_torch``: nn.Conv2d /
+# nn.Linear, nn.BatchNorm in train mode, its own autograd graph) or a closed form.
+def _torch_grads(arch, params, m: int, variant: str, x, y, kind: str):
+    """Loss and gradients (this module's names) of model ``m`` rebuilt by ``models.to_torch``,
+    on its own batch x[:, m], y[:, m]."""
+    net = md.to_torch(arch, params, m, variant)
+    out = net(x[:, m])
+    loss = F.mse_loss(out, y[:, m]) if kind == "mse" else F.cross_entropy(out, y[:, m])
+    loss.backward()
+    return float(loss.detach()), md.from_torch(arch, net, grads=True)
+
+
+def grads_vs_torch(arch, params, x, y, variants: list, kind: str = "ce") -> dict:
+    """``grads_and_loss`` on the batched models against each model's torch.nn rebuild (variants
+    "plain" or "bn"), per model: ``loss``, the relative difference of the loss, and ``grad``,
+    the largest over parameter tensors of ||ours - torch's|| / max(||torch's||, 1e-3 ||torch's
+    whole gradient||) (the floor keeps a tensor whose exact gradient is 0, a bias before a BN
+    layer, from dividing rounding by rounding)."""
+    code = torch.tensor([md.VARIANTS[v] for v in variants])
+    loss, grads = grads_and_loss(arch, params, x, y, code, kind)
+    out = {"loss": [], "grad": []}
+    for m, v in enumerate(variants):
+        ref_loss, ref = _torch_grads(arch, params, m, v, x, y, kind)
+        total = math.sqrt(sum(float(g.pow(2).sum()) for g in ref.values()))
+        out["loss"].append(abs(float(loss[m]) - ref_loss) / abs(ref_loss))
+        out["grad"].append(max(float((grads[k][m] - g).norm()) / max(float(g.norm()),
+                                                                       1e-3 * total)
+                               for k, g in ref.items()))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def probe_vs_torch(arch, params, x, y, variants: list, etas, kind: str = "ce") -> dict:
+    """``probe_batched`` against the same three measures computed directly for each model:
+    its torch.nn rebuild at w and at every w - eta g, loss and gradient by autograd. Returns
+    per model the relative difference of ``range``, ``pred`` and ``beta``."""
+    code = torch.tensor([md.VARIANTS[v] for v in variants])
+    _, grads = grads_and_loss(arch, params, x, y, code, kind)
+    ours = probe_batched(arch, params, grads, x, y, code, etas, kind)
+    out = {k: [] for k in ("range", "pred", "beta")}
+    for m, v in enumerate(variants):
+        _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
+        gnorm = math.sqrt(sum(float(g.pow(2).sum()) for g in g0.values()))
+        losses, diffs = [], []
+        for eta in etas:
+            moved = {k: p[m:m + 1] - eta * g0[k][None] if k in g0 else p[m:m + 1]
+                     for k, p in params.items()}
+            loss, g = _torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
+            losses.append(loss)
+            diffs.append(math.sqrt(sum(float((g[k] - g0[k]).pow(2).sum()) for k in g0)))
+        ref = {"range": max(losses) - min(losses), "pred": max(diffs),
+               "beta": max(d / (eta * gnorm) for d, eta in zip(diffs, etas))}
+        for k in out:
+            out[k].append(abs(float(ours[k][m]) - ref[k]) / ref[k])
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def ics_vs_torch(arch, params, x, y, variants: list, lr: float, kind: str = "ce") -> dict:
+    """``ics`` (Definition 2.1, all layers in one pass) against a direct computation for each
+    model and layer i: the torch.nn rebuild whose layers before i took their SGD step -lr g,
+    G' its gradient of W_i by autograd. Returns per model the largest absolute difference of
+    the relative shift ||G - G'|| / ||G|| and of cos(G, G') over the layers."""
+    code = torch.tensor([md.VARIANTS[v] for v in variants])
+    _, grads = grads_and_loss(arch, params, x, y, code, kind)
+    ours = ics(arch, params, grads, x, y, code, torch.full((len(variants),), lr), kind)
+    owner = {k: i for i in range(arch.n_layers) for k in md.layer_keys(arch, i)}
+    out = {"rel": [], "cos": []}
+    for m, v in enumerate(variants):
+        _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
+        rel, cos = [], []
+        for i in range(arch.n_layers):
+            moved = {k: p[m:m + 1] - lr * g0[k][None] if owner[k] < i and k in g0
+                     else p[m:m + 1] for k, p in params.items()}
+            _, g = _torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
+            G, Gp = g0[f"w{i}"].flatten(), g[f"w{i}"].flatten()
+            rel.append(float((G - Gp).norm() / G.norm()))
+            cos.append(float(F.cosine_similarity(G, Gp, dim=0)))
+        out["rel"].append(float(np.abs(ours["rel"][m] - rel).max()))
+        out["cos"].append(float(np.abs(ours["cos"][m] - cos).max()))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def norm_layer_errors(seed: int) -> dict:
+    """The normalization layer (``models.batch_norm``) of 3 models on a (B, M, C, H, W) batch
+    against references, largest absolute differences (relative to the output's size):
+      bn            train mode against nn.BatchNorm2d per model, output and the gradients of
+                    sum(y * r) with respect to x, gamma and beta (autograd on each side)
+      bn_stat_rows  statistics of the first rows applied to all (evaluation) against
+                    nn.BatchNorm2d in eval mode with those rows' mean and biased variance
+      l1, linf      against (x - mean) / (mean|x - mean| + eps) and / (max|x - mean| + eps) in
+                    float64 numpy, per (model, channel) over batch and space, then gamma, beta
+      noisy         against gamma (scale x^ + shift) + beta with x^ nn.BatchNorm2d's"""
+    gen = torch.Generator().manual_seed(int(seed))
+    B, M, C, H = 16, 3, 4, 5
+    x = (torch.randn(B, M, C, H, H, generator=gen) * 3 + 1).requires_grad_(True)
+    gamma = (torch.rand(M, C, generator=gen) + 0.5).requires_grad_(True)
+    beta = torch.randn(M, C, generator=gen).requires_grad_(True)
+    r = torch.randn(B, M, C, H, H, generator=gen)
+    out = {}
+    y = md.batch_norm(x, gamma, beta, "bn")
+    gx, gg, gb = torch.autograd.grad((y * r).sum(), (x, gamma, beta))
+    err = 0.0
+    for m in range(M):
+        bn = torch.nn.BatchNorm2d(C).train()
+        with torch.no_grad():
+            bn.weight.copy_(gamma[m])
+            bn.bias.copy_(beta[m])
+        xm = x.detach()[:, m].clone().requires_grad_(True)
+        ym = bn(xm)
+        (ym * r[:, m]).sum().backward()
+        for a, b in ((y[:, m], ym), (gx[:, m], xm.grad), (gg[m], bn.weight.grad),
+                     (gb[m], bn.bias.grad)):
+            err = max(err, float((a - b).detach().abs().max() / b.detach().abs().max()))
+    out["bn"] = err
+    rows, err = 10, 0.0
+    with torch.no_grad():
+        ys = md.batch_norm(x, gamma, beta, "bn", stat_rows=rows)
+        for m in range(M):
+            bn = torch.nn.BatchNorm2d(C).eval()
+            ref = x[:rows, m]
+            bn.running_mean.copy_(ref.mean((0, 2, 3)))
+            bn.running_var.copy_(ref.var((0, 2, 3), unbiased=False))
+            bn.weight.copy_(gamma[m])
+            bn.bias.copy_(beta[m])
+            err = max(err, float((ys[:, m] - bn(x[:, m])).abs().max() / ys[:, m].abs().max()))
+    out["bn_stat_rows"] = err
+    xn, gn, bn_ = (t.detach().double().numpy() for t in (x, gamma, beta))
+    dev = xn - xn.mean((0, 3, 4), keepdims=True)
+    for v, scale in (("l1", np.abs(dev).mean((0, 3, 4), keepdims=True)),
+                     ("linf", np.abs(dev).max((0, 3, 4), keepdims=True))):
+        ref = gn[None, :, :, None, None] * dev / (scale + md.EPS) + bn_[None, :, :, None, None]
+        ours = md.batch_norm(x, gamma, beta, v).detach().double().numpy()
+        out[v] = float(np.abs(ours - ref).max() / np.abs(ref).max())
+    n_scale = 0.5 + 1.5 * torch.rand(1, M, C, 1, 1, generator=gen)
+    n_shift = torch.randn(B, M, C, H, H, generator=gen)
+    with torch.no_grad():
+        noisy = md.batch_norm(x, gamma, beta, "noisy", noise=(n_scale, n_shift))
+        xhat = torch.stack([F.batch_norm(x[:, m], None, None, training=True, eps=md.EPS)
+                            for m in range(M)], 1)
+        ref = (gamma.view(1, M, C, 1, 1) * (n_scale * xhat + n_shift)
+               + beta.view(1, M, C, 1, 1))
+    out["noisy"] = float((noisy - ref).abs().max() / ref.abs().max())
+    return out
+
+
+def noise_draw_stats(seeds, arch: md.Arch, steps: int = 20, cfg: dict = CONFIG) -> dict:
+    """What ``_draw_noise`` draws for the noisy models of ``seeds`` over ``steps`` steps (batch
+    ``cfg["batch"]``): the range of sigma and of the per-channel mean shift (the shift averaged
+    over batch and space, so the jitter mostly cancels), and the jitter's standard deviation
+    around it."""
+    gens = noise_generators(grid(seeds, ["noisy"], (0.1,)))
+    spatial = _spatial(arch, (1, 1, 8, 8))
+    sig, mu, jit = [], [], []
+    for _ in range(steps):
+        for scale, shift in _draw_noise(arch, gens, cfg["batch"], spatial, cfg, "cpu"):
+            dims = (0,) + tuple(range(3, shift.dim()))
+            mean = shift.mean(dims, keepdim=True)
+            sig.append(scale.flatten())
+            mu.append(mean.flatten())
+            jit.append((shift - mean).flatten())
+    sig, mu, jit = torch.cat(sig), torch.cat(mu), torch.cat(jit)
+    return {"sigma": (float(sig.min()), float(sig.max())), "mu": (float(mu.min()),
+            float(mu.max())), "jitter_std": float(jit.std())}
+
+
+def evaluate_vs_torch(arch, params, specs, data, model_seed) -> np.ndarray:
+    """``evaluate``'s full-batch training loss (BN statistics of the whole training split)
+    against each plain or BN model rebuilt by ``models.to_torch`` and run in train mode on the
+    whole training split at once: the relative difference per model."""
+    ours, _ = evaluate(arch, params, specs, data, model_seed)
+    errs = []
+    with torch.no_grad():
+        for m, s in enumerate(specs):
+            net = md.to_torch(arch, params, m, s.variant).train()
+            k = int(model_seed[m])
+            ref = float(F.cross_entropy(net(data["x_train"][k]), data["y_train"][k]))
+            errs.append(abs(float(ours[m]) - ref) / ref)
+    return np.array(errs)
 
 
 # --- the naive per-seed baseline ------------------------------------------------------------------

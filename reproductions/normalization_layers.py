@@ -29,8 +29,16 @@ Scale and choices (CONFIG, each knob with its reason):
     ||dL/dh_1|| / ||dL/dh_{L-1}|| (first hidden layer over last). Yang et al.'s explosion is read
     on the weight gradients, ||grad W_1|| / ||grad W_{L-1}|| (the first and last normalized layers),
     at He init for depths 5 to 40.
-  * The training check starts the same MLP from N(0, 0.01^2) weights (the fixed-std init of
-    early networks; s = 0.057 of He at width 64), plain and BatchNorm, plain SGD.
+  * The training runs judge the notes' sentence (training is reliable with BatchNorm where a
+    plain net's gradients vanish or explode): the same MLP from N(0, 0.01^2) weights (the
+    fixed-std init of early networks; s = 0.057 of He at width 64), and a 32-layer MLP at He
+    init beside the plain 8-layer one (what depth costs the plain net), plain and BatchNorm,
+    plain SGD at every lr of a grid, each net at its best lr.
+  * Every hand-written kernel these claims rely on is checked inside its claim: the slides'
+    BatchNorm against torch's ``F.batch_norm`` (``slides_bn_vs_torch``), the float64 forward and
+    backward of the gradient measurements and the float32 training step against a torch.nn
+    rebuild (``backprop_vs_torch``, ``training_kernel_vs_torch``), the GroupNorm, LayerNorm and
+    InstanceNorm references against torch's functional layers (``group_norm_cases``).
   * GroupNorm / LayerNorm / InstanceNorm: random float64 (N, C, H, W) inputs with per-channel
     offsets and scales, torch's functional layers and a hand-written reference, all with eps 1e-5.
   * LayerNorm's axis: the hidden activations relu(x W^T) of a random He layer on real digits
@@ -69,6 +77,13 @@ CONFIG = {
         "lrs": (0.01, 0.1, 1.0),                 # three decades; the plain net's best is taken
         "steps": 200,                            # as batchnorm_landscape's lr runs (~9 epochs)
         "chance_loss": math.log(10),             # a net that learned nothing: ln 10
+    },
+    "depth_train": {
+        "depth": 32, "shallow": 8,               # a deep MLP and the protocol's 8 layers
+        "lrs": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),  # half decades, so that each
+                                                 # net's best lr lies inside: the plain depth-32
+                                                 # net's is 0.003-0.03, BN's 0.1-0.3
+        "steps": 200,                            # as the bad-init runs
     },
     "groups": {
         "shape": (4, 6, 5, 5),                   # (N, C, H, W): C = 6 allows G = 1, 2, 3, 6
@@ -193,14 +208,12 @@ def scaled_init(arch: md.Arch, seeds, scale: float) -> dict[str, Tensor]:
     return p
 
 
-def gradient_profile(seeds, depth: int, scale: float, variant: str,
-                     cfg: dict = CONFIG) -> dict:
+def backprop(seeds, depth: int, scale: float, variant: str, cfg: dict = CONFIG) -> dict:
     """One forward/backward of the ReLU MLP (``depth`` weight layers, width ``depth.width``) per
     seed on its digits batch, at init scale ``scale``, plain or "bn" (train-mode BatchNorm after
-    every hidden linear layer, ``models.batch_norm``). Returns per seed (arrays (M,)):
-      signal_ratio  ||dL/dh_1|| / ||dL/dh_{L-1}||  (hidden activations after the ReLU)
-      weight_ratio  ||grad W_1|| / ||grad W_{L-1}||
-    and per seed and hidden layer ``signal`` (M, L-1)."""
+    every hidden linear layer, ``models.batch_norm``), float64. Returns per seed: ``loss`` (M,),
+    ``weight_grads`` (one (M, out, in) tensor per layer) and ``signal`` (M, L-1), the norms
+    ||dL/dh_i|| of the hidden activations after each ReLU."""
     c = cfg["depth"]
     arch = md.mlp(64, c["width"], depth, 10)
     x, y = digits_batches(seeds, cfg)
@@ -215,12 +228,73 @@ def gradient_profile(seeds, depth: int, scale: float, variant: str,
     i = arch.n_norm
     logits = torch.einsum("bmi,moi->bmo", h, params[f"w{i}"]) + params[f"b{i}"]
     B, M, C = logits.shape
-    loss = F.cross_entropy(logits.reshape(B * M, C), y.reshape(-1), reduction="none")
-    loss.view(B, M).mean(0).sum().backward()
+    loss = F.cross_entropy(logits.reshape(B * M, C), y.reshape(-1),
+                           reduction="none").view(B, M).mean(0)
+    loss.sum().backward()
     signal = torch.stack([hd.grad.pow(2).sum((0, 2)).sqrt() for hd in hidden], 1)  # (M, L-1)
-    wnorm = [params[f"w{j}"].grad.flatten(1).norm(dim=1) for j in range(arch.n_layers)]
+    return {"loss": loss.detach(), "signal": signal.detach(),
+            "weight_grads": [params[f"w{j}"].grad for j in range(arch.n_layers)]}
+
+
+def gradient_profile(seeds, depth: int, scale: float, variant: str,
+                     cfg: dict = CONFIG) -> dict:
+    """``backprop``'s ratios per seed (arrays (M,)):
+      signal_ratio  ||dL/dh_1|| / ||dL/dh_{L-1}||  (hidden activations after the ReLU)
+      weight_ratio  ||grad W_1|| / ||grad W_{L-1}||
+    and per seed and hidden layer ``signal`` (M, L-1)."""
+    res = backprop(seeds, depth, scale, variant, cfg)
+    signal, grads = res["signal"], res["weight_grads"]
+    wnorm = [g.flatten(1).norm(dim=1) for g in grads]
     return {"signal": signal.numpy(), "signal_ratio": (signal[:, 0] / signal[:, -1]).numpy(),
-            "weight_ratio": (wnorm[0] / wnorm[arch.n_norm - 1]).numpy()}
+            "weight_ratio": (wnorm[0] / wnorm[len(grads) - 2]).numpy()}
+
+
+def torch_mlp64(arch: md.Arch, params: dict, m: int, variant: str) -> torch.nn.Sequential:
+    """Model ``m`` of the float64 ``params`` as ``models.to_torch``'s torch.nn network
+    (nn.Linear, nn.BatchNorm1d, nn.ReLU), in float64."""
+    net = md.to_torch(arch, {k: v.detach().float() for k, v in params.items()}, m,
+                      variant).double()
+    lins = [mod for mod in net if isinstance(mod, torch.nn.Linear)]
+    norms = [mod for mod in net if isinstance(mod, torch.nn.BatchNorm1d)]
+    with torch.no_grad():
+        for i, lin in enumerate(lins):
+            lin.weight.copy_(params[f"w{i}"][m])
+            lin.bias.copy_(params[f"b{i}"][m])
+        for i, bn in enumerate(norms):
+            bn.weight.copy_(params[f"g{i}"][m])
+            bn.bias.copy_(params[f"beta{i}"][m])
+    return net
+
+
+def backprop_vs_torch(seeds, depth: int, scale: float, variant: str,
+                      cfg: dict = CONFIG) -> dict:
+    """``backprop``'s numbers against a torch.nn rebuild of each model (``torch_mlp64``: its own
+    layers, nn.BatchNorm1d in train mode, autograd), float64, per seed: the relative difference
+    of the loss, the largest over layers of ||grad W_i - torch's|| / ||torch's||, and the
+    largest over hidden layers of the relative difference of ||dL/dh_i||. Arrays (M,)."""
+    ours = backprop(seeds, depth, scale, variant, cfg)
+    arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
+    x, y = digits_batches(seeds, cfg)
+    params = scaled_init(arch, seeds, scale)
+    out = {"loss": [], "weight_grad": [], "signal": []}
+    for m in range(len(seeds)):
+        net = torch_mlp64(arch, params, m, variant)
+        h, hidden = x[:, m], []
+        for mod in net:
+            h = mod(h)
+            if isinstance(mod, torch.nn.ReLU):
+                h.retain_grad()
+                hidden.append(h)
+        loss = F.cross_entropy(h, y[:, m])
+        loss.backward()
+        lins = [mod for mod in net if isinstance(mod, torch.nn.Linear)]
+        out["loss"].append(float(abs(ours["loss"][m] - loss.detach()) / loss.detach()))
+        out["weight_grad"].append(max(float((g[m] - lin.weight.grad).norm()
+                                            / lin.weight.grad.norm())
+                                      for g, lin in zip(ours["weight_grads"], lins)))
+        ref = torch.stack([hd.grad.norm() for hd in hidden])
+        out["signal"].append(float(((ours["signal"][m] - ref).abs() / ref).max()))
+    return {k: np.array(v) for k, v in out.items()}
 
 
 def scale_sweep(seeds, variant: str, cfg: dict = CONFIG) -> np.ndarray:
@@ -283,24 +357,24 @@ def plot_gradients(scale: dict, depth: dict, cfg: dict = CONFIG) -> "Figure":
     return fig
 
 
-# --- training from a badly scaled init ------------------------------------------------------------
-def train_from_bad_init(seeds, cfg: dict = CONFIG) -> dict:
-    """Plain and BN MLPs (``batchnorm_landscape``'s, float32) from N(0, init_std^2) weights,
-    plain SGD at every lr of ``train.lrs`` for ``train.steps`` steps, all as one batch of
-    models; returns {(variant, lr): (full-batch training losses (M,), test accuracies (M,))}."""
-    c, arch = cfg["train"], bl.CONFIG["mlp"]
-    specs = bl.grid(seeds, ["plain", "bn"], c["lrs"])
+# --- training runs: a badly scaled init, and depth ------------------------------------------------
+def train_mlp_grid(seeds, depth: int, lrs, steps: int, init_std: float | None = None,
+                   variants=("plain", "bn"), cfg: dict = CONFIG) -> dict:
+    """ReLU MLPs of ``depth`` weight layers (``batchnorm_landscape``'s, width ``depth.width``,
+    float32), plain and BN, from He init or, with ``init_std``, from N(0, init_std^2) weights;
+    plain SGD at every lr of ``lrs`` for ``steps`` steps on each seed's digits batches, all as
+    one batch of models. Returns {(variant, lr): (full-batch training losses (M,), test
+    accuracies (M,))}, seeds in order."""
+    arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
+    specs = bl.grid(seeds, variants, lrs)
     splits = {s: bl.digits_split(s, flat=True) for s in seeds}
-    sample, data, model_seed = bl.split_sampler(splits, specs, bl.CONFIG["batch"], c["steps"])
-    params = md.init(arch, [s.seed for s in specs])
-    he_std = math.sqrt(2.0 / arch.in_dim)                # every weight layer has fan-in 64
-    params = {k: v * (c["init_std"] / he_std) if k.startswith("w") else v
-              for k, v in params.items()}
+    sample, data, model_seed = bl.split_sampler(splits, specs, bl.CONFIG["batch"], steps)
+    params = mlp_init(arch, [s.seed for s in specs], init_std)
     variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
     lr = torch.tensor([s.lr for s in specs], dtype=torch.float32)
     opts = {k: optim.sgd(lr.view(-1, *[1] * (p.dim() - 1))) for k, p in params.items()}
     states = {k: opts[k].init(p) for k, p in params.items()}
-    for t in range(c["steps"]):
+    for t in range(steps):
         xb, yb = sample(t)
         _, grads = bl.grads_and_loss(arch, params, xb, yb, variant)
         for k in params:
@@ -308,12 +382,91 @@ def train_from_bad_init(seeds, cfg: dict = CONFIG) -> dict:
             params[k] = params[k] + upd
     loss, acc = bl.evaluate(arch, params, specs, data, model_seed)
     out = {}
-    for v in ("plain", "bn"):
-        for r in c["lrs"]:
+    for v in variants:
+        for r in lrs:
             idx = [i for _, i in sorted((s.seed, i) for i, s in enumerate(specs)
                                         if s.variant == v and s.lr == r)]
             out[(v, r)] = (loss[idx], acc[idx])
     return out
+
+
+def mlp_init(arch: md.Arch, seeds, init_std: float | None = None) -> dict[str, Tensor]:
+    """``models.init`` (He, float32) per seed, or with every weight N(0, init_std^2)."""
+    params = md.init(arch, seeds)
+    if init_std is None:
+        return params
+    he_std = math.sqrt(2.0 / arch.in_dim)                # every weight layer has fan-in 64
+    return {k: v * (init_std / he_std) if k.startswith("w") else v for k, v in params.items()}
+
+
+def training_kernel_vs_torch(seeds, depth: int, init_std: float | None = None,
+                             cfg: dict = CONFIG) -> dict:
+    """The training runs' loss and gradients (``batchnorm_landscape.grads_and_loss`` on the
+    batched MLP, float32) at their initial weights on each seed's first batch, against a
+    torch.nn rebuild of each model: ``batchnorm_landscape.grads_vs_torch``'s relative
+    differences, per variant ("plain", "bn")."""
+    arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
+    x, y = digits_batches(seeds, cfg)
+    out = {}
+    for v in ("plain", "bn"):
+        params = mlp_init(arch, seeds, init_std)
+        out[v] = bl.grads_vs_torch(arch, params, x.float(), y, [v] * len(seeds))
+    return out
+
+
+def slides_bn_vs_torch(seed: int, cfg: dict = CONFIG) -> dict:
+    """The hand-written BatchNorm (``batch_norm``) on one invariance problem against torch's
+    train-mode ``F.batch_norm`` at eps 1e-5 and 1e-10 (torch refuses eps = 0): the largest
+    relative difference of the outputs and of the gradients of ``layer_loss`` with respect to W
+    (autograd through each); and at eps = 0 the largest |per-feature mean| and |biased
+    per-feature variance - 1| of the output (the definition, to rounding)."""
+    W, x, R = invariance_problem(seed, cfg)
+    z = x @ W.T
+    out_err, grad_err = 0.0, 0.0
+    for eps in (1e-5, 1e-10):
+        ours, ref = batch_norm(z, eps), F.batch_norm(z, None, None, training=True, eps=eps)
+        out_err = max(out_err, float((ours - ref).abs().max() / ref.abs().max()))
+        _, g = _grad(W, x, R, True, eps)
+        Wt = W.detach().requires_grad_(True)
+        yt = F.batch_norm(x @ Wt.T, None, None, training=True, eps=eps)
+        (gt,) = torch.autograd.grad(0.5 * (R * yt).pow(2).sum(), Wt)
+        grad_err = max(grad_err, float((g - gt).abs().max() / gt.abs().max()))
+    y0 = batch_norm(z)
+    return {"out_err": out_err, "grad_err": grad_err,
+            "mean": float(y0.mean(0).abs().max()),
+            "var": float((y0.pow(2).mean(0) - 1).abs().max())}
+
+
+def train_from_bad_init(seeds, cfg: dict = CONFIG) -> dict:
+    """The 8-layer MLPs from N(0, init_std^2) weights at every lr of ``train.lrs``:
+    ``train_mlp_grid``'s {(variant, lr): (losses, accuracies)}."""
+    c = cfg["train"]
+    return train_mlp_grid(seeds, cfg["depth"]["mlp_depth"], c["lrs"], c["steps"],
+                          init_std=c["init_std"], cfg=cfg)
+
+
+def train_at_depth(seeds, cfg: dict = CONFIG) -> dict:
+    """He-initialized MLPs: plain and BN at ``depth_train.depth``, and the plain net at
+    ``depth_train.shallow`` layers (what depth costs it), every lr of ``depth_train.lrs``.
+    Returns {depth: ``train_mlp_grid``'s dict}."""
+    c = cfg["depth_train"]
+    return {c["depth"]: train_mlp_grid(seeds, c["depth"], c["lrs"], c["steps"], cfg=cfg),
+            c["shallow"]: train_mlp_grid(seeds, c["shallow"], c["lrs"], c["steps"],
+                                         variants=("plain",), cfg=cfg)}
+
+
+def best_over_lrs(runs: dict, variant: str, lrs) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed: the lowest full-batch training loss over ``lrs`` (a diverged run, NaN, counts
+    as +inf) and the highest test accuracy."""
+    loss = np.min([np.nan_to_num(runs[(variant, lr)][0], nan=np.inf) for lr in lrs], 0)
+    acc = np.max([np.nan_to_num(runs[(variant, lr)][1], nan=0.0) for lr in lrs], 0)
+    return loss, acc
+
+
+def best_lr(runs: dict, variant: str, lrs) -> np.ndarray:
+    """Per seed: the lr of ``lrs`` with the lowest final loss (NaN counts as +inf)."""
+    losses = np.stack([np.nan_to_num(runs[(variant, lr)][0], nan=np.inf) for lr in lrs])
+    return np.asarray(lrs)[losses.argmin(0)]
 
 
 # --- GroupNorm, LayerNorm, InstanceNorm -----------------------------------------------------------
