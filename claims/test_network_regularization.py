@@ -73,7 +73,8 @@ DROPOUT_MEASURED, DROPOUT_WHERE = 0.0052, "mean over seeds 0-39 and 10000-10039"
 DROPOUT_READINGS = (
     reading("the slides' Dropout(0.5) (keep 0.5) after 128 hidden units, full-batch Adam lr "
             "1e-3, 1000 steps", "+0.52 points (sd 0.54); every window of 20 seeds from "
-            "0-39 and 10000-10039 above 0 (lowest lower end +0.20)", "holds", "document", "slow tier"),
+            "0-39 and 10000-10039 above 0 (lowest lower end +0.20)", "holds", "document",
+            "slow tier"),
     reading("the slides' own layer: Dense(50) then Dropout(0.5)", "300 steps: -0.40 points "
             "(t -3.6; the dropout net is not yet fit, training accuracy 0.998); 1000 steps: "
             "+0.32 (t 3.2); 3000 steps: +0.33 (t 3.0)", "holds", "document", M40),
@@ -96,10 +97,11 @@ MIXUP_MEASURED, MIXUP_WHERE = 0.0039, "mean over seeds 0-139 and 10000-10139"
 MIXUP_READINGS = (
     reading("Zhang et al.'s CIFAR recipe for both nets (SGD 0.1, momentum 0.9, weight decay "
             "1e-4, batch 128, 200 epochs, lr / 10 at 100 and 150), alpha 0.2 (their ImageNet "
-            "range 0.1-0.4)", "+0.39 points over 280 seeds (sd 0.81); every window of 100 seeds from 0-139 and "
-            "10000-10139 above 0 (lowest lower end +0.11)", "holds", "paper", "slow tier"),
-    reading("the same recipe, alpha 1 (their CIFAR alpha)", "+0.14 points over 280 seeds (t 2.6), but windows of 100 "
-            "seeds straddle 0 (30 of 42)", "inconclusive",
+            "range 0.1-0.4)", "+0.39 points over 280 seeds (sd 0.81); every window of 100 "
+            "seeds from 0-139 and 10000-10139 above 0 (lowest lower end +0.11)", "holds",
+            "paper", "slow tier"),
+    reading("the same recipe, alpha 1 (their CIFAR alpha)", "+0.14 points over 280 seeds "
+            "(t 2.6), but windows of 100 seeds straddle 0 (30 of 42)", "inconclusive",
             "paper", "slow tier (recorded)"),
     reading("full-batch Adam lr 1e-3, no weight decay, 300 steps", "alpha 0.2: -0.04 points "
             "(straddles 0); alpha 1: -0.24 (t -2.2)", "does not hold", "ours", M40),
@@ -112,7 +114,8 @@ MIXUP_ADAM_PINS = {0.2: (-0.030, -0.009), 1.0: (-0.080, -0.050)}
 MIXUP_ADAM_READINGS = (
     reading("full-batch Adam lr 1e-3, no weight decay, 3000 steps, alpha 0.2 and 1",
             "alpha 0.2: -2.1 points, alpha 1: -6.7 (seeds 0-29, "
-            "10000-10029); every window of 10 seeds below 0", "does not hold", "horizon", "slow tier"),
+            "10000-10029); every window of 10 seeds below 0", "does not hold", "horizon",
+            "slow tier"),
     reading("the same at 300 / 600 / 1000 / 1500 / 2000 / 3000 steps", "alpha 1: -0.24 / "
             "-0.86 / -1.7 / -2.9 / -4.2 / -6.8 points; alpha 0.2: -0.04 / -0.05 / -0.34 / "
             "-0.69 / -0.97 / -2.0 (the plain net gains 0.5 over the same span)",
@@ -126,7 +129,8 @@ SMALL_BATCH_PIN = (-0.0035, -0.0001)
 SMALL_BATCH_READINGS = (
     reading("Adam lr 1e-3: batch 16 for 60 epochs against full batch for 300 steps",
             "-0.03 points (sd 0.37, seeds 0-59 and 10000-10059); the "
-            "interval straddles 0 in 39 of 42 windows of 40 seeds, lies below 0 in 3, never above", "inconclusive", "ours", "slow tier"),
+            "interval straddles 0 in 39 of 42 windows of 40 seeds, lies below 0 in 3, never "
+            "above", "inconclusive", "ours", "slow tier"),
     reading("the slides' Algorithm 2 (plain SGD, a fixed step, SelectBatch): lr 0.05, batch 16 "
             "against full batch, 900 steps each", "+0.01 points (sd 0.13, t 0.5): the two "
             "nets nearly coincide", "inconclusive", "document", M40),
@@ -189,7 +193,8 @@ CLAIMS = [
                 "points on average.",
                 "monitor='val_loss' stops within the first 30 epochs, near the best-validation "
                 "epoch; the stopping rule is Keras' (a closed form of it agrees on random "
-                "curves) and the noisy training matches torch.", judges=("early-stopping-keras-monitor",)),
+                "curves) and the noisy training matches torch.",
+                judges=("early-stopping-keras-monitor",)),
     {"id": "more-data-smaller-gap", "title": "More data shrinks the generalization gap",
      "statement": "The same network trained to fit its training set has a smaller train-test "
                   "accuracy gap with more training data.",
@@ -315,7 +320,8 @@ CLAIMS = [
                  "Huang et al. (2017), Snapshot Ensembles: Train 1, get M for free"],
      "parts": [
          part("ensemble-beats-last-snapshot", "effect", "With Huang et al.'s schedule (cyclic "
-              "cosine from 0.2, 5 cycles, Nesterov momentum 0.9, weight decay 1e-4, batch 64), "
+              "cosine from 0.2, 5 cycles of 40 epochs, Nesterov momentum 0.9, weight decay "
+              "1e-4, batch 64), "
               "the ensemble of the 5 cycle-end snapshots has a higher test accuracy than the "
               "last snapshot: the paired mean difference's 95% interval above 0 (the direction "
               "only).", f'{S}, "Schedules 3/3"', judges=("snapshot-ensembles",),
@@ -366,7 +372,7 @@ for _claim in CLAIMS:
     _claim["configurations_tried"] = TRIED.get(_claim["id"], [])
 
 
-# --- early stopping ---------------------------------------------------------------------------------
+# --- early stopping -------------------------------------------------------------------------------
 N_SEEDS = 10
 
 
@@ -490,7 +496,7 @@ def test_the_keras_rule_and_the_noisy_training_match_closed_forms_and_torch(seed
                           seed + 1, None, 2, c["batch"], {"name": "adam", "lr": c["lr"]})
 
 
-# --- more data -----------------------------------------------------------------------------------------
+# --- more data ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def more_data(seeds):
     return sr.more_data_experiment(seeds[:5])
@@ -518,7 +524,7 @@ def test_full_batch_training_matches_torch(seed, evidence):
                           {"name": "adam", "lr": c["lr"]})
 
 
-# --- dropout's weight scaling ------------------------------------------------------------------------
+# --- dropout's weight scaling ---------------------------------------------------------------------
 SCALING_SEEDS = 20  # the ReLU gap's median over 10 seeds has an interval reaching 0.07
 
 
@@ -570,7 +576,7 @@ def test_the_enumerated_mask_average_is_what_torch_dropout_samples(scaling_seeds
                                          "standard errors (500 outputs)"))
 
 
-# --- dropout as a regularizer ---------------------------------------------------------------------------
+# --- dropout as a regularizer ---------------------------------------------------------------------
 def check_gain(evidence, runs, name, seeds, label, reference=None, pinned=None):
     """The slides' direction: the paired difference in test accuracy (regularized minus plain,
     the same split and initial weights per seed), its mean with a 95% interval against 0; the
@@ -611,7 +617,8 @@ def test_dropout_raises_the_test_accuracy(dropout_runs, evidence):
     evidence.seeds(seeds)
     small_data_note(evidence, f"{DROPOUT_STEPS} steps (the dropout net learns slower: at 300 "
                               "steps the gain is half as large)")
-    check_gain(evidence, runs, "dropout", seeds, f"Dropout(0.5) (keep {sr.CONFIG['dropout']['keep']})",
+    check_gain(evidence, runs, "dropout", seeds,
+               f"Dropout(0.5) (keep {sr.CONFIG['dropout']['keep']})",
                reference=measured(DROPOUT_MEASURED, DROPOUT_WHERE))
 
 
@@ -631,7 +638,7 @@ def test_the_training_dropout_is_torch_dropout(seed, evidence):
                           {"name": "adam", "lr": sr.CONFIG["small_data"]["lr"]})
 
 
-# --- the slides' Dropout(0.5) ---------------------------------------------------------------------------
+# --- the slides' Dropout(0.5) ---------------------------------------------------------------------
 def kept_by_dropout(rate: float, n: int = 100_000, seed: int = 0) -> torch.Tensor:
     torch.manual_seed(seed)
     return torch.nn.Dropout(rate).train()(torch.ones(n))
@@ -664,7 +671,7 @@ def test_dropout_of_a_fifth_keeps_four_fifths(evidence):
                                "0.2"))
 
 
-# --- Gaussian input noise -----------------------------------------------------------------------------
+# --- Gaussian input noise -------------------------------------------------------------------------
 NOISE_SEEDS = 10  # every window of 10 of seeds 0-59, 10000-10059 above 0
 
 
@@ -699,7 +706,7 @@ def test_the_input_noise_has_the_stated_law_and_training_matches_torch(seed, evi
                           {"name": "adam", "lr": sr.CONFIG["small_data"]["lr"]})
 
 
-# --- mixup ------------------------------------------------------------------------------------------------
+# --- mixup ----------------------------------------------------------------------------------------
 MIXUP_SEEDS = 100  # every window of 100 of seeds 0-139, 10000-10139 above 0; 80 is thin
 
 
@@ -775,7 +782,7 @@ def test_mixup_with_full_batch_adam_lowers_the_test_accuracy(mixup_adam_runs, ev
         check_gain(evidence, runs, f"mixup {alpha}", seeds, f"mixup alpha {alpha}", pinned=pin)
 
 
-# --- small batches ----------------------------------------------------------------------------------------
+# --- small batches --------------------------------------------------------------------------------
 SMALL_BATCH_SEEDS = 40
 
 
@@ -822,7 +829,7 @@ def test_minibatch_training_matches_torch(seed, evidence):
                           sr.CONFIG["small_batch"], {"name": "sgd", "lr": 0.05})
 
 
-# --- snapshot ensembles ------------------------------------------------------------------------------------
+# --- snapshot ensembles ---------------------------------------------------------------------------
 SNAPSHOT_SEEDS = 25
 
 

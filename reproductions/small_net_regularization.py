@@ -201,7 +201,7 @@ def train(models: list[dict], X, Y, epochs: int, batch: int, opt: optim.Optimize
     return p
 
 
-# --- early stopping under label noise --------------------------------------------------------------
+# --- early stopping under label noise -------------------------------------------------------------
 def noisy_labels(y: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
     """A ``fraction`` of the labels replaced by a different class, chosen at random."""
     g = torch.Generator().manual_seed(seed)
@@ -249,7 +249,7 @@ def early_stopping_experiment(seeds, cfg: dict = CONFIG["early_stopping"]) -> di
     return {k: np.array(v).T for k, v in log.items()}              # (seeds, epochs)
 
 
-# --- more data ---------------------------------------------------------------------------------------
+# --- more data ------------------------------------------------------------------------------------
 def more_data_experiment(seeds, cfg: dict = CONFIG["more_data"]) -> dict:
     """Full-batch Adam for ``steps`` steps on n = each of ``sizes`` training images: the
     train-test accuracy gap per seed and size."""
@@ -263,7 +263,7 @@ def more_data_experiment(seeds, cfg: dict = CONFIG["more_data"]) -> dict:
     return gaps
 
 
-# --- dropout's weight scaling ------------------------------------------------------------------------
+# --- dropout's weight scaling ---------------------------------------------------------------------
 def all_masks(n: int, keep: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Every 0/1 mask of n units and its probability when each unit is kept with ``keep``."""
     masks = torch.tensor([[(k >> i) & 1 for i in range(n)] for k in range(2 ** n)],
@@ -326,7 +326,7 @@ def weight_scaling_gap(seed: int, keep: float = 0.5, width: int = 6) -> dict:
             "relu": rel(exact["relu"], net(scaled, scaled))}
 
 
-# --- small-data regularizers: dropout, mixup, input noise, small batches -----------------------------
+# --- small-data regularizers: dropout, mixup, input noise, small batches --------------------------
 def small_data_variants(seeds, names=None, cfg: dict = CONFIG, steps: int | None = None,
                         spec: dict | None = None, batch: int | None = None) -> dict:
     """Test and training accuracy per seed on n = 150 training images (tested on ``n_test``
@@ -364,7 +364,7 @@ def variant_table(cfg: dict = CONFIG) -> dict:
     return table
 
 
-# --- snapshot ensembles (SGDR) -----------------------------------------------------------------------
+# --- snapshot ensembles (SGDR) --------------------------------------------------------------------
 def snapshot_experiment(seeds, cfg: dict = CONFIG["snapshots"]) -> dict:
     """SGD with Huang et al.'s cyclic cosine schedule (``cycles`` cycles), a snapshot at the end
     of each cycle: test accuracy and test NLL of the last snapshot and of the ensemble (mean of
@@ -395,7 +395,7 @@ def snapshot_experiment(seeds, cfg: dict = CONFIG["snapshots"]) -> dict:
             "last_train_acc": accuracy(p, X, Y)}
 
 
-# --- the kernels against torch ------------------------------------------------------------------------
+# --- the kernels against torch --------------------------------------------------------------------
 def optimizer_of(spec: dict) -> tuple[optim.Optimizer, dict | None]:
     """Our optimizer (and training variant) for ``spec``: {"name": "adam", "lr"} or {"name":
     "sgd", "lr", "momentum", "nesterov", "weight_decay", "period" (cosine restarts, or None)}."""
