@@ -21,6 +21,12 @@ reached depth 1's final loss by step 10^4 (its end-to-end vector starts as the p
 N(0, 0.01^2) scalars and W_1, and when one scalar is drawn near 0 the escape takes longer), so
 any rule over 5 seeds about depth 3 at T = 10^4 flips with the base seed. Its T = 10^4 numbers
 are recorded in the default tier.
+
+Where the sources state no size (Adam gains from depth; depth-3 GD ends below AdaDelta), the
+direction is judged by its 95% interval (bound 1) and the size is recorded; sizes stated by the
+paper's figure (depth 2 ~2x, depth 3 ~6x at 10^6 steps) are references. Slides 003's own
+settings of the same sentences (Adam at lr 0.0005 for 60,000 epochs; 600,000 epochs at the
+slides' lrs) run in ``claims/test_slides003_experiments.py`` and are declared here as readings.
 """
 
 import math
@@ -71,22 +77,19 @@ CLAIM = {
              "paper's 10^6 steps) GD on a depth-3 net ends closer to the l4 optimum than "
              "depth 1.", f"{ARORA}, Section 7, Figure 5 (depth 3 ~6x at 10^6 steps, read off)",
              judges=("depth-accelerates-l4",)),
+        # Our reading, judging no document sentence: slides 003 compare the depths at one lr
+        # each (Experiments 2 and 3), never at every lr; the paper tunes each depth.
         part("every-stable-lr", "scope", "Not only at the best lr: at every lr where depth 1 is "
-             "stable, depth 2 and depth 3 end below it.", "slides 003, Experiment 1 "
-             "(the comparison at a fixed lr)",
+             "stable, depth 2 and depth 3 end below it.", "our reading of slides 003, "
+             "Experiment 2 (depths compared at fixed lrs)",
              readings=(
-                 reading(
-                         "every lr where depth 1 is stable, T = 10^4",
-                         "some (lr, depth) pairs end above depth 1",
+                 reading("every lr of the grid where depth 1 is stable, T = 10^4, 5 seeds",
+                         "no seed without a losing (lr, depth) pair: 2-12 such pairs on every seed "
+                         "of 0-23 and 10000-10008 (fraction 0 at base seeds 0-19, 10000-10004)",
                          "does not hold",
-                         "ours",
-                         "default tier"),
-                 reading(
-                         "the same at T = 5 x 10^4",
-                         "10 losing (lr, depth) pairs on seeds 0-4",
-                         "does not hold",
-                         "horizon",
-                         "slow tier"),
+                         "ours", "default tier"),
+                 reading("the same at T = 5 x 10^4, 10 seeds", "10 losing (lr, depth) pairs on "
+                         "seeds 0-4", "does not hold", "horizon", "slow tier"),
              )),
         part("e2e-rule", "mechanism", "From a balanced start, real depth-2 and depth-3 training "
              "follows the end-to-end update rule (single- and multi-output), and plain GD from "
@@ -96,14 +99,41 @@ CLAIM = {
              "have exponents 2(j-1)/N (the paper); slide 003's 2(j-2)/N is a typo.",
              f"{ARORA}, Claim 1; slides 003 (the eigenvalue formula)",
              judges=("claim1-eigenvalues",)),
+        part("kernels", "precondition", "The hand-written kernels compute what they stand for "
+             "on the 2565 rows: the l2 and l4 gradients (both layouts) and the factor gradients of "
+             "width-1 chains (depths 1-3, frozen factors masked) and of wide nets equal "
+             "autograd's; "
+             "the single-output end-to-end step equals the general rule with one row, and the "
+             "general rule equals the Kronecker form of P_W built with scipy's matrix powers; L* "
+             "from damped Newton is a stationary point.", "our protocol (hand-derived kernels)"),
         part("width-and-precision", "precondition", "The stand-ins are faithful: width-1 nets "
              "train like wide ones (depth 2, widths 1/10/100), and float32 steps give float64's "
              "suboptimality.", "our protocol (width 1 and float32 are our choices)",
              judges=("width-unrelated-to-speed",)),
-        part("adam-depth", "scope", "Depth helps Adam too: Adam on depth-2 and depth-3 nets "
-             "ends closer to the l4 optimum than Adam on depth 1.",
-             f"{ARORA}, Section 7 (Adam with and without overparameterization)",
-             judges=("adam-with-depth",)),
+        part("adam-depth", "scope", "Depth helps Adam too: Adam on depth-2 and depth-3 nets, "
+             "each depth at its best lr, ends closer to the l4 optimum than Adam on depth 1 "
+             "(the direction, judged by its interval; no size is stated, the size is recorded).",
+             f"{ARORA}, Section 7 (Adam with and without overparameterization); slides 003, "
+             "Experiment 3, part 2", judges=("adam-with-depth",),
+             readings=(
+                 reading("slides 003's own setting: Adam (Keras' constants) at the fixed lr "
+                         "0.0005, 60,000 full-batch epochs, N(0, 0.01^2), 2565 rows",
+                         "depth1/depth2 1.68, depth1/depth3 1.70 (gmean, seeds 0-4; every seed "
+                         "1.62-1.74)", "holds",
+                         "document", "slides003-exp3-depth-vs-adaptive/adam-with-depth, "
+                         "slow tier"),
+                 reading("the paper's lr 0.001 (as slides 003 state it), otherwise the same",
+                         "depth1/depth2 1.43, depth1/depth3 1.29 (interval 1.08-1.42; depth 3 "
+                         "spikes now and then at this lr)", "holds", "paper",
+                         "slides003-exp3-depth-vs-adaptive/adam-with-depth, slow tier"),
+                 reading("each depth at its best lr, T = 10^4 and 5 x 10^4, 1316 rows",
+                         "gmean depth1/depthN 1.2-1.4, every interval above 1", "holds",
+                         "horizon", "default and slow tiers"),
+                 reading("each depth at its best lr, 500 iterations, synthetic n = 256, d = 16",
+                         "depth1/depth3 0.53-0.74 (medians over windows of 20 of seeds 0-58)",
+                         "does not hold", "ours", "slides003-exp3-depth-vs-adaptive, "
+                         "recorded"),
+             )),
         part("adagrad-vs-depth3", "scope", "Depth-3 GD beats AdaGrad on the depth-1 model "
              "(T = 5 x 10^4).", f"{ARORA}, Section 7 (comparison with AdaGrad and AdaDelta)",
              judges=("depth-beats-adagrad-adadelta",)),
@@ -114,12 +144,15 @@ CLAIM = {
              f"{ARORA}, Section 7, Figure 5 (crossover read off the plot)",
              judges=("depth-beats-adagrad-adadelta",),
              readings=(
-                 reading(
-                         "the paper's horizon 10^6 steps, 2565 rows, lr re-chosen at 10^6",
-                         "depth-3 GD 1.09x farther from L* than AdaDelta on depth 1",
-                         "does not hold",
-                         "paper",
-                         "measured, seeds 0-2 (slow tier)"),
+                 reading("the paper's horizon 10^6 steps, 2565 rows, each method's lr re-chosen "
+                         "at 10^6 (AdaDelta tuned like GD)", "depth-3 GD 1.09x farther from L* "
+                         "than AdaDelta on depth 1 (PIN_CROSS)", "does not hold", "paper",
+                         "slow tier, seeds 0-2"),
+                 reading("slides 003's own setting: AdaDelta at the slides' lr 0.0005 (Keras' "
+                         "constants), depth-3 GD at 1e-4, 600,000 epochs", "AdaDelta / depth-3 "
+                         "GD suboptimality 1.14-1.19 (seeds 0-2): depth-3 GD ahead", "holds",
+                         "document", "slides003-exp3-depth-vs-adaptive/slides-settings-adadelta, "
+                         "slow tier"),
              )),
         part("mnist-convnet", "scope", "On MNIST, replacing each dense layer of the TensorFlow "
              "tutorial's convnet by a product of two lowers the training cross-entropy.",
@@ -269,6 +302,12 @@ def test_cross_check_on_the_1316_exact_rows(exact, l4_exact, evidence):
                  measured(1.65, f"median per seed, {SWEEP}; min 1.47"))
 
 
+# The fraction of 5 seeds with no losing (lr, depth) pair: 0 at every base seed 0-19 and
+# 10000-10004 (seeds 0-23 and 10000-10008 each have 2-12 losing pairs; the cost of the 10^4-step
+# grid bounded the held-out seeds); the pin allows one seed of five without one.
+PIN_EVERY_STABLE = (0.0, 0.2)
+
+
 @pytest.mark.part("every-stable-lr")
 @known_non_reproduction("Not at every lr: at some lrs where depth 1 is stable a deep net ends "
                         "above it (depth 3 still near its near-zero start at small lr, or "
@@ -288,7 +327,8 @@ def test_deep_nets_beat_depth_1_at_every_lr_where_depth_1_is_stable(l4_csv, evid
     evidence.check_seeds("l4, 2565 rows: seeds on which both deep nets beat depth 1 at every lr "
                          "where depth 1 is stable", np.array([not x for x in lost]), "fraction",
                          "==", 1.0, seeds=l4_csv.seeds,
-                         reference=measured(0.0, f"1-6 losing pairs per 5 seeds, {SWEEP}"))
+                         reference=measured(0.0, f"1-6 losing pairs per 5 seeds, {SWEEP}"),
+                         pinned=PIN_EVERY_STABLE)
 
 
 # --- control --------------------------------------------------------------------------------------
@@ -429,12 +469,99 @@ def test_float32_steps_give_the_float64_suboptimality(exact, seed, evidence):
                    int((np.isfinite(a) != ok).sum()), "==", 0)
 
 
+# --- the kernels ---------------------------------------------------------------------------------
+def max_rel(a, b) -> float:
+    """max |a - b| / max |b| over all entries."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def autograd_chain_grads(problem, p, P, d, trainable):
+    """Autograd's gradients of sum over columns of L_p(W_1 * prod a_k) w.r.t. P (d + K, C), the
+    frozen factors' rows zeroed as factor_grads zeroes them."""
+    P = P.clone().requires_grad_()
+    X, y = torch.tensor(problem.X), torch.tensor(problem.y)[:, None]
+    w = P[:d] * P[d:].prod(0, keepdim=True)
+    ((X @ w - y).abs() ** p).mean(0).div(p).sum().backward()
+    return torch.cat([P.grad[:d], P.grad[d:] * trainable])
+
+
+def kronecker_rule(W: np.ndarray, G: np.ndarray, N: int) -> np.ndarray:
+    """The general rule's P_W applied to G through its Kronecker form (slides 003: P_W = sum_j
+    [W^T W]^((N-j)/N) (x) [W W^T]^((j-1)/N) on vec(G), column-major), matrix powers by scipy."""
+    from scipy.linalg import fractional_matrix_power as power
+    k, d = W.shape
+    P = sum(np.kron(np.real(power(W.T @ W, (N - j) / N)), np.real(power(W @ W.T, (j - 1) / N)))
+            for j in range(1, N + 1))
+    return (P @ G.ravel(order="F")).reshape((k, d), order="F")
+
+
+@pytest.mark.part("kernels")
+def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, seed, evidence):
+    """Every kernel the runs rely on, against autograd or an independent closed form, float64, on
+    the 2565 rows: grad_fn (l2 from X^T X / m; l4 in the row layout, C < 16, and the column
+    layout), factor_grads (depths 1-3 side by side, frozen factors masked), wide_factor_grads
+    (depth 3, width 5), the single-output end-to-end step (vs the general rule with one row) and
+    the general rule (vs the Kronecker form of P_W, N = 2, 3); and L*'s damped Newton point has a
+    vanishing gradient."""
+    rng = np.random.default_rng(seed)
+    d = csv.X.shape[1]
+    X, y = torch.tensor(csv.X), torch.tensor(csv.y)[:, None]
+    same = theory(0.0, "the same derivative, computed two ways")
+    for p in (2, 4):
+        g_of_w = da.grad_fn(csv, p, torch.float64)
+        for C in (3, 20):
+            w = torch.tensor(rng.normal(0.0, 0.1, (d, C)), requires_grad=True)
+            ((X @ w - y).abs() ** p).mean(0).div(p).sum().backward()
+            evidence.check(f"grad_fn, l{p}, {C} columns vs autograd: max relative error",
+                           max_rel(g_of_w(w.detach()), w.grad), "<", 1e-10, same)
+        P = torch.tensor(rng.normal(0.0, 0.3, (d + 2, 3)))
+        trainable = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])      # depths 1, 2, 3
+        P[d:][trainable == 0] = 1.0
+        grads, _ = da.factor_grads(P, g_of_w, d, trainable)
+        evidence.check(f"factor_grads, l{p}, depths 1-3 with the frozen-factor mask vs "
+                       "autograd: max relative error",
+                       max_rel(grads, autograd_chain_grads(csv, p, P, d, trainable)), "<", 1e-10,
+                       same)
+    Ws = [torch.tensor(rng.normal(0.0, 0.3, s), requires_grad=True)
+          for s in ((2, 5, d), (2, 5, 5), (2, 1, 5))]
+    w = (Ws[2] @ Ws[1] @ Ws[0])[:, 0, :]
+    (((w @ X.T - y.T) ** 4).mean(1) / 4).sum().backward()
+    g = da.grad_fn(csv, 4, torch.float64)(w.detach().T).T[:, None, :]
+    hand = da.wide_factor_grads([W.detach() for W in Ws], g)
+    evidence.check("wide_factor_grads, l4, depth 3, width 5 vs autograd: max relative error "
+                   "over the three factors", max(max_rel(h, W.grad) for h, W in zip(hand, Ws)),
+                   "<", 1e-10, same)
+    w0 = rng.normal(0.0, 0.1, (d, 1))
+    g0 = da.grad_fn(csv, 4, torch.float64)(torch.tensor(w0)).numpy()
+    for N in (2, 3):
+        single = da.e2e_step_single(torch.tensor(w0), torch.tensor(g0), 1.0, N).numpy()
+        general = w0 - da.e2e_direction_multi(w0.T, g0.T, N).T
+        evidence.check(f"end-to-end rule, N = {N}: single-output step vs the general rule with "
+                       "one row, max relative error of the step", max_rel(single - w0,
+                                                                          general - w0),
+                       "<", 1e-10, theory(0.0, "the single-output case of Theorem 1"))
+        W, G = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+        evidence.check(f"general rule, N = {N}: e2e_direction_multi vs the Kronecker form of "
+                       "P_W (scipy's fractional powers), max relative error",
+                       max_rel(da.e2e_direction_multi(W, G, N), kronecker_rule(W, G, N)), "<",
+                       1e-8, theory(0.0, "the same operator"))
+    _, lstar, info = da.solve_l4(csv)
+    evidence.record("l4 optimum: L*, Newton iterations, Newton decrement", [lstar,
+                    info["iterations"], info["newton_decrement"]])
+    evidence.check("l4 optimum: ||grad L(w*)|| from damped Newton", info["grad_norm"], "<",
+                   1e-9, theory(0.0, "a stationary point of a convex loss is its minimum"))
+
+
 # --- other optimizers (lecture notes 000/001) -----------------------------------------------------
 @pytest.fixture(scope="module")
 def optimizer_grids(exact, seeds, l4_exact):
-    """Adam (depths 1-3) and AdaDelta (depth 1) on the 1316 exact rows, the default seeds. AdaGrad
-    is compared with depth-3 GD in the slow tier only: at T = 10^4 depth 3 has not left its
-    start on some seeds (module docstring)."""
+    """Adam (depths 1-3) and AdaDelta (depth 1) on the 1316 exact rows, the first
+    CONFIG["optimizer_seeds"] (3) of the default seeds: both checks are directions whose per-seed
+    values stay far from 1 (Adam's ratios 1.2-1.4, AdaDelta's lead at least 1.16 over seeds
+    0-124). AdaGrad is compared with depth-3 GD in the slow tier only: at T = 10^4 depth 3 has
+    not left its start on some seeds (module docstring)."""
+    seeds = seeds[:CFG["optimizer_seeds"]]
     return {name: da.train_grid(exact, 4, seeds, depths=(1,) if name != "adam" else (1, 2, 3),
                                 lr_exponents=CFG["optimizers"][name], optimizer=name,
                                 lstar=l4_exact.lstar)
@@ -447,12 +574,19 @@ def test_adam_with_depth_beats_adam_on_depth_1(optimizer_grids, evidence):
     (geometric mean over seeds: the per-seed ratios are concentrated, sd of log 0.04)."""
     g = optimizer_grids["adam"]
     evidence.seeds(g.seeds)
-    r = record_ratios(evidence, g, "Adam, l4, 1316 exact rows")
+    check_adam_depth(evidence, g, "l4, 1316 rows", {2: 1.29, 3: 1.35}, f"median per seed, {SWEEP}")
+
+
+def check_adam_depth(evidence, g, label, sizes, where):
+    """The direction of 'depth helps Adam' with its interval (bound 1: the paper and the slides
+    state no factor); the size is recorded beside it."""
+    r = record_ratios(evidence, g, f"Adam, {label}")
     for j, key in ((2, "ratio2"), (3, "ratio3")):
-        evidence.check_seeds(f"l4, 1316 rows: Adam depth1/depth{j} suboptimality ratio", r[key],
-                             "gmean", ">=", 1.2, seeds=g.seeds,
-                             reference=measured(1.29 if j == 2 else 1.35,
-                                                f"median per seed, {SWEEP}"))
+        evidence.check_seeds(f"{label}: Adam depth1/depth{j} suboptimality ratio (direction)",
+                             r[key], "gmean", ">", 1.0, seeds=g.seeds,
+                             reference=measured(sizes[j], where))
+        evidence.record(f"{label}: Adam depth1/depth{j}, geometric mean over seeds (the size)",
+                        float(np.exp(np.mean(np.log(r[key])))))
 
 
 @pytest.mark.part("adadelta-early-lead")
@@ -463,7 +597,7 @@ def test_adadelta_on_depth_1_leads_depth_3_gd_at_this_horizon(optimizer_grids, l
     adadelta-crossover."""
     g = optimizer_grids["adadelta"]
     adad = da.best_curves(g)[:, 0]
-    gd3 = da.best_curves(l4_exact)[:, 2]
+    gd3 = da.best_curves(l4_exact)[:len(g.seeds), 2]      # the same seeds as AdaDelta's
     lead = gd3[:, -1] / adad[:, -1]
     evidence.record("AdaDelta: chosen lr exponent per seed",
                     g.lr_exponents[da.best_over_lr(g.final[:, 0])[1]])
@@ -530,6 +664,10 @@ def test_depth_gives_no_advantage_on_l2_at_the_longer_horizon(long_grids, eviden
                          f"{label}, {LONG}")
 
 
+# PIN_EVERY_STABLE_LONG_NOTE
+PIN_EVERY_STABLE_LONG = (0.0, 0.8)
+
+
 @pytest.mark.part("every-stable-lr")
 @pytest.mark.slow
 @known_non_reproduction("Not at every lr at T = 5 x 10^4 either: below 10^-3.5 depth 3 is still "
@@ -546,7 +684,7 @@ def test_deep_nets_beat_depth_1_at_every_stable_lr_at_the_longer_horizon(long_gr
                     "beat a stable depth 1, per seed", lost)
     evidence.check_seeds(f"{LONG}, 2565 rows: seeds on which both deep nets beat depth 1 at "
                          "every lr where depth 1 is stable", np.array([not x for x in lost]),
-                         "fraction", "==", 1.0, seeds=g.seeds)
+                         "fraction", "==", 1.0, seeds=g.seeds, pinned=PIN_EVERY_STABLE_LONG)
 
 
 @pytest.fixture(scope="module")
@@ -583,13 +721,12 @@ def test_depth_3_gd_beats_adagrad_on_depth_1(long_optimizer_grids, evidence):
 @pytest.mark.slow
 def test_adam_with_depth_beats_adam_on_depth_1_at_the_longer_horizon(long_optimizer_grids,
                                                                      evidence):
-    """T = 5 x 10^4, 1316 exact rows: Adam on depth 2/3 vs Adam on depth 1."""
+    """T = 5 x 10^4, 1316 exact rows: Adam on depth 2/3 vs Adam on depth 1, the direction with
+    its interval (an earlier bound of 1.2, ours, straddled: gmean 1.232, interval 1.195-1.256)."""
     g = long_optimizer_grids["adam"]
-    r = record_ratios(evidence, g, f"Adam, {LONG}, 1316 rows")
-    for j, key in ((2, "ratio2"), (3, "ratio3")):
-        evidence.check_seeds(f"{LONG}, 1316 rows: Adam depth1/depth{j} suboptimality ratio",
-                             r[key], "gmean", ">=", 1.2, seeds=g.seeds,
-                             reference=measured(1.65, EARLIER + " (1.6-1.7)"))
+    evidence.seeds(g.seeds)
+    check_adam_depth(evidence, g, f"{LONG}, 1316 rows", {2: 1.23, 3: 1.23},
+                     "gmean over seeds 0-4, T = 5 x 10^4 (interval 1.195-1.256)")
 
 
 # Paper scale: eighth decades, sixteenth near depth 1's edge (which moves down with the horizon).
@@ -634,6 +771,10 @@ def test_paper_scale_deep_nets_pull_ahead_on_l4(paper_grids, evidence):
                     "Median depth1/depthN suboptimality ratio of the protocol run to horizon t.")
 
 
+# PIN_CROSSOVER_NOTE
+PIN_CROSSOVER = (1.0, 1.3)
+
+
 @pytest.mark.part("adadelta-crossover")
 @pytest.mark.slow
 @known_non_reproduction("Measured (seeds 0-2, 2565 rows, lr re-chosen at 10^6 steps): depth-3 GD "
@@ -667,7 +808,8 @@ def test_paper_scale_depth_3_gd_overtakes_adadelta(csv, seed, paper_grids, evide
                     figure(5e5, "Figure 5, crossover read off the plot"))
     evidence.check_seeds("paper scale: GD(depth 3) / AdaDelta(depth 1) suboptimality at 10^6 "
                          "steps", gd3_seeds[:, -1] / adad_seeds[:, -1], "median", "<", 1.0,
-                         seeds=seeds3)
+                         seeds=seeds3, reference=measured(1.09, "median, seeds 0-2"),
+                         pinned=PIN_CROSSOVER)
 
 
 # --- gpu: the convnet -----------------------------------------------------------------------------

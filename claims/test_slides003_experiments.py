@@ -6,16 +6,27 @@ non-linear net).
 
 Sources: slides 003 (Deep2Reproduce reproduction of Arora, Cohen & Hazan, ICML 2018),
 Experiments 1-4 with their printed code, and the conclusion; Arora et al. (2018) Sections 7-8.
-Experiments in ``reproductions/slides003_experiments.py``: synthetic ill-conditioned regression
-(n = 256, d = 16) instead of the ethanol set, scikit-learn's digits instead of MNIST (deviations
-listed there). The paper-scale ethanol and convnet versions are the claim ``depth-acceleration``'s.
+
+Which tier runs which setting:
+- default: stand-ins that run in seconds, many seeds: a synthetic ill-conditioned regression
+  (n = 256, d = 16) for Experiments 1 and 3 (short horizons, every lr tuned on a grid), and
+  scikit-learn's digits for Experiment 4 (``reproductions/slides003_experiments.py`` lists the
+  deviations).
+- slow: the slides' own settings on their data: Experiment 1 on the 2565 ethanol rows (l2, lr
+  0.001, 200,000 iterations, N(0, 0.01^2)), Experiment 3 (600,000 epochs at the slides' lrs, and
+  Adam at lr 0.0005 for 60,000 epochs and at the paper's 0.001), Experiment 4 on the TensorFlow
+  tutorial's MNIST convnet (a subset, a few hundred steps; stated in the test).
+A sentence is judged at the slides' own setting where they give one; the stand-ins' readings
+(another horizon, metric or data) are recorded beside it as readings with their basis.
 
 The slides' code has errors that matter only where stated: ``if N=3:`` and ``if i%1000=0:`` are
 syntax errors (the code cannot have run as printed; we run its evident intent; no outcome
 depends on them), Experiment 2 trains depths 1/2/3 at unequal lrs (0.05, 0.05, 0.5; here every
 method is tuned on a grid, and at the slides' lrs depth 3 is still behind depth 1 on l2: the
 outcome does not change), and Experiment 3 gives Keras' Adadelta lr = 0.0005, which decides its
-comparison (the discrepancy ``slides003-adadelta-lr``).
+500-iteration comparison (the discrepancy ``slides003-adadelta-lr``). The slides' Keras layers
+carry biases (zero-initialized); our linear chains have none (the paper's nets have none, and
+every feature and the target are z-scored).
 """
 
 import math
@@ -26,10 +37,16 @@ import torch
 
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
                                    theory, tried)
+from optclaims_report.evidence import seed_interval
 from reproductions import document_rules as dr
+from reproductions import depth_acceleration as da
 from reproductions import slides003_experiments as s3
+from reproductions.data import load_mnist
 
 S003 = "slides 003"
+# Readings measured for this module (earlier runs, each with its seeds and tier).
+EXP1_DOC = ("Experiment 1's setting: 2565 ethanol rows, l2 (the code's p = 2), lr 0.001, "
+            "200,000 iterations, every weight N(0, 0.01^2)")
 CLAIMS = [
     {"id": "slides003-exp1-rule-tracks-training", "title": "Slides 003, Experiment 1: the "
      "emulated end-to-end rule follows depth-2 training, and width does not change the speed",
@@ -41,34 +58,54 @@ CLAIMS = [
      "parts": [
          part("restart-tracks", "effect", "Restarted from the real net's end-to-end vector at "
               "the step where its loss has halved, the rule's loss stays within 6% of the "
-              "net's for 600 steps (lr 0.02, every width).", f"{S003}, Experiment 1",
-              judges=("rule-explains-training",)),
+              "net's for 600 steps (synthetic l4, lr 0.02, every width).",
+              f"{S003}, Experiment 1", judges=("rule-explains-training",)),
          part("plain-gd-does-not", "control", "Plain GD from the same restart point is more "
               "than 20% off the net's loss (l4; 10% on l2).", "our control"),
-         part("from-slides-init", "scope", "From the slides' own start (every weight "
-              "N(0, 0.01^2), factors far from balanced) the rule started at step 0 follows the "
-              "net within the same 6%.", f"{S003}, Experiment 1 code (randn * 0.01)",
+         part("exp1-kernels", "precondition", "The kernels the runs rely on compute what they "
+              "stand for: the l_p gradient (lp_fns) and the depth-2 factor gradients "
+              "(da.wide_factor_grads) equal autograd's, and the batched emulate (the rule's "
+              "step da.e2e_step_single) follows the slides' emulate as printed (autograd "
+              "gradient, one start at a time).", "our protocol (hand-derived kernels)"),
+         part("from-slides-init", "scope", "At Experiment 1's own setting (the ethanol rows, "
+              "l2, lr 0.001, 200,000 iterations, every weight N(0, 0.01^2)) the rule run from "
+              "each net's end-to-end start draws the net's loss curve on the slides' figure "
+              "(the loss on a log axis against the iteration): every point of each curve lies "
+              "within 1% of the axes of the other, and the final losses - L* agree within 5%.",
+              f"{S003}, Experiment 1 (results; code: emulate, train, 200,000 iterations)",
               judges=("rule-explains-training",),
               readings=(
-                  reading(
-                          "the slides' own start N(0, 0.01^2), rule started at step 0",
-                          "30% to several times off",
-                          "does not hold",
-                          "document",
-                          "default tier"),
+                  reading(EXP1_DOC + "; the rule from each net's end-to-end start, the distance "
+                          "between the curves on the slides' figure and the final loss",
+                          "within 0.2% of the axes, final L - L* within 0.6%", "holds",
+                          "document", "slow tier, seeds 0-2"),
+                  reading("the same runs compared at every iteration (max relative loss gap, "
+                          "the escape from the near-zero start included)", "0.04-0.41 of the "
+                          "net's loss during the escape", "does not hold", "ours",
+                          "slow tier, seeds 0-2"),
+                  reading("synthetic l4 (n = 256, d = 16), lr 0.02, the rule from step 0, max "
+                          "relative loss gap over the first t0 + 600 steps", "0.3-7x the net's "
+                          "loss (median 1.4), seeds 0-29", "does not hold", "ours",
+                          "default tier, recorded by restart-tracks"),
               )),
-         part("width-unrelated-from-slides-init", "scope", "From N(0, 0.01^2) the steps to "
-              "halve the loss differ by less than 20% across widths 1, 8, 64.",
+         part("width-unrelated-from-slides-init", "scope", "At Experiment 1's own setting the "
+              "loss curves of widths 1, 8 and 64 are one curve on the slides' figure: every "
+              "point of a wider net's curve lies within 1% of the axes of width 1's, and the "
+              "final losses - L* agree within 5%.",
               f"{S003}, Experiment 1 (width not related to the converging speed)",
               judges=("width-unrelated-to-speed",),
               readings=(
-                  reading(
-                          "the slides' own start N(0, 0.01^2), steps to halve the loss at widths "
-                          "1, 8, 64",
-                          "width 64 1.5-4.6x sooner than width 1",
-                          "does not hold",
-                          "ours",
-                          "default tier"),
+                  reading(EXP1_DOC + "; widths 1, 8, 64, the distance between the curves on "
+                          "the slides' figure and the final loss", "within 0.6% of the axes, "
+                          "final L - L* within 1%", "holds", "document",
+                          "slow tier, seeds 0-2"),
+                  reading("the same runs, steps to halve the loss (the escape from the "
+                          "near-zero start, relative to its own length)", "width 1 / width 64 "
+                          "2.0-2.2 (at 300-680 of the 200,000 iterations)", "does not hold",
+                          "ours", "slow tier, seeds 0-2"),
+                  reading("synthetic l4, lr 0.02, steps to halve the loss", "width 64 "
+                          "1.5-4.6x sooner than width 1, seeds 0-29", "does not hold", "ours",
+                          "default tier, recorded by width-unrelated-balanced"),
               )),
          part("width-unrelated-balanced", "scope", "From exactly balanced factors of one "
               "end-to-end start, the steps to halve the loss are the same at every width.",
@@ -82,6 +119,14 @@ CLAIMS = [
                "across widths 1.5-4.6 (random init), 1.0 (balanced)", kept=True),
          tried("lr 0.01 and 0.05 from a balanced start (seed 0)", "rule vs net from step 0: "
                "3-6% at 0.01, 15-34% at 0.05 (the discrete rule is the small-lr limit)"),
+         tried(EXP1_DOC + ", seeds 0-2", "rule vs net and widths 8, 64 vs width 1: the same "
+               "curve on the slides' figure (within 0.2% and 0.6% of the axes; final L - L* "
+               "within 0.6% and 1%); the loss at the slides' printed steps up to 11% apart at "
+               "iteration 1000 (the escape), under 1% from 10,000 on", kept=True),
+         tried("Experiment 1's setting compared by the iterations to reach each printed loss",
+               "ill-posed late in the run: a 0.1% loss gap on the flat tail is thousands of "
+               "iterations, and a final loss 0.1% higher is never reached (inf); replaced by "
+               "the distance on the figure"),
      ]},
     {"id": "slides003-exp3-depth-vs-adaptive", "title": "Slides 003, Experiment 3: depth-3 GD "
      "against AdaGrad, AdaDelta and Adam on l4 regression",
@@ -91,10 +136,37 @@ CLAIMS = [
      "sources": [f"{S003}, Experiment 3 (parts 1 and 2) and Experiment 2 (l2 vs l4)",
                  "Arora, Cohen, Hazan, ICML 2018, Section 7"],
      "parts": [
-         part("gd3-beats-adagrad", "effect", "After 500 full-batch iterations, each method at "
-              "its best lr, depth-3 GD's l4 suboptimality is below AdaGrad's (median ratio "
-              ">= 1.2).", f"{S003}, Experiment 3, part 1",
+         part("gd3-beats-adagrad", "effect", "After 500 full-batch iterations on the synthetic "
+              "regression, each method at its best lr, depth-3 GD's l4 suboptimality is below "
+              "AdaGrad's (median ratio >= 1.2).", f"{S003}, Experiment 3, part 1",
               judges=("overparameterization-beats-convex-methods",)),
+         part("slides-settings-adagrad", "scope", "At the slides' own settings (the 2565 "
+              "ethanol rows, l4, Keras' constants, every weight N(0, 0.01^2), 600,000 "
+              "full-batch epochs, depth-3 GD at lr 1e-4 and AdaGrad at 0.01 on the linear "
+              "model) depth-3 GD ends closer to L* than AdaGrad (the direction, judged by its "
+              "interval; the size is recorded).",
+              f"{S003}, Experiment 3, part 1 (code: model_building, 600,000 epochs)",
+              judges=("overparameterization-beats-convex-methods",
+                      "depth-beats-adagrad-adadelta"),
+              readings=(
+                  reading("the slides' settings: depth-3 GD at 1e-4, AdaGrad at 0.01, 600,000 "
+                          "epochs, 2565 rows", "AdaGrad / depth-3 GD suboptimality 0.57-0.59 "
+                          "(seeds 0-2): AdaGrad ahead; depth-3 GD leaves its near-zero start "
+                          "only after 1-2 x 10^5 epochs at lr 1e-4 and is still closing in",
+                          "does not hold", "document", "slow tier, seeds 0-2"),
+                  reading("each method at its best lr, T = 5 x 10^4, 1316 exact rows",
+                          "AdaGrad / depth-3 GD 1.74 (median, seeds 0-29)", "holds", "horizon",
+                          "depth-acceleration/adagrad-vs-depth3, slow tier"),
+                  reading("each method at its best lr, 500 iterations, synthetic regression",
+                          "AdaGrad / depth-3 GD 1.7-2.9 (medians of 20 seeds, base seeds 0-19 "
+                          "and 10000-10019)", "holds", "ours", "gd3-beats-adagrad, default tier"),
+              )),
+         part("slides-settings-adadelta", "scope", "At the slides' own settings (as above, "
+              "AdaDelta at the slides' lr 0.0005) depth-3 GD ends closer to L* than AdaDelta "
+              "on the linear model (the direction, judged by its interval; the size is "
+              "recorded).", f"{S003}, Experiment 3, part 1 (code: model_building)",
+              judges=("overparameterization-beats-convex-methods",
+                      "depth-beats-adagrad-adadelta")),
          part("l2-no-gain", "control", "On l2 (Experiment 2), depth-3 GD ends no closer to the "
               "optimum than depth-1 GD (median ratio depth 1 / depth 3 <= 0.8): the comparison "
               "that finds the l4 gain finds none on l2.", f"{S003}, Experiment 2 (with l2, "
@@ -103,28 +175,51 @@ CLAIMS = [
               ">= 1.2).", f"{S003}, Experiment 2 (with l4, depth accelerates)"),
          part("lr-grids-bracket", "precondition", "Every method's best lr lies inside its grid "
               "on at least 90% of seeds.", "our protocol (each method tuned)"),
+         part("exp3-kernels", "precondition", "The kernels the runs rely on compute what they "
+              "stand for: the width-1 chains' factor gradients (da.factor_grads) and the l4 "
+              "gradient (lp_fns) equal autograd's; the shared AdaDelta with Keras' constants is "
+              "Keras 2's Adadelta written out (to 1e-12) and the shared Adam with Keras' "
+              "constants Keras 2's Adam (within eps / (sqrt(1 - b2) |g|): Keras adds eps to "
+              "sqrt(v), not to sqrt(v / (1 - b2^t))); float32 steps give float64's "
+              "suboptimality on the slides' "
+              "configurations (slow tier).", "our protocol (hand-written kernels, Keras 2)"),
          part("gd3-beats-tuned-adadelta", "scope", "Depth-3 GD also ends below AdaDelta when "
-              "AdaDelta's lr is tuned like the others'.", f"{S003}, Experiment 3, part 1 "
-              "(overparameterization beats algorithms designed for convex problems)",
-              judges=("overparameterization-beats-convex-methods",),
+              "AdaDelta's lr is tuned like the others' (500 iterations, synthetic regression).",
+              f"{S003}, Experiment 3, part 1 (overparameterization beats algorithms designed "
+              "for convex problems)", judges=("overparameterization-beats-convex-methods",),
               readings=(
-                  reading(
-                          "500 iterations, AdaDelta tuned (best lr ~10)",
-                          "AdaDelta ~6x closer to the optimum",
-                          "does not hold",
-                          "ours",
+                  reading("the slides' settings: AdaDelta at their lr 0.0005, depth-3 GD at "
+                          "1e-4, 600,000 epochs, 2565 rows", "AdaDelta / depth-3 GD "
+                          "suboptimality 1.14-1.19 (seeds 0-2)", "holds", "document",
+                          "slides-settings-adadelta, slow tier"),
+                  reading("the paper's horizon 10^6 steps, 2565 rows, AdaDelta's lr tuned like "
+                          "GD's", "depth-3 GD 1.09x farther from L* than AdaDelta (seeds 0-2)",
+                          "does not hold", "paper", "depth-acceleration/adadelta-crossover, "
+                          "slow tier"),
+                  reading("500 iterations, synthetic regression, AdaDelta tuned (best lr "
+                          "~10^1)", "AdaDelta / depth-3 GD suboptimality 0.13-0.32 (medians of "
+                          "20 seeds, base seeds 0-19 and 10000-10019)", "does not hold", "ours",
                           "default tier"),
               )),
-         part("adam-with-depth", "scope", "Adam on a depth-3 net ends below Adam on the linear "
-              "model, each at its best lr.", f"{S003}, Experiment 3, part 2",
-              judges=("overparameterization-beats-convex-methods",),
+         part("adam-with-depth", "scope", "Adam on depth-2 and depth-3 nets ends closer to L* "
+              "than Adam on the linear model at the slides' setting (the 2565 rows, l4, Keras' "
+              "constants, N(0, 0.01^2), the fixed lr 0.0005, 60,000 full-batch epochs, float64 "
+              "steps; the direction, judged by its interval; the size is recorded); the paper's "
+              "lr 0.001 is recorded as a reading.",
+              f"{S003}, Experiment 3, part 2 (code: part_2, 60,000 epochs)",
+              judges=("overparameterization-beats-convex-methods", "adam-with-depth"),
               readings=(
-                  reading(
-                          "500 iterations, each depth at its best lr",
-                          "median depth-1/depth-3 ratio ~0.6",
-                          "does not hold",
-                          "ours",
-                          "default tier"),
+                  reading("the slides' setting: lr 0.0005, 60,000 epochs", "depth 1 / depth 2 "
+                          "1.68 (1.62-1.72 per seed), depth 1 / depth 3 1.70 (1.62-1.74)",
+                          "holds", "document", "slow tier, seeds 0-4"),
+                  reading("the paper's lr 0.001 (as the slides state it), 60,000 epochs",
+                          "depth 1 / depth 2 1.43 (1.39-1.50), depth 1 / depth 3 1.29 (interval "
+                          "1.08-1.42; seed 3 0.92, caught in one of depth 3's loss spikes)",
+                          "holds", "paper", "slow tier, seeds 0-4"),
+                  reading("500 iterations, synthetic regression, each depth at its best lr",
+                          "depth 1 / depth 3 suboptimality 0.53-0.74 (medians of 20 seeds, "
+                          "base seeds 0-19 and 10000-10019): depth has not paid off yet",
+                          "does not hold", "ours", "default tier (recorded by the slow test)"),
               )),
      ],
      "configurations_tried": [
@@ -134,6 +229,13 @@ CLAIMS = [
                "1.35); l2: depth 1 / depth 3 0.20", kept=True),
          tried("AdaDelta at lr 1 (Zeiler's rule, Keras 2's default), seeds 0-39", "beats "
                "depth-3 GD on 68% of seeds, diverges on some: tuned on a grid instead"),
+         tried("the slides' settings on the 2565 rows (600,000 epochs; Adam 60,000 epochs at "
+               "0.0005 and 0.001), seeds 0-2 (0-4 for Adam)", "600,000 epochs at the slides' "
+               "lrs: AdaGrad / depth-3 GD 0.57-0.59, AdaDelta / depth-3 GD 1.14-1.19; Adam at "
+               "0.0005: depth 1 / depth 2 1.68, depth 1 / depth 3 1.70; at 0.001: 1.43, 1.29",
+               kept=True),
+         tried("Adam at the slides' setting in float32 steps", "up to 42% off float64 at epoch "
+               "60,000 on the deep nets at lr 0.001 (1-2% by epoch 5000): Adam runs in float64"),
      ]},
     discrepancy("slides003-adadelta-lr", "Slides 003 run Keras' Adadelta at lr = 0.0005",
                 f"{S003}, Experiment 3 code (model building)", "AdaDelta_lr = 0.0005",
@@ -158,21 +260,39 @@ CLAIMS = [
               "minibatch Adam (SGD recorded), each net at its best lr: the product net's final "
               "training cross-entropy is below the plain net's.",
               f"{S003}, Conclusion (replacing an internal weight matrix by a product of two "
-              "accelerates optimization)", judges=("product-of-two-accelerates",),
+              "accelerates optimization) and Experiment 4", judges=("product-of-two-accelerates",),
               readings=(
-                  reading(
-                          "64-128-10 ReLU MLP on digits, 5 epochs of Adam, each net at its best lr",
-                          "the product net ends higher on every seed",
-                          "does not hold",
-                          "ours",
-                          "default tier; 8 seeds in the slow tier"),
+                  reading("the slides' setting: the TensorFlow tutorial's MNIST convnet with the "
+                          "slides' product factors and protocol, the first 2000 of the 10,000 "
+                          "MNIST images present, 200 steps, each net at its best lr of a shared "
+                          "grid", "plain / product 2.9, 1.14, 0.54 (seeds 0-2): the direction's "
+                          "interval straddles 1", "inconclusive", "document",
+                          "convnet-grid-brackets, slow tier"),
+                  reading("the same, both nets at the tutorial's own lr 0.01 (the slides' "
+                          "protocol: neither net tuned)", "plain / product 0.82, 1.61, 1.17 "
+                          "(seeds 0-2)", "inconclusive", "document",
+                          "convnet-grid-brackets, slow tier"),
+                  reading("64-128-10 ReLU MLP on 8x8 digits, 5 epochs of Adam, each net at its "
+                          "best lr", "plain / product 0.30-0.66 (gmean over windows of 6 of "
+                          "seeds 0-26 and 10000-10026; per seed 0.24-1.19, above 1 on 3 of 54)",
+                          "does not hold", "ours", "default tier (6 seeds), slow tier (8)"),
               )),
+         part("convnet-grid-brackets", "precondition", "The slides' convnet comparison is a "
+              "fair one (slow tier, where its numbers are recorded as the sentence's reading at "
+              "the slides' setting): both nets train (best training cross-entropy below 0.1 "
+              "from ln 10) and the shared lr grid brackets each net's best lr on every seed.",
+              "our protocol (each net tuned the same way)"),
          part("small-lr-artefact", "control", "At Adam's two smallest lrs (1e-4, 10^-3.5), "
               "where neither net has converged, the product net does end lower: the comparison "
               "shows an acceleration where one exists at a fixed lr.",
               "our control (the narrow grid of an earlier measurement)"),
-         part("grids-bracket", "precondition", "Each net's best lr lies inside its grid on "
-              "most seeds.", "our protocol"),
+         part("grids-bracket", "precondition", "Each digits net's best lr lies inside its "
+              "grid on most seeds.", "our protocol"),
+         part("exp4-kernels", "precondition", "The pieces the runs rely on compute what they "
+              "stand for: the truncated-normal sampler cuts at 2 std with the cut normal's "
+              "std, the product nets' forward passes equal the plain ones with the folded "
+              "matrix, the tutorial's regularizer is its sum of l2_loss terms.",
+              "our protocol (hand-written sampler and forward passes)"),
      ],
      "configurations_tried": [
          tried("SGD lrs 10^-2.5 .. 10^0", "plain net best at the grid's top on seed 0: the "
@@ -187,11 +307,31 @@ CLAIMS = [
          tried("SGD at the best lr, seeds 0-9 and 100-105", "plain / product 0.12-0.88 on 14 "
                "seeds, 1.02 and 1.69 on seeds 101 and 103: SGD's ratio is recorded, not "
                "checked", kept=True),
+         tried("the slides' convnet, 2000 MNIST images, 200 steps, lr grid 10^-2.5 .. 10^-1.5, "
+               "seeds 0-1", "both nets best at the grid's top on both seeds: extended by 10^-1 "
+               "(the product net diverges, the plain net is worse) and 10^-1.25 (the product "
+               "net diverges; the plain net's best on seed 1)"),
+         tried("the slides' convnet at the tutorial's lr 0.01 only (the slides' protocol)",
+               "plain / product 0.82 (seed 0) and 1.61 (seed 1): either way, a reading, not "
+               "the judgement"),
+         tried("the slides' convnet, lr grid 10^-2.5 .. 10^-1 (quarter decade at the top), "
+               "seeds 0-2", "each net at its best lr: plain / product 2.9, 1.14, 0.54 (the "
+               "product net's seed-2 run at 10^-1.5 ends at 0.052 against 0.012-0.017 on seeds "
+               "0-1): the interval straddles 1 and each further seed costs ~7 min here, so the "
+               "convnet comparison is a recorded reading", kept=True),
      ]},
 ]
+
 E1 = s3.CONFIG["experiment1"]
 E3 = s3.CONFIG["experiment3"]
-N_EXP1, N_EXP3, N_EXP4 = 3, 20, 1
+SLIDES = s3.SLIDES
+N_EXP1, N_EXP3, N_EXP4 = 3, 20, 6
+# Earlier measurements at the slides' settings (slow tier, this commit's code), the references
+# of the slow checks. Wall times on the 2-core machine shared with other jobs (~30% of a core).
+EXP1_RULE_GAP, EXP1_RULE_FINAL = 0.0019, 0.0055          # seeds 0-2, max over widths
+EXP1_WIDTH_GAP, EXP1_WIDTH_FINAL = 0.0057, 0.0097        # seeds 0-2, max over widths 8, 64
+ADAM_SIZES = {(0, 1): 1.68, (0, 2): 1.70}                # lr 0.0005, depth 1 / depth 2, 3
+PARITY = 1.9e-7                                          # part-1 configurations, epoch 5000
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +342,12 @@ def seeds1(seed):
 @pytest.fixture(scope="module")
 def exp1(seeds1):
     return s3.experiment1(seeds1, dict(E1, losses=(4,)))
+
+
+@pytest.fixture(scope="module")
+def csv(data_dir):
+    """The slides' data: all 2565 ethanol rows, z-scored (``da.load_problem``)."""
+    return da.load_problem(data_dir, "csv")
 
 
 # --- Experiment 1 ---------------------------------------------------------------------------------
@@ -224,6 +370,17 @@ def test_rule_restarted_after_the_plateau_tracks_depth_2_training(exp1, seeds1, 
     evidence.check_seeds("l4: restarted rule's loss gap (max over widths)", r["restart"].max(1),
                          "median", "<=", 0.06, seeds=seeds1,
                          reference=measured(0.024, "median, seeds 0-29 (max 0.035)"))
+    # Another reading of the same sentence, ours: the rule run from step 0 of the slides'
+    # unbalanced start, judged at every step of this short horizon (escape included).
+    evidence.record("l4: relative imbalance ||W_2^T W_2 - W_1 W_1^T|| / ||W_1 W_1^T|| at init",
+                    r["imbalance"])
+    evidence.record("l4: the rule from the slides' init, started at step 0: max relative loss "
+                    "gap per seed (max over widths)", r["from_init"].max(1))
+    evidence.reading("synthetic l4, lr 0.02, the rule from step 0 of the slides' N(0, 0.01^2) "
+                     "start, max relative loss gap over the first t0 + 600 steps",
+                     f"median {np.median(r['from_init'].max(1)):.2f} of the net's loss",
+                     "does not hold" if np.median(r["from_init"].max(1)) > 0.06 else "holds",
+                     "ours")
 
 
 @pytest.mark.part("plain-gd-does-not")
@@ -235,33 +392,176 @@ def test_plain_gd_restarted_at_the_same_point_does_not_track(exp1, seeds1, evide
                          reference=measured(0.69, "median, seeds 0-29 (min 0.43)"))
 
 
+def max_rel(a, b) -> float:
+    """max |a - b| / max |b| over all entries."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+@pytest.mark.part("exp1-kernels")
+def test_experiment_1_kernels_match_autograd_and_the_printed_emulate(seed, evidence):
+    """On the synthetic problem of the seed: lp_fns' gradient and wide_factor_grads against
+    autograd; the batched emulate against the slides' emulate as printed; the Gram-form l2 loss
+    against the loss over the rows; the time-shift metric on a curve shifted by a known number
+    of steps."""
+    Xs, ys, problems = s3.stacked_problems([seed, seed + 1])
+    rng = np.random.default_rng(seed)
+    same = theory(0.0, "the same derivative, computed two ways")
+    for p in (2, 4):
+        loss_of, grad_of = s3.lp_fns(Xs, ys, p)
+        w = torch.tensor(rng.normal(0.0, 0.3, (2, Xs.shape[2], 3)), requires_grad=True)
+        loss_of(w).sum().backward()
+        evidence.check(f"lp_fns, l{p}: gradient vs autograd, max relative error",
+                       max_rel(grad_of(w.detach()), w.grad), "<", 1e-10, same)
+    _, grad4 = s3.lp_fns(Xs, ys, 4)
+    Ws = [torch.tensor(rng.normal(0.0, 0.3, s), requires_grad=True)
+          for s in ((2, 8, Xs.shape[2]), (2, 1, 8))]
+    w = Ws[1] @ Ws[0]                                                   # (2, 1, d)
+    s3.lp_fns(Xs, ys, 4)[0](w.transpose(1, 2)).sum().backward()
+    hand = da.wide_factor_grads([W.detach() for W in Ws],
+                                grad4(w.detach().transpose(1, 2)).transpose(1, 2))
+    evidence.check("wide_factor_grads, l4, depth 2, width 8 vs autograd: max relative error",
+                   max(max_rel(h, W.grad) for h, W in zip(hand, Ws)), "<", 1e-10, same)
+    w0 = rng.normal(0.0, 0.1, Xs.shape[2])
+    printed = s3.emulate_slides_naive(Xs[0], ys[0], 4, w0, 2, E1["lr"], 50)
+    batched = s3.emulate(Xs[:1], ys[:1], 4, w0[None], 2, E1["lr"], 50)[0, :50]
+    evidence.check("emulate (batched, da.e2e_step_single) vs the slides' emulate as printed, 50 "
+                   "steps at lr 0.02: max relative loss difference", max_rel(batched, printed),
+                   "<", 1e-10, theory(0.0, "the same rule"))
+    q = problems[0]
+    W = rng.normal(0.0, 0.3, (4, Xs.shape[2]))
+    evidence.check("l2 loss from X^T X / m (gram_l2) vs over the rows: max relative error",
+                   max_rel(s3.gram_l2(q)(torch.tensor(W)).numpy(), da.loss_np(q, W.T, 2)), "<",
+                   1e-12, theory(0.0, "the same quadratic"))
+    steps = np.arange(0, 10_001, 10)
+    curve = 1.0 / (1.0 + steps / 100.0)
+    delayed = 1.0 / (1.0 + np.maximum(steps - 250, 0) / 100.0)
+    span = float(np.log10(curve[0] / curve[-1]))
+    evidence.check("time_shift of a curve delayed by 250 steps (resolution 10)",
+                   s3.time_shift(steps, delayed, curve, 1000, 5_000), "in", (240, 260),
+                   theory(250, "the delay"))
+    evidence.check("figure_gap of a curve delayed by 2.5% of the horizon",
+                   figure_gap(steps, delayed, curve, span), "in", (0.024, 0.026),
+                   theory(0.025, "the delay as a fraction of the horizon"))
+    flat = np.ones_like(curve)
+    evidence.check("figure_gap of two flat curves 2% of the figure's span apart",
+                   figure_gap(steps, flat * 10 ** (0.02 * span), flat, span), "in",
+                   (0.0199, 0.0201), theory(0.02, "the vertical offset"))
+
+
+@pytest.fixture(scope="module")
+def exp1_slides(csv, seed, experiment_cache):
+    """Experiment 1 at the slides' own setting (slow: 4.4 min of wall time on 3 seeds, on this
+    2-core machine shared with other jobs)."""
+    return experiment_cache(s3.experiment1_slides, csv, list(range(seed, seed + 3)))
+
+
+def exp1_slides_note(evidence, r):
+    c = SLIDES["experiment1"]
+    evidence.note(f"Experiment 1 as the slides' code runs it: the 2565 ethanol rows (z-scored), "
+                  f"l{c['p']} (the code's default p = 2), depth-2 nets of widths {r['widths']}, "
+                  f"every weight N(0, {c['init_std']}^2), full-batch GD at lr {c['lr']} for "
+                  f"{c['iterations']} iterations; the rule (emulate, N = 2) from each net's "
+                  f"end-to-end start; curves kept every {c['record_every']} iterations; L* (least "
+                  f"squares) = {r['lstar']:.6g}. The sentence is read off the slides' figure (the "
+                  "loss on a log axis against the iteration, 200,000 iterations): two curves are "
+                  "the same curve there when every point of each lies within 1% of the axes of "
+                  "the other (figure_gap; 1% of an axis is about a line's width, our tolerance), "
+                  "and their final losses - L* agree within 5%.")
+
+
+def figure_gap(steps: np.ndarray, a: np.ndarray, b: np.ndarray, span: float) -> float:
+    """How far apart two loss curves lie on the slides' figure (x: iteration / horizon, y: log10
+    loss / ``span``, the decades the figure spans): for each point of either curve the smaller
+    of its horizontal distance to the other (the iterations the other needs to reach its loss,
+    from the other's running minimum) and its vertical one (the log-loss gap at the same
+    iteration), the largest over points. An upper bound of the curves' distance on the figure."""
+    def one_way(a, b):
+        reached = np.minimum.accumulate(b)                     # non-increasing
+        k = np.searchsorted(-reached, -a, side="left")         # first index where b <= a's loss
+        when = np.where(k < len(steps), steps[np.minimum(k, len(steps) - 1)], np.inf)
+        horizontal = np.abs(when - steps) / steps[-1]
+        vertical = np.abs(np.log10(a) - np.log10(b)) / span
+        return float(np.max(np.minimum(horizontal, vertical)))
+    return max(one_way(a, b), one_way(b, a))
+
+
+def figure_span(r) -> float:
+    """The decades of loss the slides' figure spans (every curve of the run)."""
+    both = np.concatenate([r["real"].ravel(), r["rule"].ravel()])
+    return float(np.log10(both.max()) - np.log10(both.min()))
+
+
+@pytest.mark.slow
 @pytest.mark.part("from-slides-init")
-@known_non_reproduction("from the slides' N(0, 0.01^2) start the two factors are far from "
-                        "balanced (relative imbalance ~1) and the rule started at step 0 "
-                        "parts from the net by 30% to several times its loss")
-def test_rule_from_the_slides_init_tracks_depth_2_training(exp1, seeds1, evidence):
-    evidence.seeds(seeds1)
-    r = exp1["l4"]
-    evidence.record("l4: relative imbalance ||W_2^T W_2 - W_1 W_1^T|| / ||W_1 W_1^T|| at init",
-                    r["imbalance"])
-    evidence.record("l4: rule from a balanced start of the same end-to-end vector, gap per "
-                    "seed (the discrete rule at lr 0.02)", r["from_init_balanced"][:, 0])
-    evidence.check_seeds("l4: rule from the slides' init, loss gap (max over widths)",
-                         r["from_init"].max(1), "median", "<=", 0.06, seeds=seeds1,
-                         reference=measured(1.39, "median, seeds 0-29 (min 0.39)"))
+def test_rule_from_the_slides_init_draws_the_nets_curve_at_the_slides_setting(exp1_slides, seed,
+                                                                            evidence):
+    """Experiment 1's own setting: the rule from each net's end-to-end start against the net,
+    on the slides' figure and at the end; every-iteration gaps recorded as our reading."""
+    r = exp1_slides
+    seeds = list(range(seed, seed + len(r["real"])))
+    evidence.seeds(seeds)
+    exp1_slides_note(evidence, r)
+    span = figure_span(r)
+    gap = np.array([[figure_gap(r["steps"], r["rule"][s, h], r["real"][s, h], span)
+                     for h in range(len(r["widths"]))] for s in range(len(seeds))])
+    final = (r["rule"][..., -1] - r["lstar"]) / (r["real"][..., -1] - r["lstar"])
+    evidence.record("rule vs net: distance on the slides' figure (fraction of the axes), per "
+                    "seed and width", gap)
+    evidence.record("final (L - L*): rule / net, per seed and width", final)
+    evidence.check("rule vs net: largest distance on the slides' figure (max over seeds and "
+                   "widths)", float(gap.max()), "<=", 0.01,
+                   reference=measured(EXP1_RULE_GAP, "seeds 0-2"))
+    evidence.check("rule vs net: largest |final (L - L*) ratio - 1| (max over seeds and widths)",
+                   float(np.abs(final - 1).max()), "<=", 0.05,
+                   reference=measured(EXP1_RULE_FINAL, "seeds 0-2"))
+    every = (np.abs(r["rule"] - r["real"]) / r["real"]).max(-1)
+    evidence.record("rule vs net: max relative loss gap over every recorded iteration, per seed "
+                    "and width (the escape from the near-zero start included)", every)
+    evidence.reading("the same runs compared at every iteration: max relative loss gap",
+                     f"{every.min():.2f}-{every.max():.2f}",
+                     "does not hold" if every.max() > 0.06 else "holds", "ours")
 
 
+@pytest.mark.slow
 @pytest.mark.part("width-unrelated-from-slides-init")
-@known_non_reproduction("from N(0, 0.01^2) a wider net starts with a larger end-to-end vector "
-                        "(its norm grows like sqrt(width)) and leaves the near-zero plateau "
-                        "sooner: width 64 halves its loss 1.5-4.6x sooner than width 1")
-def test_width_does_not_change_the_speed_from_the_slides_init(exp1, seeds1, evidence):
-    evidence.seeds(seeds1)
-    h = exp1["l4"]["half"]
-    evidence.record("l4: steps to halve the loss per seed, widths " + str(E1["widths"]), h)
-    evidence.check_seeds("l4: slowest / fastest width, steps to halve the loss",
-                         h.max(1) / h.min(1), "median", "<=", 1.2, seeds=seeds1,
-                         reference=measured(2.4, "seeds 0-29: 1.55-4.6"))
+def test_width_does_not_change_the_loss_curve_at_the_slides_setting(exp1_slides, seed, evidence):
+    """Experiment 1's own setting: widths 8 and 64 against width 1 on the slides' figure and at
+    the end; the escape from the near-zero start (steps to halve the loss) and the iterations to
+    reach width 1's printed losses are recorded as our readings."""
+    r = exp1_slides
+    seeds = list(range(seed, seed + len(r["real"])))
+    evidence.seeds(seeds)
+    exp1_slides_note(evidence, r)
+    span, T = figure_span(r), SLIDES["experiment1"]["iterations"]
+    gap = np.array([[figure_gap(r["steps"], r["real"][s, h], r["real"][s, 0], span)
+                     for h in range(1, len(r["widths"]))] for s in range(len(seeds))])
+    sub = r["real"][..., -1] - r["lstar"]
+    final = sub[:, 1:] / sub[:, :1]
+    evidence.record(f"widths {r['widths'][1:]} vs width 1: distance on the slides' figure "
+                    "(fraction of the axes), per seed", gap)
+    evidence.record(f"widths {r['widths'][1:]} vs width 1: final (L - L*) ratio per seed", final)
+    evidence.check("widths 8, 64 vs width 1: largest distance on the slides' figure (max over "
+                   "seeds)", float(gap.max()), "<=", 0.01,
+                   reference=measured(EXP1_WIDTH_GAP, "seeds 0-2"))
+    evidence.check("widths 8, 64 vs width 1: largest |final (L - L*) ratio - 1| (max over "
+                   "seeds)", float(np.abs(final - 1).max()), "<=", 0.05,
+                   reference=measured(EXP1_WIDTH_FINAL, "seeds 0-2"))
+    shift = np.array([[s3.time_shift(r["steps"], r["real"][s, h], r["real"][s, 0],
+                                     SLIDES["experiment1"]["print_every"], T // 2)
+                       for h in range(1, len(r["widths"]))] for s in range(len(seeds))])
+    evidence.record("widths 8, 64: iterations by which they reach width 1's printed losses "
+                    "sooner or later, largest up to half the horizon, per seed", shift)
+    half = np.array([[r["steps"][np.argmax(c <= c[0] / 2)] for c in row] for row in r["real"]])
+    evidence.record(f"steps to halve the loss per seed, widths {r['widths']}", half)
+    evidence.reading("the same runs, steps to halve the loss (the escape from the near-zero "
+                     "start, relative to its own length)",
+                     f"width 1 / width 64: {np.median(half[:, 0] / half[:, -1]):.2f} (median over "
+                     f"seeds), at {half.min()}-{half.max()} of {T} iterations", "does not hold",
+                     "ours")
+    evidence.figure("experiment1-slides-setting", s3.plot_experiment1_slides(r),
+                    "Experiment 1 at the slides' setting: loss - L* vs iteration per width "
+                    f"(solid) and the rule from each net's start (dashed), seed {seed}.")
 
 
 @pytest.mark.part("width-unrelated-balanced")
@@ -271,6 +571,14 @@ def test_width_does_not_change_the_speed_from_balanced_factors(exp1, seeds1, evi
     evidence.check_seeds("l4, balanced start: slowest / fastest width, steps to halve the loss",
                          h.max(1) / h.min(1), "median", "<=", 1.05, seeds=seeds1,
                          reference=theory(1.0, "the rule has no width"))
+    # Our reading of the sentence at the slides' init on this short horizon: the escape.
+    h0 = exp1["l4"]["half"]
+    evidence.record("l4, the slides' N(0, 0.01^2) start: steps to halve the loss per seed, widths "
+                    + str(E1["widths"]), h0)
+    evidence.reading("synthetic l4, lr 0.02, the slides' N(0, 0.01^2) start: slowest / fastest "
+                     "width, steps to halve the loss",
+                     f"median {np.median(h0.max(1) / h0.min(1)):.2f}",
+                     "does not hold", "ours")
 
 
 @pytest.mark.slow
@@ -367,29 +675,226 @@ def test_every_methods_best_lr_is_inside_its_grid(exp3, seeds3, evidence):
                        f"{list(E3['grids'][m])}", float(b["interior"].mean()), ">=", 0.9)
 
 
+@pytest.mark.part("exp3-kernels")
+def test_experiment_3_kernels_match_autograd_and_keras(seed, evidence):
+    """On the synthetic problem of the seed: da.factor_grads (depths 1-3 side by side, the
+    frozen factors masked) and lp_fns' l4 gradient against autograd; the shared AdaDelta and
+    Adam with Keras' constants against Keras 2's updates written out (s3.keras2_*_step) on the
+    test quadratic of document_rules, at gradients of order 1 and 1e-3."""
+    Xs, ys, _ = s3.stacked_problems([seed])
+    X, y, d = Xs[0], ys[0][:, None], Xs.shape[2]
+    rng = np.random.default_rng(seed)
+    P = torch.tensor(rng.normal(0.0, 0.3, (d + 2, 3)))
+    trainable = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])          # depths 1, 2, 3
+    P[d:][trainable == 0] = 1.0
+    _, grad_of = s3.lp_fns(Xs, ys, 4)
+    grads, _ = da.factor_grads(P, lambda w: grad_of(w[None])[0], d, trainable)
+    Pa = P.clone().requires_grad_()
+    w = Pa[:d] * Pa[d:].prod(0, keepdim=True)
+    ((X @ w - y) ** 4).mean(0).div(4).sum().backward()
+    want = torch.cat([Pa.grad[:d], Pa.grad[d:] * trainable])
+    evidence.check("factor_grads with lp_fns' l4 gradient, depths 1-3, vs autograd: max "
+                   "relative error", max_rel(grads, want), "<", 1e-10,
+                   theory(0.0, "the same derivative, computed two ways"))
+    for scale in (1.0, 1e-3):
+        for lr in (1.0, 5e-4):
+            ours = dr.trajectory(dr.reference(s3.keras_optimizer("adadelta", lr)), scale=scale)
+            ref = dr.trajectory(s3.keras2_adadelta_step(lr), scale=scale)
+            evidence.check(f"AdaDelta with Keras' constants vs Keras 2's update written out, lr "
+                           f"{lr}, gradient scale {scale}: trajectory gap",
+                           dr.relative_gap(ours, ref), "<", 1e-12, theory(0.0, "the same rule"))
+        for lr in (5e-4, 1e-3):
+            ours = dr.trajectory(dr.reference(s3.keras_optimizer("adam", lr)), scale=scale)
+            ref = dr.trajectory(s3.keras2_adam_step(lr), scale=scale)
+            # Keras adds eps to sqrt(v), torch to sqrt(v / (1 - b2^t)): the first step differs
+            # by eps / (sqrt(1 - b2) |g|) relatively, and less as t grows.
+            first_step = s3.KERAS["eps"] / (math.sqrt(1 - 0.999) * scale)
+            evidence.check(f"Adam with Keras' constants vs Keras 2's Adam written out, lr {lr}, "
+                           f"gradient scale {scale}: trajectory gap (eps placement)",
+                           dr.relative_gap(ours, ref), "<", first_step,
+                           theory(first_step, "eps / (sqrt(1 - b2) |g|) at the first step"))
+
+
+@pytest.fixture(scope="module")
+def exp3_slides(csv, seed, experiment_cache):
+    """Experiment 3, part 1 at the slides' settings (slow: 27 min of wall time for 3 seeds x 3
+    methods x 600,000 epochs on the busy 2-core machine)."""
+    return experiment_cache(s3.experiment3_slides_part1, csv, list(range(seed, seed + 3)))
+
+
+@pytest.fixture(scope="module")
+def adam_slides(csv, seed, experiment_cache):
+    """Experiment 3, part 2 at the slides' setting and the paper's lr, float64 steps: float32
+    parts from float64 by 1-2% on the deep nets at lr 0.001 by epoch 5000 and by up to 42% at
+    60,000, where depth 3's loss spikes now and then (slow: 7.8 min of wall time for 5 seeds x
+    3 depths x 2 lrs x 60,000 epochs on the busy 2-core machine)."""
+    return experiment_cache(s3.experiment3_slides_adam, csv, list(range(seed, seed + 5)),
+                            dtype=torch.float64)
+
+
+def slides_subopt(grid):
+    """(S, D, L) final loss - L* of a grid run at the slides' settings."""
+    return grid.final - grid.lstar
+
+
+def slides_settings_note(evidence, g):
+    E = SLIDES["experiment3"]
+    evidence.note(f"The slides' settings: 2565 ethanol rows (z-scored), l4, width-1 chains, every "
+                  f"weight N(0, 0.01^2), Keras' constants, {E['part1_epochs']} full-batch epochs; "
+                  f"(depth, optimizer, lr) = {dict(E['part1'])}; float32 steps, float64 losses "
+                  f"(parity checked by exp3-kernels). L* = {g['gd3'].lstar:.6g}.")
+
+
+def slides_ratio(g, method):
+    """Per seed: ``method``'s final suboptimality over depth-3 GD's, at the slides' settings."""
+    return slides_subopt(g[method])[:, 0, 0] / slides_subopt(g["gd3"])[:, 0, 0]
+
+
+@pytest.mark.slow
+@pytest.mark.part("slides-settings-adagrad")
+@known_non_reproduction("at the slides' own lrs and horizon (depth-3 GD at 1e-4, AdaGrad at "
+                        "0.01, 600,000 epochs) AdaGrad ends closer to L*: 0.57-0.59 of depth-3 "
+                        "GD's suboptimality; at lr 1e-4 depth 3 leaves its near-zero start only "
+                        "after 1-2 x 10^5 epochs (tuned for shorter horizons, depth-3 GD is ahead)")
+def test_depth_3_gd_ends_below_adagrad_at_the_slides_settings(exp3_slides, evidence):
+    """600,000 full-batch epochs at the slides' lrs on the 2565 rows: depth-3 GD against AdaGrad
+    on the linear model, the direction with its interval; the curves in a figure."""
+    g = exp3_slides
+    seeds = g["gd3"].seeds
+    evidence.seeds(seeds)
+    slides_settings_note(evidence, g)
+    evidence.record("L - L* per seed at the end: depth-3 GD, AdaGrad, AdaDelta",
+                    np.stack([slides_subopt(g[m])[:, 0, 0] for m in ("gd3", "adagrad1",
+                                                                       "adadelta1")], 1))
+    for t in (10**5, 2 * 10**5, 4 * 10**5):
+        k = int(np.searchsorted(g["gd3"].steps, t))
+        evidence.record(f"AdaGrad / depth-3 GD suboptimality at epoch {t}, per seed",
+                        g["adagrad1"].subopt[:, 0, 0, k] / g["gd3"].subopt[:, 0, 0, k])
+    # Pinned from seeds 0-2 only (the three runs of 600,000 epochs cost ~27 min on this busy
+    # machine): 0.569-0.594 per seed, gmean 0.583; the pin leaves ~15% on either side.
+    evidence.check_seeds(f"AdaGrad (lr 0.01) / depth-3 GD (lr 1e-4) suboptimality at epoch "
+                         f"{SLIDES['experiment3']['part1_epochs']} (direction)",
+                         slides_ratio(g, "adagrad1"), "gmean", ">", 1.0, seeds=seeds,
+                         reference=measured(0.58, "gmean, seeds 0-2"), pinned=(0.5, 0.68))
+    curves = {name: np.median(grid.subopt[:, 0, 0], 0) for name, grid in g.items()}
+    evidence.figure("experiment3-slides-settings", da.plot_optimizers(
+        curves, g["gd3"].steps, "Experiment 3, part 1 at the slides' settings (2565 rows)"),
+        f"loss - L* vs epoch, median over {len(seeds)} seeds, each method at the slides' lr.")
+
+
+@pytest.mark.slow
+@pytest.mark.part("slides-settings-adadelta")
+def test_depth_3_gd_ends_below_adadelta_at_the_slides_settings(exp3_slides, evidence):
+    """600,000 full-batch epochs at the slides' lrs: depth-3 GD against AdaDelta at the slides'
+    lr 0.0005, the direction with its interval; AdaDelta's own progress recorded (at 500
+    iterations it has hardly moved: the discrepancy slides003-adadelta-lr)."""
+    g = exp3_slides
+    seeds = g["gd3"].seeds
+    evidence.seeds(seeds)
+    slides_settings_note(evidence, g)
+    ratio = slides_ratio(g, "adadelta1")
+    evidence.record("AdaDelta / depth-3 GD suboptimality per seed", ratio)
+    evidence.check_seeds(f"AdaDelta (lr 0.0005) / depth-3 GD (lr 1e-4) suboptimality at epoch "
+                         f"{SLIDES['experiment3']['part1_epochs']} (direction)", ratio, "gmean",
+                         ">", 1.0, seeds=seeds, reference=measured(1.17, "gmean, seeds 0-2"))
+    a = g["adadelta1"]
+    progress = slides_subopt(a)[:, 0, 0] / (a.loss[:, 0, 0, 0] - a.lstar)
+    evidence.record("AdaDelta at lr 0.0005: (L - L*) / (L0 - L*) at the end of the 600,000 "
+                    "epochs, per seed (far from 'hardly moving' at the slides' own horizon)",
+                    progress)
+
+
+@pytest.mark.slow
+@pytest.mark.part("exp3-kernels")
+def test_float32_steps_give_float64s_suboptimality_at_the_slides_settings(csv, seed, evidence,
+                                                                         experiment_cache):
+    """The first 5000 epochs of the slides' part-1 configurations, float32 against float64 steps
+    (losses in float64): the 600,000-epoch runs are float32. Adam's runs, which float32 moves by
+    1-2% on the deep nets at lr 0.001 by epoch 5000 (recorded), run in float64."""
+    E = SLIDES["experiment3"]
+    seeds3, seeds5 = list(range(seed, seed + 3)), list(range(seed, seed + 5))
+    part1 = {dt: experiment_cache(s3.experiment3_slides_part1, csv, seeds3, dtype=dt,
+                                  epochs=E["parity_epochs"])
+             for dt in (torch.float32, torch.float64)}
+    gaps = {}
+    for name, g64 in part1[torch.float64].items():
+        a, b = slides_subopt(part1[torch.float32][name]), slides_subopt(g64)
+        gaps[name] = float(np.max(np.abs(a - b) / b))
+    evidence.record(f"part 1: max |subopt float32 - float64| / float64 at epoch "
+                    f"{E['parity_epochs']}, per method", gaps)
+    evidence.check(f"float32 vs float64 steps, the slides' part-1 configurations at epoch "
+                   f"{E['parity_epochs']}: max relative suboptimality difference",
+                   max(gaps.values()), "<", 1e-3, measured(PARITY, "seeds 0-2"))
+    adam = {dt: experiment_cache(s3.experiment3_slides_adam, csv, seeds5, dtype=dt,
+                                 epochs=E["parity_epochs"])
+            for dt in (torch.float32, torch.float64)}
+    a, b = slides_subopt(adam[torch.float32]), slides_subopt(adam[torch.float64])
+    evidence.record(f"Adam (depths 1-3, lr 0.0005 and 0.001): max |subopt float32 - float64| / "
+                    f"float64 at epoch {E['parity_epochs']} (why Adam runs in float64)",
+                    float(np.max(np.abs(a - b) / b)))
+
+
 @pytest.mark.part("gd3-beats-tuned-adadelta")
 @known_non_reproduction("tuned like the other methods (best lr ~10^1), AdaDelta ends ~6x "
-                        "closer to the l4 optimum than depth-3 GD after 500 iterations; the "
-                        "slides' AdaDelta ran at lr 0.0005")
+                        "closer to the l4 optimum than depth-3 GD after 500 iterations; at the "
+                        "slides' own settings (their lr 0.0005, 600,000 epochs) depth-3 GD is "
+                        "ahead (the part slides-settings)")
 def test_depth_3_gd_ends_below_tuned_adadelta(exp3, seeds3, evidence):
     _, sub = exp3
     evidence.seeds(seeds3)
+    # Pinned over base seeds 0-19 and 10000-10019 (windows of 20 seeds of 0-58 and 10000-10058):
+    # the median 0.13-0.32; the pin leaves ~25% on either side.
     evidence.check_seeds("tuned AdaDelta / depth-3 GD suboptimality", sub["adadelta1"] /
                          sub["gd3"], "median", ">=", 1.0, seeds=seeds3,
-                         reference=measured(0.16, "median, seeds 0-39"))
+                         reference=measured(0.16, "median, seeds 0-39"), pinned=(0.1, 0.42))
 
 
+@pytest.mark.slow
 @pytest.mark.part("adam-with-depth")
-@known_non_reproduction("at 500 iterations, each at its best lr, Adam on the depth-3 chain ends "
-                        "farther from the l4 optimum than Adam on the linear model (median "
-                        "ratio ~0.6); depth 2 likewise")
-def test_adam_with_depth_ends_below_adam_on_the_linear_model(exp3, seeds3, evidence):
-    _, sub = exp3
-    evidence.seeds(seeds3)
-    evidence.record("Adam depth 1 / depth 2 suboptimality per seed", sub["adam1"] / sub["adam2"])
-    evidence.check_seeds("Adam depth 1 / depth 3 suboptimality", sub["adam1"] / sub["adam3"],
-                         "median", ">=", 1.0, seeds=seeds3,
-                         reference=measured(0.64, "median, seeds 0-39"))
+def test_adam_with_depth_ends_below_adam_on_the_linear_model_at_the_slides_setting(
+        adam_slides, seed, evidence):
+    """Experiment 3, part 2: Adam on depths 1-3 at the slides' fixed lr 0.0005 for 60,000
+    full-batch epochs on the 2565 rows, and at the paper's 0.001; the direction of depth1/depthN
+    with its interval, the size recorded; the 500-iteration best-lr reading recorded beside."""
+    g = adam_slides
+    evidence.seeds(g.seeds)
+    E = SLIDES["experiment3"]
+    evidence.note(f"Adam with Keras' constants (b 0.9, 0.999, eps 1e-7), 2565 ethanol rows, l4, "
+                  f"width-1 chains of depth {list(g.depths)}, every weight N(0, 0.01^2), "
+                  f"{E['part2_epochs']} full-batch epochs, float64 steps; L* = {g.lstar:.6g}.")
+    sub = slides_subopt(g)                                          # (S, D, 2 lrs)
+    for k, (lr, basis) in enumerate(((E["adam_lr"], "document"), (E["paper_adam_lr"], "paper"))):
+        for j in (1, 2):
+            ratio = sub[:, 0, k] / sub[:, j, k]
+            size = float(np.exp(np.mean(np.log(ratio))))
+            low, high = seed_interval(ratio, "gmean")
+            evidence.record(f"lr {lr}: Adam depth 1 / depth {j + 1} suboptimality per seed",
+                            ratio)
+            if basis == "document":
+                evidence.check_seeds(f"lr {lr} (the slides'): Adam depth 1 / depth {j + 1} "
+                                     f"suboptimality at epoch {E['part2_epochs']} (direction)",
+                                     ratio, "gmean", ">", 1.0, seeds=g.seeds,
+                                     reference=measured(ADAM_SIZES[(k, j)], "gmean, seeds 0-4"))
+            evidence.reading(f"Adam at lr {lr}, {E['part2_epochs']} epochs, 2565 rows, depth 1 / "
+                             f"depth {j + 1} (final loss; at lr 0.001 depth 3's loss spikes now "
+                             f"and then, so its final value is a noisy snapshot)",
+                             f"gmean {size:.2f}, 95% interval {low:.2f}-{high:.2f}",
+                             "holds" if low > 1 else ("does not hold" if high < 1
+                                                      else "inconclusive"), basis)
+    r = s3.experiment3(list(range(g.seeds[0], g.seeds[0] + N_EXP3)))
+    best = {m: s3.best(r[m])["loss"] - r["lstar"] for m in ("adam1", "adam3")}
+    short = best["adam1"] / best["adam3"]
+    evidence.record("500 iterations, synthetic regression, each depth at its best lr: Adam depth "
+                    "1 / depth 3 per seed", short)
+    evidence.reading("500 iterations, synthetic regression (n = 256, d = 16), each depth at its "
+                     "best lr", f"median depth 1 / depth 3 {np.median(short):.2f}",
+                     "does not hold" if np.median(short) < 1 else "holds", "ours")
+    curves = {f"Adam, depth {d}, lr {lr}": np.median(g.subopt[:, j, k], 0)
+              for k, lr in enumerate((E["adam_lr"], E["paper_adam_lr"]))
+              for j, d in enumerate(g.depths)}
+    evidence.figure("experiment3-adam-slides-setting", da.plot_optimizers(
+        curves, g.steps, "Experiment 3, part 2 at the slides' setting (2565 rows)"),
+        f"loss - L* vs epoch, median over {len(g.seeds)} seeds.")
 
 
 @pytest.mark.part("slides003-adadelta-lr:document-differs")
@@ -420,6 +925,42 @@ def test_shared_keras_adadelta_follows_torch_and_tuned_beats_depth_3(exp3, seeds
                          reference=measured(0.16, "median, seeds 0-39"))
 
 
+@pytest.mark.part("exp4-kernels")
+def test_experiment_4_kernels_match_closed_forms(seed, evidence):
+    """The truncated-normal sampler (tf.truncated_normal) against the closed form of a normal
+    cut at 2 std; the product nets' forward passes against the plain ones with the folded
+    matrix (digits MLP and the tutorial's convnet); the tutorial's regularizer against its sum
+    written out."""
+    g = torch.Generator().manual_seed(seed)
+    x = s3.truncated_normal(g, (200_000,), 0.1).double()
+    # std of N(0, 1) cut at +-2: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1)) = 0.8796
+    phi, Phi = math.exp(-2.0) / math.sqrt(2 * math.pi), 0.5 * (1 + math.erf(2 / math.sqrt(2)))
+    std = 0.1 * math.sqrt(1 - 4 * phi / (2 * Phi - 1))
+    evidence.check("truncated normal (std 0.1): largest |x| / std", float(x.abs().max()) / 0.1,
+                   "<=", 2.0, theory(2.0, "cut at 2 std"))
+    evidence.check("truncated normal (std 0.1): sample std / the cut normal's std",
+                   float(x.std()) / std, "in", (0.99, 1.01), theory(1.0, "0.1 x 0.8796"))
+    p = {k: v[None] for k, v in s3.mlp_init(seed, True).items()}
+    folded = dict(p, A1=p["B1"] @ p["A1"], A2=p["B2"] @ p["A2"])
+    del folded["B1"], folded["B2"]
+    xd = s3.digits_data()[0][None, :64]
+    evidence.check("digits MLP: product forward vs the plain forward with W = B A, max relative "
+                   "difference", max_rel(s3.mlp_forward(p, xd), s3.mlp_forward(folded, xd)), "<",
+                   1e-5, theory(0.0, "the same matrix (float32 rounding)"))
+    c = s3.convnet_init(seed, True)
+    flat = dict(c, fc1=c["fc1"] @ c["fc1_op"], fc2=c["fc2"] @ c["fc2_op"])
+    del flat["fc1_op"], flat["fc2_op"]
+    xm = torch.randn(8, 1, 28, 28, generator=g)
+    evidence.check("convnet: product forward vs the plain forward with fc = fc @ fc_op, max "
+                   "relative difference", max_rel(s3.convnet_logits(c, xm),
+                                                  s3.convnet_logits(flat, xm)), "<", 1e-4,
+                   theory(0.0, "the same matrix (float32 rounding)"))
+    written = sum(float((c[k].double() ** 2).sum()) / 2 for k in ("fc1", "fc1_b", "fc2", "fc2_b"))
+    evidence.check("the tutorial's regularizer vs its sum of l2_loss terms written out, relative "
+                   "difference", abs(float(s3.convnet_penalty(c)) - written) / written, "<", 1e-5,
+                   theory(0.0, "the same sum"))
+
+
 # --- Experiment 4 ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def seeds4(seed):
@@ -428,7 +969,8 @@ def seeds4(seed):
 
 @pytest.fixture(scope="module")
 def exp4(seeds4):
-    return s3.experiment4(seeds4)
+    """Adam only in the default tier (6 seeds; SGD is recorded by the slow test)."""
+    return s3.experiment4(seeds4, dict(s3.DIGITS, grids={"adam": s3.DIGITS["grids"]["adam"]}))
 
 
 def exp4_note(evidence):
@@ -442,32 +984,35 @@ def exp4_note(evidence):
 
 
 @pytest.mark.part("product-lower-loss")
-@known_non_reproduction("each net at its best lr, the product net ends with a higher training "
-                        "cross-entropy than the plain net with Adam (every seed measured) and "
-                        "with SGD on most seeds")
+@known_non_reproduction("on the digits MLP, each net at its best lr, the product net ends with a "
+                        "higher training cross-entropy than the plain net with Adam (every seed "
+                        "measured) and with SGD on most seeds; at the slides' convnet setting "
+                        "(CPU scale, slow tier) the comparison is inconclusive")
 def test_product_net_ends_below_the_plain_net(exp4, seeds4, evidence):
     evidence.seeds(seeds4)
     exp4_note(evidence)
-    evidence.note("One seed in the default tier (8 in the slow tier): over seeds 0-9 and "
-                  "100-105 the Adam ratio plain / product was below 1 on every seed (0.24-0.93), "
-                  "so its verdict does not depend on the seed. The SGD ratio was below 1 on 14 "
-                  "of those 16 seeds (0.12-0.88; seed 101: 1.02, seed 103: 1.69): recorded, "
-                  "not checked.")
-    for m, r in exp4.items():
-        plain, prod = r["plain"].min(1), r["product"].min(1)
-        evidence.record(f"{m}: best final cross-entropy per seed, plain / product",
-                        np.stack([plain, prod], 1))
-        evidence.record(f"{m}: plain / product best final cross-entropy per seed", plain / prod)
+    evidence.note("Six seeds, Adam (8 in the slow tier, with SGD recorded): per seed the ratio "
+                  "plain / product was 0.24-1.19 over seeds 0-26 and 10000-10026, above 1 on 3 "
+                  "of 54 (10004, 10007, 10026), so a single seed does not decide it; the "
+                  "geometric mean over 6 seeds was 0.30-0.66 on every window, its interval below "
+                  "1 (the largest upper end 0.94).")
     r = exp4["adam"]
-    evidence.check_seeds("adam: plain / product best final cross-entropy",
-                         r["plain"].min(1) / r["product"].min(1), "median", ">=", 1.0,
-                         seeds=seeds4, reference=measured(0.36, "median, seeds 0-9, 100-105"))
+    plain, prod = r["plain"].min(1), r["product"].min(1)
+    evidence.record("adam: best final cross-entropy per seed, plain / product",
+                    np.stack([plain, prod], 1))
+    # Pinned over base seeds 0-21 and 10000-10021 (windows of 6 of seeds 0-26, 10000-10026):
+    # 0.30-0.66; the pin leaves ~25% on either side.
+    evidence.check_seeds("adam: plain / product best final cross-entropy", plain / prod, "gmean",
+                         ">=", 1.0, seeds=seeds4,
+                         reference=measured(0.45, "gmean, windows of 6 of seeds 0-26 and "
+                                                  "10000-10026: 0.30-0.66"),
+                         pinned=(0.22, 0.82))
 
 
 @pytest.mark.slow
 @pytest.mark.part("product-lower-loss")
-@known_non_reproduction("over 8 seeds, each net at its best lr, the product net ends with a "
-                        "higher training cross-entropy than the plain net with Adam")
+@known_non_reproduction("over 8 seeds, each net at its best lr, the product digits MLP ends with "
+                        "a higher training cross-entropy than the plain one with Adam")
 def test_product_net_ends_below_the_plain_net_more_seeds(seed, evidence):
     seeds = list(range(seed, seed + 8))
     evidence.seeds(seeds)
@@ -475,9 +1020,88 @@ def test_product_net_ends_below_the_plain_net_more_seeds(seed, evidence):
     r = s3.experiment4(seeds)
     evidence.record("sgd: plain / product best final cross-entropy per seed",
                     r["sgd"]["plain"].min(1) / r["sgd"]["product"].min(1))
+    # Pinned over base seeds 0-19 and 10000-10019 (windows of 8 of seeds 0-26, 10000-10026):
+    # 0.30-0.64 (the median's interval straddled 1 on some windows: the geometric mean's did not,
+    # largest upper end 0.83); the pin leaves ~25% on either side.
     evidence.check_seeds("adam: plain / product best final cross-entropy",
-                         r["adam"]["plain"].min(1) / r["adam"]["product"].min(1), "median",
-                         ">=", 1.0, seeds=seeds)
+                         r["adam"]["plain"].min(1) / r["adam"]["product"].min(1), "gmean",
+                         ">=", 1.0, seeds=seeds, pinned=(0.23, 0.8))
+
+
+# The slides' convnet: the grid of SLIDES["experiment4"] (10^-2.5 .. 10^-1.5) found both nets
+# best at its top on both seeds, so it is extended by 10^-1 (the product net diverges there) and
+# 10^-1.25 (each run as its own experiment, then merged).
+CONV_EXTRA = ((-1.25,), (-1.0,))
+
+
+@pytest.fixture(scope="module")
+def convnet_slides(data_dir, seed, experiment_cache):
+    """Experiment 4 at the slides' setting, 3 seeds x 2 nets x 5 lrs, assembled from cached runs
+    (seeds (s, s + 1) and (s + 2), the base grid and each extension; slow: ~22 min of wall time
+    on the busy 2-core machine)."""
+    images, labels = load_mnist(data_dir)
+    c = SLIDES["experiment4"]
+    groups = []
+    for seeds in ([seed, seed + 1], [seed + 2]):
+        runs = [experiment_cache(s3.experiment4_slides, images, labels, seeds)] + [
+            experiment_cache(s3.experiment4_slides, images, labels, seeds,
+                             dict(c, lr_exponents=extra)) for extra in CONV_EXTRA]
+        groups.append(runs)
+    exps = np.concatenate([r["lr_exponents"] for r in groups[0]])
+    order = np.argsort(exps)
+    out = {k: np.concatenate([np.concatenate([r[k] for r in runs], 1)[:, order]
+                              for runs in groups], 0)
+           for k in ("plain", "product", "plain_curves", "product_curves")}
+    out["lr_exponents"], out["seeds"] = exps[order], [seed, seed + 1, seed + 2]
+    return out
+
+
+def convnet_note(evidence, r):
+    c = SLIDES["experiment4"]
+    evidence.note(f"Experiment 4 at the slides' setting: the TensorFlow tutorial's MNIST convnet "
+                  f"(conv 5x5x32, conv 5x5x64, dense 3136-512, dropout {c['dropout']}, dense "
+                  f"512-10), every weight truncated normal std {c['init_std']}; the product net "
+                  f"multiplies the dense matrices by square factors drawn the same way (the "
+                  f"slides' code); momentum {c['momentum']}, batch {c['batch']} taken in order, lr "
+                  f"decayed x{c['decay']} per epoch, {c['l2']} x the tutorial's regularizer. CPU "
+                  f"scale (a deviation): the first {c['n_train']} of the 10,000 MNIST images "
+                  f"present, {c['steps']} steps (~{c['steps'] * c['batch'] // c['n_train']} "
+                  f"epochs of the subset; the tutorial runs 8,600 steps on 55,000 images). Both "
+                  f"nets on the lr grid 10^{list(r['lr_exponents'])}; the training "
+                  "cross-entropy on the whole subset without dropout after the last step.")
+
+
+@pytest.mark.slow
+@pytest.mark.part("convnet-grid-brackets")
+def test_the_slides_convnet_comparison_is_fair_and_its_numbers_are_recorded(convnet_slides,
+                                                                         evidence):
+    """The slides' Experiment 4 at CPU scale: both nets train and the shared grid brackets each
+    net's best lr; the comparison itself (each at its best lr, and both at the tutorial's lr
+    0.01) is recorded: plain / product 2.9, 1.14, 0.54 on seeds 0-2, an interval that straddles
+    1 (more seeds cost ~7 min each here), so it is the sentence's reading at the slides' setting,
+    not a verdict."""
+    r = convnet_slides
+    evidence.seeds(r["seeds"])
+    convnet_note(evidence, r)
+    evidence.record("final training cross-entropy per seed and lr: plain", r["plain"])
+    evidence.record("final training cross-entropy per seed and lr: product", r["product"])
+    for net in ("plain", "product"):
+        k = np.argmin(r[net], 1)
+        evidence.record(f"{net}: best lr exponent per seed", r["lr_exponents"][k])
+        evidence.check(f"{net}: fraction of seeds whose best lr is inside the grid",
+                       float(((k > 0) & (k < r[net].shape[1] - 1)).mean()), "==", 1.0)
+        evidence.check(f"{net}: largest best training cross-entropy over seeds (ln 10 = 2.30 at "
+                       "the start)", float(r[net].min(1).max()), "<", 0.1)
+    best = r["plain"].min(1) / r["product"].min(1)
+    low, high = seed_interval(best, "gmean")
+    evidence.record("each net at its best lr: plain / product training cross-entropy per seed "
+                    f"(gmean {np.exp(np.mean(np.log(best))):.2f}, 95% interval {low:.2f}-"
+                    f"{high:.2f})", best)
+    k = int(np.argmin(np.abs(r["lr_exponents"] - math.log10(SLIDES["experiment4"]["tutorial_lr"]))))
+    evidence.record("both nets at the tutorial's lr 0.01: plain / product per seed",
+                    r["plain"][:, k] / r["product"][:, k])
+    evidence.figure("experiment4-convnet", s3.plot_convnet_slides(r),
+                    "Batch cross-entropy (20-step average) of each net at its best lr per seed.")
 
 
 @pytest.mark.part("small-lr-artefact")
@@ -488,7 +1112,8 @@ def test_product_net_ends_lower_at_adams_smallest_lrs(exp4, seeds4, evidence):
     ratio = r["plain"][:, small].min(1) / r["product"][:, small].min(1)
     evidence.check_seeds("Adam, lrs 1e-4 and 10^-3.5 only: plain / product best final "
                          "cross-entropy", ratio, "median", ">", 1.0, seeds=seeds4,
-                         reference=measured(1.3, "median, seeds 0-29 and 100-103 (min 1.04)"))
+                         reference=measured(1.3, "median over windows of 6 of seeds 0-26 and "
+                                                "10000-10026: 1.22-1.39, interval above 1.05"))
 
 
 @pytest.mark.part("grids-bracket")
