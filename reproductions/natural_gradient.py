@@ -376,6 +376,19 @@ def kl_kernel_errors(seed: int, cfg: dict = CONFIG["kl_step"]) -> dict:
             "Newton on the quadratic model, c = 1e-3": quadratic_model_minimizer(seed, 1e-3, cfg)}
 
 
+def third_order_error(seed: int, cfg: dict = CONFIG["kl_step"], eps: float = 1e-4) -> float:
+    """T[n, n, .] as ``third_order_coefficient`` takes it (autograd through the closed-form
+    Fisher) against central differences of the KL's autograd Hessian along n: (H(eps n) -
+    H(-eps n)) n / (2 eps), whose own error is O(eps^2)."""
+    X, theta, g, natural = kl_problem(seed, cfg)
+    K = cfg["classes"]
+    hess = lambda d: torch.autograd.functional.hessian(  # noqa: E731
+        lambda u: expected_kl(theta, u, X, K), d)
+    fd = (hess(eps * natural) - hess(-eps * natural)) @ natural / (2 * eps)
+    F = fisher(theta, X, K)
+    return _rel(-2 * F @ third_order_coefficient(X, theta, natural, K), fd)
+
+
 def fisher_kron_error(seed: int) -> float:
     """The block-assembled Fisher of the digits run against the per-example form, on a random
     10-class problem."""
