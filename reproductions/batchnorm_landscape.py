@@ -336,7 +336,7 @@ def ics(arch, params, grads, x, y, variant, lr: Tensor, kind="ce") -> dict:
         moved[k] = p.repeat_interleave(L, 0) - (owner[k] < copy).view(shape) * step
     _, g = grads_and_loss(arch, moved, x.repeat_interleave(L, 1), y.repeat_interleave(L, 1),
                           variant.repeat_interleave(L), kind)
-    rel, cos, diff = torch.empty(M, L), torch.empty(M, L), torch.empty(M, L)
+    rel, cos, diff = (torch.empty(M, L, dtype=g["w0"].dtype) for _ in range(3))
     for i in range(L):
         gi = g[f"w{i}"].reshape(M, L, -1)
         G, Gp = gi[:, 0], gi[:, i]
@@ -590,15 +590,43 @@ def failed(loss: np.ndarray, cfg: dict = CONFIG) -> np.ndarray:
 # Each claim that relies on a hand-written kernel (the batched nets, the normalization variants,
 # noisy BN, the landscape probe, the ICS measurement, the full-batch evaluation) checks it with
 # these functions, against a torch.nn rebuild of each model (``models.to_torch``: nn.Conv2d /
-# nn.Linear, nn.BatchNorm in train mode, its own autograd graph) or a closed form.
+# nn.Linear, nn.BatchNorm in train mode, its own autograd graph) or a closed form. The kernels
+# are dtype-generic; the checks run them in float64, where rounding cannot flip a ReLU between
+# the two computations (in float32 one flip moved an MLP's effective beta by 2e-3, seed 100).
+def torch_net(arch, params, m: int, variant: str) -> torch.nn.Sequential:
+    """Model ``m`` rebuilt by ``models.to_torch`` in the parameters' dtype, holding their exact
+    values (to_torch's layers are float32: a float64 check needs them converted and refilled)."""
+    net = md.to_torch(arch, {k: v.detach().float() for k, v in params.items()}, m,
+                      variant).to(params["w0"].dtype)
+    mods, i = list(net), 0
+    with torch.no_grad():
+        for k, mod in enumerate(mods):
+            if not isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+                continue
+            mod.weight.copy_(params[f"w{i}"][m])
+            if mod.bias is not None:
+                mod.bias.copy_(params[f"b{i}"][m])
+            after = mods[k + 1] if k + 1 < len(mods) else None
+            if isinstance(after, torch.nn.modules.batchnorm._BatchNorm):
+                after.weight.copy_(params[f"g{i}"][m])
+                after.bias.copy_(params[f"beta{i}"][m])
+            i += 1
+    return net
+
+
 def _torch_grads(arch, params, m: int, variant: str, x, y, kind: str):
-    """Loss and gradients (this module's names) of model ``m`` rebuilt by ``models.to_torch``,
-    on its own batch x[:, m], y[:, m]."""
-    net = md.to_torch(arch, params, m, variant)
+    """Loss and gradients (this module's names) of model ``m`` rebuilt by ``torch_net``, on its
+    own batch x[:, m], y[:, m]."""
+    net = torch_net(arch, params, m, variant)
     out = net(x[:, m])
     loss = F.mse_loss(out, y[:, m]) if kind == "mse" else F.cross_entropy(out, y[:, m])
     loss.backward()
     return float(loss.detach()), md.from_torch(arch, net, grads=True)
+
+
+def _as_float32(value: float) -> float:
+    """``value`` rounded to float32, as the trainer's and the probe's step-size tensors hold it."""
+    return float(torch.tensor(value, dtype=torch.float32))
 
 
 def grads_vs_torch(arch, params, x, y, variants: list, kind: str = "ce") -> dict:
@@ -627,6 +655,7 @@ def probe_vs_torch(arch, params, x, y, variants: list, etas, kind: str = "ce") -
     code = torch.tensor([md.VARIANTS[v] for v in variants])
     _, grads = grads_and_loss(arch, params, x, y, code, kind)
     ours = probe_batched(arch, params, grads, x, y, code, etas, kind)
+    etas = [_as_float32(e) for e in etas]     # the probe's step sizes are float32 tensors
     out = {k: [] for k in ("range", "pred", "beta")}
     for m, v in enumerate(variants):
         _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
@@ -649,24 +678,28 @@ def ics_vs_torch(arch, params, x, y, variants: list, lr: float, kind: str = "ce"
     """``ics`` (Definition 2.1, all layers in one pass) against a direct computation for each
     model and layer i: the torch.nn rebuild whose layers before i took their SGD step -lr g,
     G' its gradient of W_i by autograd. Returns per model the largest absolute difference of
-    the relative shift ||G - G'|| / ||G|| and of cos(G, G') over the layers."""
+    the relative shift ||G - G'|| / ||G|| and of cos(G, G') over the layers, and the largest
+    relative difference of the l2 difference ||G - G'|| over the layers after the first."""
     code = torch.tensor([md.VARIANTS[v] for v in variants])
     _, grads = grads_and_loss(arch, params, x, y, code, kind)
     ours = ics(arch, params, grads, x, y, code, torch.full((len(variants),), lr), kind)
     owner = {k: i for i in range(arch.n_layers) for k in md.layer_keys(arch, i)}
-    out = {"rel": [], "cos": []}
+    lr = _as_float32(lr)                       # as ``train`` holds it
+    out = {"rel": [], "cos": [], "diff": []}
     for m, v in enumerate(variants):
         _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
-        rel, cos = [], []
+        rel, cos, diff = [], [], []
         for i in range(arch.n_layers):
             moved = {k: p[m:m + 1] - lr * g0[k][None] if owner[k] < i and k in g0
                      else p[m:m + 1] for k, p in params.items()}
             _, g = _torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
             G, Gp = g0[f"w{i}"].flatten(), g[f"w{i}"].flatten()
-            rel.append(float((G - Gp).norm() / G.norm()))
+            diff.append(float((G - Gp).norm()))
+            rel.append(diff[-1] / float(G.norm()))
             cos.append(float(F.cosine_similarity(G, Gp, dim=0)))
         out["rel"].append(float(np.abs(ours["rel"][m] - rel).max()))
         out["cos"].append(float(np.abs(ours["cos"][m] - cos).max()))
+        out["diff"].append(float((np.abs(ours["diff"][m, 1:] - diff[1:]) / diff[1:]).max()))
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -761,7 +794,7 @@ def evaluate_vs_torch(arch, params, specs, data, model_seed) -> np.ndarray:
     errs = []
     with torch.no_grad():
         for m, s in enumerate(specs):
-            net = md.to_torch(arch, params, m, s.variant).train()
+            net = torch_net(arch, params, m, s.variant).train()
             k = int(model_seed[m])
             ref = float(F.cross_entropy(net(data["x_train"][k]), data["y_train"][k]))
             errs.append(abs(float(ours[m]) - ref) / ref)

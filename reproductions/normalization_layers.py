@@ -249,27 +249,11 @@ def gradient_profile(seeds, depth: int, scale: float, variant: str,
             "weight_ratio": (wnorm[0] / wnorm[len(grads) - 2]).numpy()}
 
 
-def torch_mlp64(arch: md.Arch, params: dict, m: int, variant: str) -> torch.nn.Sequential:
-    """Model ``m`` of the float64 ``params`` as ``models.to_torch``'s torch.nn network
-    (nn.Linear, nn.BatchNorm1d, nn.ReLU), in float64."""
-    net = md.to_torch(arch, {k: v.detach().float() for k, v in params.items()}, m,
-                      variant).double()
-    lins = [mod for mod in net if isinstance(mod, torch.nn.Linear)]
-    norms = [mod for mod in net if isinstance(mod, torch.nn.BatchNorm1d)]
-    with torch.no_grad():
-        for i, lin in enumerate(lins):
-            lin.weight.copy_(params[f"w{i}"][m])
-            lin.bias.copy_(params[f"b{i}"][m])
-        for i, bn in enumerate(norms):
-            bn.weight.copy_(params[f"g{i}"][m])
-            bn.bias.copy_(params[f"beta{i}"][m])
-    return net
-
-
 def backprop_vs_torch(seeds, depth: int, scale: float, variant: str,
                       cfg: dict = CONFIG) -> dict:
-    """``backprop``'s numbers against a torch.nn rebuild of each model (``torch_mlp64``: its own
-    layers, nn.BatchNorm1d in train mode, autograd), float64, per seed: the relative difference
+    """``backprop``'s numbers against a torch.nn rebuild of each model
+    (``batchnorm_landscape.torch_net``: its own layers, nn.BatchNorm1d in train mode, autograd),
+    float64, per seed: the relative difference
     of the loss, the largest over layers of ||grad W_i - torch's|| / ||torch's||, and the
     largest over hidden layers of the relative difference of ||dL/dh_i||. Arrays (M,)."""
     ours = backprop(seeds, depth, scale, variant, cfg)
@@ -278,7 +262,7 @@ def backprop_vs_torch(seeds, depth: int, scale: float, variant: str,
     params = scaled_init(arch, seeds, scale)
     out = {"loss": [], "weight_grad": [], "signal": []}
     for m in range(len(seeds)):
-        net = torch_mlp64(arch, params, m, variant)
+        net = bl.torch_net(arch, params, m, variant)
         h, hidden = x[:, m], []
         for mod in net:
             h = mod(h)
@@ -402,16 +386,14 @@ def mlp_init(arch: md.Arch, seeds, init_std: float | None = None) -> dict[str, T
 def training_kernel_vs_torch(seeds, depth: int, init_std: float | None = None,
                              cfg: dict = CONFIG) -> dict:
     """The training runs' loss and gradients (``batchnorm_landscape.grads_and_loss`` on the
-    batched MLP, float32) at their initial weights on each seed's first batch, against a
-    torch.nn rebuild of each model: ``batchnorm_landscape.grads_vs_torch``'s relative
-    differences, per variant ("plain", "bn")."""
+    batched MLP) at their initial weights on each seed's first batch, against a torch.nn
+    rebuild of each model: ``batchnorm_landscape.grads_vs_torch``'s relative differences, per
+    variant ("plain", "bn"). In float64 (the code is dtype-generic; the runs are float32), so
+    that rounding flips no ReLU between the two computations."""
     arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
     x, y = digits_batches(seeds, cfg)
-    out = {}
-    for v in ("plain", "bn"):
-        params = mlp_init(arch, seeds, init_std)
-        out[v] = bl.grads_vs_torch(arch, params, x.float(), y, [v] * len(seeds))
-    return out
+    params = {k: v.double() for k, v in mlp_init(arch, seeds, init_std).items()}
+    return {v: bl.grads_vs_torch(arch, params, x, y, [v] * len(seeds)) for v in ("plain", "bn")}
 
 
 def slides_bn_vs_torch(seed: int, cfg: dict = CONFIG) -> dict:
