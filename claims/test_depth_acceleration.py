@@ -88,8 +88,10 @@ CLAIM = {
                          "of 0-23 and 10000-10008 (fraction 0 at base seeds 0-19, 10000-10004)",
                          "does not hold",
                          "ours", "default tier"),
-                 reading("the same at T = 5 x 10^4, 10 seeds", "10 losing (lr, depth) pairs on "
-                         "seeds 0-4", "does not hold", "horizon", "slow tier"),
+                 reading("the same at T = 5 x 10^4, 10 seeds, the wide grid", "10-22 losing "
+                         "(lr, depth) pairs on every seed of 0-9 (depth 3 still near its start "
+                         "below 10^-3.5; both deep nets diverge or lag near depth 1's edge)",
+                         "does not hold", "horizon", "slow tier"),
              )),
         part("e2e-rule", "mechanism", "From a balanced start, real depth-2 and depth-3 training "
              "follows the end-to-end update rule (single- and multi-output), and plain GD from "
@@ -102,10 +104,10 @@ CLAIM = {
         part("kernels", "precondition", "The hand-written kernels compute what they stand for "
              "on the 2565 rows: the l2 and l4 gradients (both layouts) and the factor gradients of "
              "width-1 chains (depths 1-3, frozen factors masked) and of wide nets equal "
-             "autograd's; "
-             "the single-output end-to-end step equals the general rule with one row, and the "
-             "general rule equals the Kronecker form of P_W built with scipy's matrix powers; L* "
-             "from damped Newton is a stationary point.", "our protocol (hand-derived kernels)"),
+             "autograd's; the single-output end-to-end step equals the general rule with one "
+             "row, and the general rule equals the Kronecker form of P_W built with scipy's "
+             "matrix powers; L* from damped Newton is certified by its Newton decrement.",
+             "our protocol (hand-derived kernels)"),
         part("width-and-precision", "precondition", "The stand-ins are faithful: width-1 nets "
              "train like wide ones (depth 2, widths 1/10/100), and float32 steps give float64's "
              "suboptimality.", "our protocol (width 1 and float32 are our choices)",
@@ -146,7 +148,8 @@ CLAIM = {
              readings=(
                  reading("the paper's horizon 10^6 steps, 2565 rows, each method's lr re-chosen "
                          "at 10^6 (AdaDelta tuned like GD)", "depth-3 GD 1.09x farther from L* "
-                         "than AdaDelta on depth 1 (PIN_CROSS)", "does not hold", "paper",
+                         "than AdaDelta on depth 1 (median 1.09, interval 1.08-1.10)",
+                         "does not hold", "paper",
                          "slow tier, seeds 0-2"),
                  reading("slides 003's own setting: AdaDelta at the slides' lr 0.0005 (Keras' "
                          "constants), depth-3 GD at 1e-4, 600,000 epochs", "AdaDelta / depth-3 "
@@ -503,7 +506,7 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
     layout), factor_grads (depths 1-3 side by side, frozen factors masked), wide_factor_grads
     (depth 3, width 5), the single-output end-to-end step (vs the general rule with one row) and
     the general rule (vs the Kronecker form of P_W, N = 2, 3); and L*'s damped Newton point has a
-    vanishing gradient."""
+    vanishing Newton decrement."""
     rng = np.random.default_rng(seed)
     d = csv.X.shape[1]
     X, y = torch.tensor(csv.X), torch.tensor(csv.y)[:, None]
@@ -547,10 +550,14 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
                        max_rel(da.e2e_direction_multi(W, G, N), kronecker_rule(W, G, N)), "<",
                        1e-8, theory(0.0, "the same operator"))
     _, lstar, info = da.solve_l4(csv)
-    evidence.record("l4 optimum: L*, Newton iterations, Newton decrement", [lstar,
-                    info["iterations"], info["newton_decrement"]])
-    evidence.check("l4 optimum: ||grad L(w*)|| from damped Newton", info["grad_norm"], "<",
-                   1e-9, theory(0.0, "a stationary point of a convex loss is its minimum"))
+    evidence.record("l4 optimum: L*, Newton iterations, ||grad L(w*)||", [lstar,
+                    info["iterations"], info["grad_norm"]])
+    # The certificate of L*, not the gradient's norm (3e-9 here, with Hessian eigenvalues down
+    # to ~1e-8 that says little): the Newton decrement g^T H^-1 g / 2 estimates L(w*) - L*.
+    evidence.check("l4 optimum: Newton decrement g^T H^-1 g / 2 at w* (L(w*) - L*), relative to "
+                   "L*", info["newton_decrement"] / lstar, "<", 1e-12,
+                   theory(0.0, "Newton's quadratic convergence; every suboptimality here is "
+                               ">= 1e-4"))
 
 
 # --- other optimizers (lecture notes 000/001) -----------------------------------------------------
@@ -664,15 +671,17 @@ def test_depth_gives_no_advantage_on_l2_at_the_longer_horizon(long_grids, eviden
                          f"{label}, {LONG}")
 
 
-# PIN_EVERY_STABLE_LONG_NOTE
-PIN_EVERY_STABLE_LONG = (0.0, 0.8)
+# The fraction of the 10 seeds with no losing (lr, depth) pair at T = 5 x 10^4: 0 on seeds 0-9
+# (measured at base seed 0 only: the T = 5 x 10^4 grid costs ~11 min here); as at T = 10^4 the
+# pin allows one seed in five without a losing pair.
+PIN_EVERY_STABLE_LONG = (0.0, 0.2)
 
 
 @pytest.mark.part("every-stable-lr")
 @pytest.mark.slow
 @known_non_reproduction("Not at every lr at T = 5 x 10^4 either: below 10^-3.5 depth 3 is still "
-                        "near its start, and near depth 1's edge the deep nets diverge first "
-                        "(seeds 0-4: 10 losing (lr, depth) pairs); the pairs are recorded")
+                        "near its start, and near depth 1's edge the deep nets diverge or lag "
+                        "(seeds 0-9: 10-22 losing (lr, depth) pairs each); the pairs are recorded")
 def test_deep_nets_beat_depth_1_at_every_stable_lr_at_the_longer_horizon(long_grids, evidence):
     """T = 5 x 10^4: at every lr where depth 1 is stable, both deep nets beat it, per seed."""
     g = long_grids[("csv", 4)]
@@ -725,8 +734,8 @@ def test_adam_with_depth_beats_adam_on_depth_1_at_the_longer_horizon(long_optimi
     its interval (an earlier bound of 1.2, ours, straddled: gmean 1.232, interval 1.195-1.256)."""
     g = long_optimizer_grids["adam"]
     evidence.seeds(g.seeds)
-    check_adam_depth(evidence, g, f"{LONG}, 1316 rows", {2: 1.23, 3: 1.23},
-                     "gmean over seeds 0-4, T = 5 x 10^4 (interval 1.195-1.256)")
+    check_adam_depth(evidence, g, f"{LONG}, 1316 rows", {2: 1.23, 3: 1.24},
+                     "gmean over seeds 0-4, T = 5 x 10^4 (intervals 1.195-1.256, 1.228-1.255)")
 
 
 # Paper scale: eighth decades, sixteenth near depth 1's edge (which moves down with the horizon).
@@ -771,8 +780,10 @@ def test_paper_scale_deep_nets_pull_ahead_on_l4(paper_grids, evidence):
                     "Median depth1/depthN suboptimality ratio of the protocol run to horizon t.")
 
 
-# PIN_CROSSOVER_NOTE
-PIN_CROSSOVER = (1.0, 1.3)
+# GD(depth 3) / AdaDelta(depth 1) at 10^6 steps: median 1.090 over seeds 0-2 (interval
+# 1.084-1.103), measured at base seed 0 only (the 10^6-step grids cost ~30 min here); the pin
+# leaves ~5% on either side, so a 5% move of the finding is noticed.
+PIN_CROSSOVER = (1.04, 1.15)
 
 
 @pytest.mark.part("adadelta-crossover")
