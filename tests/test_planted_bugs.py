@@ -38,9 +38,10 @@ def run_selection(module: str, select: str, out: Path, bug: str | None = None) -
     return json.loads(results.read_text())
 
 
-def outcomes(results: dict) -> dict:
-    """{(test, check name): (part, status)}, and {test: (part, verdict)} for its tests."""
-    (claim,) = results["claims"]
+def outcomes(results: dict, claim_id: str) -> dict:
+    """{(test, check name): (part, status)}, and {test: (part, verdict)} for the tests of the
+    claim ``claim_id`` (a module can hold several claims and a selection reach more than one)."""
+    (claim,) = [c for c in results["claims"] if c["id"] == claim_id]
     checks = {(k["test"], k["name"]): (k["part"], k["status"]) for k in claim["checks"]}
     tests = {t["name"]: (t["part"], t["verdict"]) for t in claim["tests"]}
     return {"checks": checks, "tests": tests}
@@ -65,10 +66,10 @@ def clean_runs(tmp_path_factory):
     cache = {}
 
     def get(bug):
-        key = (bug.module, bug.select)
+        key = (bug.module, bug.select, bug.claim)
         if key not in cache:
             cache[key] = outcomes(run_selection(bug.module, bug.select,
-                                                tmp_path_factory.mktemp("clean")))
+                                                tmp_path_factory.mktemp("clean")), bug.claim)
         return cache[key]
     return get
 
@@ -81,7 +82,8 @@ def test_planted_bug_is_caught_by_a_check_of_the_property_it_breaks(name, clean_
     bug = BUGS[name]
     clean = clean_runs(bug)
     assert any(s == "held" for _, s in clean["checks"].values()), "the clean run checked nothing"
-    caught = caught_by(clean, outcomes(run_selection(bug.module, bug.select, tmp_path, name)))
+    caught = caught_by(clean, outcomes(run_selection(bug.module, bug.select, tmp_path, name),
+                                           bug.claim))
     direct = [c for c in caught if c["part"] == bug.expect]
     request.node.user_properties.append((PREFIX + "planted", {
         "bug": name, "claim": bug.claim, "what": bug.what, "expected_part": bug.expect,
