@@ -100,7 +100,7 @@ CLAIM = {
         part("claim1-exponent", "mechanism", "Claim 1's eigenvalues of the preconditioner P_W "
              "have exponents 2(j-1)/N (the paper); slide 003's 2(j-2)/N is a typo.",
              f"{ARORA}, Claim 1; slides 003 (the eigenvalue formula)",
-             judges=("claim1-eigenvalues",)),
+             judges=("preconditioner-eigenpairs",)),
         part("kernels", "precondition", "The hand-written kernels compute what they stand for "
              "on the 2565 rows: the l2 and l4 gradients (both layouts) and the factor gradients of "
              "width-1 chains (depths 1-3, frozen factors masked) and of wide nets equal "
@@ -138,13 +138,13 @@ CLAIM = {
              )),
         part("adagrad-vs-depth3", "scope", "Depth-3 GD beats AdaGrad on the depth-1 model "
              "(T = 5 x 10^4).", f"{ARORA}, Section 7 (comparison with AdaGrad and AdaDelta)",
-             judges=("depth-beats-adagrad-adadelta",)),
+             judges=("overparameterization-beats-convex-methods",)),
         part("adadelta-early-lead", "scope", "Early on (T = 10^4) AdaDelta on depth 1 is ahead "
              "of depth-3 GD.", f"{ARORA}, Section 7, Figure 5 (AdaDelta leads at first)"),
         part("adadelta-crossover", "scope", "Depth-3 GD overtakes AdaDelta on depth 1 at about "
              "5 x 10^5 steps and ends below it at 10^6.",
              f"{ARORA}, Section 7, Figure 5 (crossover read off the plot)",
-             judges=("depth-beats-adagrad-adadelta",),
+             judges=("overparameterization-beats-convex-methods",),
              readings=(
                  reading("the paper's horizon 10^6 steps, 2565 rows, each method's lr re-chosen "
                          "at 10^6 (AdaDelta tuned like GD)", "depth-3 GD 1.09x farther from L* "
@@ -159,7 +159,7 @@ CLAIM = {
              )),
         part("mnist-convnet", "scope", "On MNIST, replacing each dense layer of the TensorFlow "
              "tutorial's convnet by a product of two lowers the training cross-entropy.",
-             f"{ARORA}, Section 8 (convolutional network)", judges=("overparameterized-convnet",)),
+             f"{ARORA}, Section 8 (convolutional network)", judges=("product-of-two-accelerates",)),
     ],
 }
 CFG = da.CONFIG
