@@ -70,7 +70,7 @@ CLAIM = {
         part("trains-at-large-lr", "effect", "With BN, the nets train at lr 1 and 3, where the "
              "same nets without BN (same initial weights, same batches) diverge or stall; BN's "
              "largest usable lr is at least 3x the plain net's.", f"{SANTURKAR}, Fig. 1",
-             judges=("batchnorm-trains-reliably",)),
+             judges=("batchnorm-trains-reliably", "slides-bn-higher-learning-rates")),
         part("kernels-match-torch", "precondition", "The hand-written kernels every "
              "measurement relies on agree with torch: the normalization layer with "
              "nn.BatchNorm (train mode, and eval mode with the training rows' statistics) and "
@@ -87,6 +87,7 @@ CLAIM = {
              "200 steps is below the plain net's on the same seeds and batches (median of "
              "log(plain / BN) above 0 with its 95% interval: the direction Fig. 1 shows; the "
              "size recorded).", f"{SANTURKAR}, Fig. 1 (training curves at equal lr)",
+             judges=("slides-normalization-fewer-epochs",),
              readings=(
                  reading("digits, lr 0.1, final full-batch loss after 200 steps, BN at most a "
                          "third of plain's (the earlier bar, ours: the paper states no size)",
@@ -110,9 +111,11 @@ CLAIM = {
              )),
         part("smooths-landscape-cnn", "mechanism", "Along the gradient, the mini-VGG with BN "
              "has a smaller loss range, a gradient that changes less (predictiveness) and a "
-             "smaller effective beta than the same net without.", f"{SANTURKAR}, §3.1, Fig. 4"),
+             "smaller effective beta than the same net without.", f"{SANTURKAR}, §3.1, Fig. 4",
+             judges=("notes-bn-more-navigable",)),
         part("smooths-landscape-mlp", "mechanism", "The same on the MLP: BN narrows the loss "
-             "range and improves gradient predictiveness.", f"{SANTURKAR}, §3.1"),
+             "range and improves gradient predictiveness.", f"{SANTURKAR}, §3.1",
+             judges=("notes-bn-more-navigable",)),
         part("mlp-beta-lower", "scope", "On the MLP too, BN lowers the effective beta: the "
              "geometric mean over seeds of plain / BN is above 1 with its 95% interval (the "
              "direction the paper reports; the size recorded).", f"{SANTURKAR}, §3.1, Fig. 4(c)",

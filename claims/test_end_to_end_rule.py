@@ -45,7 +45,8 @@ CLAIMS = [
               "than 30% of the step.", f"{S003}, Proposed solution (balancedness assumed)"),
          part("weight-decay-factor", "scope", "With weight decay lambda = 0.5 the rule's "
               "factor 1 - eta lambda N keeps the error O(eta^2); the factors' own 1 - eta "
-              "lambda, carried over, makes it O(eta).", f"{ARORA}, Theorem 1 (lambda > 0)"),
+              "lambda, carried over, makes it O(eta).", f"{ARORA}, Theorem 1 (lambda > 0)",
+              judges=("slides003-e2e-weight-decay-factor",)),
          part("balanced-start-and-rule", "precondition", "The balanced factorization is "
               "exactly balanced (W_(j+1)^T W_(j+1) = W_j W_j^T) with product W_e, to 1e-12, and "
               "the rule's operator G -> sum_j [W W^T]^((j-1)/N) G [W^T W]^((N-j)/N) equals its "

@@ -145,7 +145,8 @@ CLAIMS = [
               "exact Fisher's layer blocks (autograd) for one example, its G factors, "
               "Fisher-vector product, damped inverse and rescaled update agree with autograd "
               "or explicit algebra to 1e-10; the block-assembled softmax Fisher of the convex "
-              "run equals the per-example one.", f"{MG15}, §3"),
+              "run equals the per-example one.", f"{MG15}, §3",
+              judges=("notes-kfac-estimates-inverse-fisher",)),
          part("hyperparameters-bracketed", "precondition", "Each chosen hyperparameter "
               "(K-FAC's fastest lambda0; GD's fastest, matched-cost and validation-best "
               "learning rates) is interior to its grid on every seed, and K-FAC's "

@@ -130,7 +130,7 @@ CLAIMS = [
               "(relative).", "torch.nn"),
          part("bn-signal-scale-free", "mechanism", "Over init scales s = 0.1 to 10 (x He), the "
               "BN net's ratio ||dL/dh_1|| / ||dL/dh_7|| changes by at most 1.5x (max / min).",
-              NOTES),
+              NOTES, judges=("slides-bn-stable-gradient-propagation",)),
          part("bn-explodes-with-depth", "scope", "At He init, the BN net's ||grad W_1|| / "
               "||grad W_L-1|| grows by at least 1.1x per added layer (depths 5 to 40), while "
               "the plain net's growth per layer is within 0.95 to 1.05.",
@@ -191,7 +191,8 @@ CLAIMS = [
               "below 1e-12 for torch's functional layers and for the hand-written ones.",
               f'{S002}, "Other Normalizations"', judges=("group-norm-special-cases",)),
          part("torch-matches-reference", "precondition", "torch's GN (G = 1, 2, C), LN and IN "
-              "equal the hand-written normalizations to 1e-12.", "Wu and He, ECCV 2018, eq. (1)"),
+              "equal the hand-written normalizations to 1e-12.", "Wu and He, ECCV 2018, eq. (1)",
+              judges=("slides-groupnorm-definition",)),
          part("two-groups-is-neither", "control", "GN(G=2) differs from both LN and IN by more "
               "than 0.1.", "our control"),
      ]},

@@ -65,7 +65,8 @@ CLAIMS = [
      "parts": [
          part("amplified-by-1-over-1-minus-beta", "effect", "On a constant gradient the heavy "
               "ball's step settles at lr / (1 - beta): 10 lr at beta = 0.9.", f'{SLIDES}, '
-              '"Momentum"', judges=("momentum-ema-of-steps", "momentum-amplifies")),
+              '"Momentum"', judges=("momentum-ema-of-steps", "momentum-amplifies",
+                                          "slides-momentum-not-moving-average")),
          part("no-momentum-no-amplification", "control", "With beta = 0 the step is lr.",
               f'{SLIDES}, "SGD"'),
      ]},
