@@ -511,6 +511,34 @@ def chain_scalars_get_no_gradient(mp):
     mp.setattr(da, "factor_grads", frozen)
 
 
+# --- local-model-steps -------------------------------------------------------------------------
+
+
+def linear_model_minimizer_times_beta(mp):
+    """The penalized linearization's minimizer written -beta g instead of -g / beta."""
+    from reproductions import local_models as lm
+    mp.setattr(lm, "linear_model_minimizer", lambda g, beta: -beta * g)
+
+
+def newton_step_without_the_inverse(mp):
+    """Newton's step multiplies the gradient by the Hessian instead of solving with it."""
+    from reproductions import local_models as lm
+    mp.setattr(lm, "newton_step", lambda A, b, x, eta: x - eta * A @ lm.gradient(A, b, x))
+
+
+def bfgs_update_without_the_transpose(mp):
+    """BFGS's update (I - rho s y^T) H (I - rho s y^T) + rho s s^T: the right factor not
+    transposed."""
+    from reproductions import local_models as lm
+
+    def update(H, s, y):
+        rho = 1.0 / (y @ s)
+        V = np.eye(len(s)) - rho * np.outer(s, y)
+        return V @ H @ V + rho * np.outer(s, s)
+    mp.setattr(lm, "bfgs_update", update)
+
+
+LOCAL = "claims/test_local_models.py"
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
@@ -688,6 +716,18 @@ BUGS = {
         "slides003-exp3-depth-vs-adaptive", SLIDES003, "depth_3_gd_ends_below_adagrad",
         "the deep chains' scalar factors get zero gradient", chain_scalars_get_no_gradient,
         "gd3-beats-adagrad"),
+    "linear-model-minimizer-times-beta": Bug(
+        "local-model-steps", LOCAL, "minus_g_over_beta", "the penalized linearization's "
+        "minimizer written -beta g", linear_model_minimizer_times_beta,
+        "linearization-minimizer"),
+    "newton-step-without-the-inverse": Bug(
+        "local-model-steps", LOCAL, "newton_step", "Newton's step multiplies the gradient by "
+        "the Hessian instead of solving with it", newton_step_without_the_inverse,
+        "newton-lands"),
+    "bfgs-update-without-the-transpose": Bug(
+        "local-model-steps", LOCAL, "bfgs or kernels", "BFGS's update with its right factor "
+        "not transposed", bfgs_update_without_the_transpose, "kernels-exact",
+        kernel="local_models.bfgs_update"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
