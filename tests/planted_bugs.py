@@ -511,6 +511,34 @@ def chain_scalars_get_no_gradient(mp):
     mp.setattr(da, "factor_grads", frozen)
 
 
+# --- the batch-normalization formula -----------------------------------------------------------
+
+
+def bn_statistics_over_the_examples_axis(mp):
+    """The BN formula's mean and variance taken over each example's coordinates (dim 1)."""
+    import torch
+
+    from reproductions import batchnorm_formula as bf
+
+    def normalize(y, eps=0.0):
+        mean = y.mean(1, keepdim=True)
+        return (y - mean) / torch.sqrt(((y - mean) ** 2).mean(1, keepdim=True) + eps)
+    mp.setattr(bf, "normalize", normalize)
+
+
+def bn_formula_with_epsilon(mp):
+    """The 'printed' BN formula quietly gets torch's eps = 1e-5."""
+    from reproductions import batchnorm_formula as bf
+    original = bf.normalize
+    mp.setattr(bf, "normalize", lambda y, eps=1e-5: original(y, eps))
+
+
+def bn_statistics_not_detached(mp):
+    """The detached BN keeps the statistics in the gradient after all."""
+    from reproductions import batchnorm_formula as bf
+    mp.setattr(bf, "normalize_detached", bf.normalize)
+
+
 # --- local-model-steps -------------------------------------------------------------------------
 
 
@@ -539,6 +567,7 @@ def bfgs_update_without_the_transpose(mp):
 
 
 LOCAL = "claims/test_local_models.py"
+BN_FORMULA = "claims/test_batchnorm_formula.py"
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
@@ -728,6 +757,18 @@ BUGS = {
         "local-model-steps", LOCAL, "bfgs or kernels", "BFGS's update with its right factor "
         "not transposed", bfgs_update_without_the_transpose, "kernels-exact",
         kernel="local_models.bfgs_update"),
+    "bn-statistics-over-the-examples-axis": Bug(
+        "bn-standardizes-each-coordinate", BN_FORMULA, "each_coordinate or torch",
+        "the BN formula's statistics taken over each example's coordinates",
+        bn_statistics_over_the_examples_axis, "matches-torch",
+        kernel="batchnorm_formula.normalize"),
+    "bn-formula-with-epsilon": Bug(
+        "bn-formula-without-epsilon", BN_FORMULA, "nan_without_epsilon", "the printed BN "
+        "formula run with eps = 1e-5", bn_formula_with_epsilon,
+        "bn-formula-without-epsilon:document-differs"),
+    "bn-statistics-not-detached": Bug(
+        "bn-backprop-through-statistics", BN_FORMULA, "drifts", "the detached BN keeps its "
+        "statistics in the gradient", bn_statistics_not_detached, "detached-statistics-drift"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
