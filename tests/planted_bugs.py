@@ -511,6 +511,31 @@ def chain_scalars_get_no_gradient(mp):
     mp.setattr(da, "factor_grads", frozen)
 
 
+# --- initialization and conditioning -----------------------------------------------------------
+
+
+def glorot_std_without_the_2(mp):
+    """Glorot's standard deviation written sqrt(1 / (fan_in + fan_out))."""
+    import math
+
+    from reproductions import conditioning_and_init as ci
+    mp.setattr(ci, "glorot_std", lambda fan_in, fan_out: math.sqrt(1.0 / (fan_in + fan_out)))
+
+
+def correlation_halved(mp):
+    """The correlated features drawn with half the requested correlation."""
+    from reproductions import conditioning_and_init as ci
+    original = ci.correlated_features
+    mp.setattr(ci, "correlated_features", lambda seed, rho, n=512: original(seed, rho / 2, n))
+
+
+def closed_form_with_a_ridge(mp):
+    """The closed form (X^T X)^-1 X^T y computed with a ridge term lambda = 1 added."""
+    from reproductions import conditioning_and_init as ci
+    mp.setattr(ci, "closed_form",
+               lambda X, y: np.linalg.solve(X.T @ X + np.eye(X.shape[1]), X.T @ y))
+
+
 # --- the batch-normalization formula -----------------------------------------------------------
 
 
@@ -568,6 +593,7 @@ def bfgs_update_without_the_transpose(mp):
 
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
+CONDITIONING = "claims/test_conditioning_and_init.py"
 ADAM = "claims/test_adam_nonconvergence.py"
 ADAPTIVE = "claims/test_adaptive_overfit.py"
 DEPTH = "claims/test_depth_acceleration.py"
@@ -769,6 +795,16 @@ BUGS = {
     "bn-statistics-not-detached": Bug(
         "bn-backprop-through-statistics", BN_FORMULA, "drifts", "the detached BN keeps its "
         "statistics in the gradient", bn_statistics_not_detached, "detached-statistics-drift"),
+    "glorot-std-without-the-2": Bug(
+        "glorot-variance", CONDITIONING, "xavier_normal", "Glorot's standard deviation "
+        "without its factor 2", glorot_std_without_the_2, "formula-is-torchs"),
+    "correlation-halved": Bug(
+        "correlated-features-ill-conditioned", CONDITIONING, "condition_number",
+        "the correlated features drawn with half the correlation", correlation_halved,
+        "condition-number-closed-form"),
+    "closed-form-with-a-ridge": Bug(
+        "closed-form-needs-n-above-p", CONDITIONING, "closed_form", "the closed form computed "
+        "with a ridge term", closed_form_with_a_ridge, "unique-closed-form"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
