@@ -66,11 +66,10 @@ def clean_runs(tmp_path_factory):
     cache = {}
 
     def get(bug):
-        key = (bug.module, bug.select, bug.claim)
+        key = (bug.module, bug.select)
         if key not in cache:
-            cache[key] = outcomes(run_selection(bug.module, bug.select,
-                                                tmp_path_factory.mktemp("clean")), bug.claim)
-        return cache[key]
+            cache[key] = run_selection(bug.module, bug.select, tmp_path_factory.mktemp("clean"))
+        return outcomes(cache[key], bug.claim)
     return get
 
 
