@@ -332,19 +332,21 @@ def mean_losses(Ws, bs, X, Y, activation, scale) -> torch.Tensor:
 
 
 def train_mlp(seeds, lrs, depth: int, init: str, activation: str = "relu",
-              scale: float | None = None, epochs: int = 5, cfg: dict = CONFIG["mlp"]) -> np.ndarray:
+              scale: float | None = None, epochs: int = 5, cfg: dict = CONFIG["mlp"],
+              dtype: torch.dtype = torch.float32) -> np.ndarray:
     """Final training loss (full training set) of each (seed, lr): shape (len(seeds), len(lrs));
     +inf where it is not finite. Seed s fixes the split, the initial weights and the minibatch
-    order, shared by its learning rates; SGD with momentum on minibatches."""
+    order, shared by its learning rates; SGD with momentum on minibatches. ``dtype`` is the
+    arithmetic's (the weights are drawn in float32 either way)."""
     S, K = len(seeds), len(lrs)
     nets = [init_mlp(init, depth, s, cfg["width"]) for s in seeds]
-    rep = lambda ts: torch.stack(ts).repeat_interleave(K, 0)  # noqa: E731  (S*K, ...)
+    rep = lambda ts: torch.stack(ts).repeat_interleave(K, 0).to(dtype)  # noqa: E731  (S*K, ...)
     Ws = [rep([w[i] for w, _ in nets]).requires_grad_() for i in range(depth)]
     bs = [rep([b[i] for _, b in nets]).requires_grad_() for i in range(depth)]
     X = rep([digits_train(s)[0] for s in seeds])
-    Y = rep([digits_train(s)[1] for s in seeds])
+    Y = torch.stack([digits_train(s)[1] for s in seeds]).repeat_interleave(K, 0)
     params = Ws + bs
-    opt = optim.sgd(torch.tensor(lrs, dtype=torch.float32).repeat(S)[:, None, None],
+    opt = optim.sgd(torch.tensor(lrs, dtype=dtype).repeat(S)[:, None, None],
                     momentum=cfg["momentum"])
     states = [opt.init(p) for p in params]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -367,15 +369,16 @@ def train_mlp(seeds, lrs, depth: int, init: str, activation: str = "relu",
 
 def train_mlp_reference(seed: int, lr: float, depth: int, init: str, activation: str = "relu",
                         scale: float | None = None, epochs: int = 5,
-                        cfg: dict = CONFIG["mlp"]) -> float:
+                        cfg: dict = CONFIG["mlp"], dtype: torch.dtype = torch.float32) -> float:
     """One (seed, lr) of ``train_mlp`` the plain way: one model, its layers one matrix product
     at a time, ``torch.optim.SGD`` with momentum, the same initial weights and minibatch order.
     The baseline of the benchmark and the reference the batched trainer is checked against."""
     act = ACTIVATIONS[activation]
     W0, b0 = init_mlp(init, depth, seed, cfg["width"])
-    Ws = [w.clone().requires_grad_() for w in W0]
-    bs = [b[0].clone().requires_grad_() for b in b0]
+    Ws = [w.to(dtype).requires_grad_() for w in W0]
+    bs = [b[0].to(dtype).requires_grad_() for b in b0]
     X, Y = digits_train(seed)
+    X = X.to(dtype)
     opt = torch.optim.SGD(Ws + bs, lr=lr, momentum=cfg["momentum"])
 
     def loss_of(x, y):
