@@ -591,6 +591,42 @@ def bfgs_update_without_the_transpose(mp):
     mp.setattr(lm, "bfgs_update", update)
 
 
+# --- the adaptive methods' definitions ------------------------------------------------------------
+
+
+def logistic_gradient_sign_flipped(mp):
+    """The batched logistic-loss gradient with its sign flipped (ascent)."""
+    from reproductions import adaptive_definitions as ad
+    original = ad.logistic_gradient
+    mp.setattr(ad, "logistic_gradient", lambda w, x, y: -original(w, x, y))
+
+
+def nadam_without_the_look_ahead(mp):
+    """NAdam's first moment without Nesterov's look-ahead: Adam's m_t / (1 - b1^t)."""
+    from reproductions import adaptive_definitions as ad
+
+    def nadam(lr, b1=0.9, b2=0.999, eps=1e-8):
+        def step(g, state, t):
+            m, v = (0 * g, 0 * g) if state is None else state
+            m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+            return -lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps), (m, v)
+        return step
+    mp.setattr(ad, "nadam_constant_momentum", nadam)
+
+
+def adagrad_scale_unrooted(mp):
+    """AdaGrad's scale taken as diag(G)^-1, without the root."""
+    from reproductions import adaptive_definitions as ad
+    original = ad.adagrad_scales
+
+    def scales(grads):
+        out = original(grads)
+        out["inverse of the diagonal"] = out["inverse of the diagonal"] ** 2
+        return out
+    mp.setattr(ad, "adagrad_scales", scales)
+
+
+ADAPTIVE_DEFINITIONS = "claims/test_adaptive_definitions.py"
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -805,6 +841,18 @@ BUGS = {
     "closed-form-with-a-ridge": Bug(
         "closed-form-needs-n-above-p", CONDITIONING, "closed_form", "the closed form computed "
         "with a ridge term", closed_form_with_a_ridge, "unique-closed-form"),
+    "logistic-gradient-sign-flipped": Bug(
+        "adagrad-per-coordinate-rates", ADAPTIVE_DEFINITIONS, "batched_adagrad", "the batched "
+        "logistic-loss gradient with its sign flipped", logistic_gradient_sign_flipped,
+        "batched-adagrad-is-torchs", kernel="adaptive_definitions.logistic_gradient"),
+    "nadam-without-the-look-ahead": Bug(
+        "notes-adam-not-nesterov", ADAPTIVE_DEFINITIONS, "nadam", "NAdam without Nesterov's "
+        "look-ahead (Adam's corrected m_t)", nadam_without_the_look_ahead,
+        "notes-adam-not-nesterov:reference-agrees"),
+    "adagrad-scale-unrooted": Bug(
+        "slides-adagrad-diagonal-of-inverse", ADAPTIVE_DEFINITIONS, "diagonal", "AdaGrad's "
+        "scale taken as diag(G)^-1, without the root", adagrad_scale_unrooted,
+        "slides-adagrad-diagonal-of-inverse:reference-agrees"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
