@@ -12,7 +12,8 @@ The paper's version is the claim; the notes' version is run too and its differen
 import numpy as np
 import pytest
 
-from optclaims_report.claim import known_non_reproduction, measured, part, reading, theory
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                    theory)
 from reproductions import adaptive_overfit as ao
 from reproductions.data import load_cifar10
 
@@ -65,6 +66,17 @@ CLAIM = {
                          "document",
                          "default tier, scope part notes-construction-p07"),
              )),
+        part("unseen-features-stay-zero", "mechanism", "Trained with torch.optim on every "
+             "column, the test points' unique features included, from w = 0, all five methods "
+             "leave the weights of the columns no training example uses at exactly 0 (40 "
+             "steps); from a random start they stay where they started, so the zero start is "
+             "what makes them 0.", f"{NOTES} (\"If we initialize training with w = 0\")",
+             judges=("notes-wilson-unseen-features-stay-zero",)),
+        part("first-feature-dominates", "mechanism", "On both constructions (the paper's and "
+             "the notes'), SGD's solution and X^+ y put more weight on the label feature than "
+             "on features 2 and 3 together, on every seed (w_1 / (w_2 + w_3) = 13.7 on the "
+             "paper's, 24 on the notes'), and SGD classifies every test point of both.", NOTES,
+             judges=("notes-wilson-sgd-first-feature-dominates",)),
         part("kernel-parity", "precondition", "The seed-batched trainer (hand-written "
              "least-squares gradients, the shared optimizers) ends at the weights of a per-seed "
              "loop of torch.optim with autograd gradients, for all five methods, to 1e-10.",
@@ -73,6 +85,20 @@ CLAIM = {
              "momentum reaches a lower test error than tuned Adam.", f"{WILSON}, Section 4.1"),
     ],
 }
+CLAIMS = [
+    CLAIM,
+    discrepancy("notes-wilson-majority-not-chance", "The notes call the adaptive methods' test "
+                "accuracy 'close to random', about p", f"{NOTES}, last sentence",
+                "test accuracy arbitrarily close to random (in particular ~ p)",
+                "predicting +1 everywhere scores the majority rate p = 0.7, which is above "
+                "chance (1/2): close to the majority baseline, not to random",
+                [f"{WILSON}, Section 3.3", NOTES],
+                "The adaptive methods' test accuracy is the fraction of +1 test labels on every "
+                "seed (1e-12) and at least 0.6 on every seed: nowhere near chance 0.5.",
+                "The fraction of +1 test labels averages p = 0.7 over the seeds' test sets, "
+                "within 4 standard errors.",
+                judges=("notes-wilson-majority-not-chance",)),
+]
 N_SEEDS = 20
 # The class-balance sweep of the notes' construction: at p = 0.52 the adaptive methods generalize
 # at some learning rates (measured on seeds 0-19: AdaGrad at 0.1, RMSProp at 1e-2 and Adam at 0.1
@@ -187,6 +213,50 @@ def test_adaptive_solutions_point_along_sign_of_Xty(runs, evidence):
                              reference=theory(1.0, "Wilson et al., Lemma 3.1"))
         evidence.check_seeds(f"{m}: seeds with max |w_j - w_1| / |w_1| over j = 2, 3 below 1e-4",
                              spread < 1e-4, "fraction", "==", 1.0, seeds=runs.seeds)
+
+
+@pytest.mark.part("unseen-features-stay-zero")
+def test_the_unseen_features_keep_zero_weight(seed, evidence):
+    from_zero = ao.weights_off_the_training_support(seed)
+    for method, largest in from_zero.items():
+        evidence.check(f"{method} from w = 0: max |w_j| over the columns no training row uses",
+                       largest, "==", 0.0, theory(0.0, "their gradient is 0 at every step"))
+    from_random = ao.weights_off_the_training_support(seed, start_scale=0.1)
+    evidence.check("min over methods, from 0.1 N(0, I): max |w_j| over those columns",
+                   min(from_random.values()), ">", 0.0,
+                   theory("their start", "nothing moves them"))
+
+
+@pytest.mark.part("first-feature-dominates")
+def test_sgd_weighs_the_label_feature_above_the_constant_ones(runs, notes_runs, evidence):
+    for name, r in (("paper", runs), ("notes", notes_runs)):
+        for solution, w in (("SGD", r.weights["sgd"]), ("X^+ y", r.min_norm)):
+            ratio = w[:, 0] / (w[:, 1] + w[:, 2])
+            evidence.check_seeds(f"{name}'s construction, {solution}: seeds with w_1 > w_2 + w_3",
+                                 ratio > 1, "fraction", "==", 1.0, seeds=r.seeds,
+                                 reference=measured(13.7 if name == "paper" else 24.0,
+                                                    "w_1 / (w_2 + w_3), seeds 0-19"))
+        evidence.check_seeds(f"{name}'s construction, SGD: seeds with test accuracy 1",
+                             r.test_acc["sgd"] == 1.0, "fraction", "==", 1.0, seeds=r.seeds)
+
+
+@pytest.mark.part("notes-wilson-majority-not-chance:document-differs")
+def test_predicting_plus_one_scores_the_majority_rate(runs, evidence):
+    for m in ao.ADAPTIVE:
+        evidence.check(f"{m}: max over seeds |test accuracy - fraction of +1 labels|",
+                       float(np.abs(runs.test_acc[m] - runs.pos_frac).max()), "<=", 1e-12,
+                       theory(0.0, "every point predicted +1"))
+        evidence.check(f"{m}: min over seeds test accuracy", float(runs.test_acc[m].min()),
+                       ">=", 0.6, theory(0.7, "p, against chance 0.5"))
+
+
+@pytest.mark.part("notes-wilson-majority-not-chance:reference-agrees")
+def test_the_fraction_of_positive_test_labels_is_p(runs, evidence):
+    p, m = ao.CONFIG["p"], ao.CONFIG["m"]
+    standard_error = np.sqrt(p * (1 - p) / (m * len(runs.seeds)))
+    evidence.check("|mean fraction of +1 test labels - p| / standard error",
+                   float(abs(runs.pos_frac.mean() - p) / standard_error), "<", 4.0,
+                   theory(0.0, "Bernoulli(p) labels"))
 
 
 # --- the lecture notes' variant -------------------------------------------------------------------
@@ -305,6 +375,7 @@ def test_sgd_beats_adam_on_cifar10(data_dir, device, seed, evidence, experiment_
 
 
 # --- benchmarks ---------------------------------------------------------------------------------
+@pytest.mark.claim("adaptive-overfit")
 def test_bench_naive_per_seed_loop(benchmark, seed):
     """Baseline: one seed, torch.optim + autograd, a host sync per step."""
     benchmark.group = "adaptive-overfit: train 5 methods"
@@ -312,6 +383,7 @@ def test_bench_naive_per_seed_loop(benchmark, seed):
     benchmark.pedantic(ao.train_reference, args=(seed,), rounds=1, iterations=1)
 
 
+@pytest.mark.claim("adaptive-overfit")
 def test_bench_batched_seeds(benchmark, seeds):
     """All 20 seeds as one batch dimension through the shared pure optimizers."""
     benchmark.group = "adaptive-overfit: train 5 methods"

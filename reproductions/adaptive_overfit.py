@@ -294,3 +294,32 @@ def plot(runs: Runs):
     bx.set_title("Where the weight goes")
     bx.legend(fontsize=8)
     return fig
+
+
+# --- the notes' sentence on the unseen features ---------------------------------------------------
+def weights_off_the_training_support(seed: int, start_scale: float = 0.0, steps: int = 40,
+                                     config: dict = CONFIG, m: int = 20) -> dict:
+    """Train each method with torch.optim on *every* column (the test points' unique features
+    included) from w_0 = ``start_scale`` N(0, I); return, per method, the largest |w_j| over
+    the columns no training example uses (m test points keep the problem small)."""
+    d = wilson_dataset(config["n"], config["p"], m, seed, "paper")
+    X, y = torch.tensor(d.X_train), torch.tensor(d.y_train)
+    lipschitz = float(torch.linalg.matrix_norm(X, ord=2) ** 2 / len(y))
+    start = start_scale * torch.randn(X.shape[1], generator=torch.Generator().manual_seed(seed),
+                                      dtype=X.dtype)
+    out = {}
+    for method in METHODS:
+        w = start.clone().requires_grad_()
+        c = config[method]
+        opt = {"gd": lambda: torch.optim.SGD([w], lr=1.0 / lipschitz),
+               "sgd": lambda: torch.optim.SGD([w], lr=c["lr"]),
+               "adagrad": lambda: torch.optim.Adagrad([w], lr=c["lr"]),
+               "rmsprop": lambda: torch.optim.RMSprop([w], lr=c["lr"], alpha=c["alpha"]),
+               "adam": lambda: torch.optim.Adam([w], lr=c["lr"])}[method]()
+        for t in range(steps):
+            opt.zero_grad()
+            rows = slice(t % len(y), t % len(y) + 1) if method == "sgd" else slice(None)
+            (0.5 * ((X[rows] @ w - y[rows]) ** 2).mean()).backward()
+            opt.step()
+        out[method] = float(w.detach()[d.train_support:].abs().max())
+    return out
