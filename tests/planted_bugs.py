@@ -627,6 +627,35 @@ def adagrad_scale_unrooted(mp):
 
 
 ADAPTIVE_DEFINITIONS = "claims/test_adaptive_definitions.py"
+
+
+# --- definitions stated in passing ----------------------------------------------------------------
+
+
+def ridge_gradient_without_the_2_on_lambda(mp):
+    """The corrected ridge gradient with lambda theta instead of 2 lambda theta."""
+    from reproductions import document_definitions as dd
+    mp.setattr(dd, "ridge_gradient",
+               lambda X, y, theta, lam: -2 * X.T @ y + 2 * X.T @ X @ theta + lam * theta)
+
+
+def js_mixture_of_logs(mp):
+    """AugMix's mixture M taken as the geometric mean of the posteriors."""
+    from reproductions import document_definitions as dd
+
+    def jensen_shannon(probabilities):
+        log_m = probabilities.log().mean(0)
+        return (probabilities * (probabilities.log() - log_m)).sum(-1).mean()
+    mp.setattr(dd, "jensen_shannon", jensen_shannon)
+
+
+def min_norm_without_the_gram_inverse(mp):
+    """The minimum-norm interpolant computed as X^T y, without (X X^T)^-1."""
+    from reproductions import document_definitions as dd
+    mp.setattr(dd, "min_norm_interpolant", lambda X, Y: Y @ X)
+
+
+DEFINITIONS = "claims/test_document_definitions.py"
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -853,6 +882,20 @@ BUGS = {
         "slides-adagrad-diagonal-of-inverse", ADAPTIVE_DEFINITIONS, "diagonal", "AdaGrad's "
         "scale taken as diag(G)^-1, without the root", adagrad_scale_unrooted,
         "slides-adagrad-diagonal-of-inverse:reference-agrees"),
+    "ridge-gradient-without-the-2-on-lambda": Bug(
+        "slides-ridge-derivation", DEFINITIONS, "ridge", "the corrected ridge gradient with "
+        "lambda theta for 2 lambda theta", ridge_gradient_without_the_2_on_lambda,
+        "slides-ridge-derivation:reference-agrees",
+        kernel="document_definitions.ridge_gradient"),
+    "js-mixture-of-logs": Bug(
+        "slides-augmix-kl-on-logits", DEFINITIONS, "posteriors", "AugMix's mixture taken as "
+        "the geometric mean of the posteriors", js_mixture_of_logs,
+        "slides-augmix-kl-on-logits:reference-agrees",
+        kernel="document_definitions.jensen_shannon"),
+    "min-norm-without-the-gram-inverse": Bug(
+        "min-norm-expected-error", DEFINITIONS, "pseudo_inverse", "the minimum-norm "
+        "interpolant as X^T y, without (X X^T)^-1", min_norm_without_the_gram_inverse,
+        "formula-is-pinv"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
