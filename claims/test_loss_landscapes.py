@@ -274,7 +274,8 @@ CLAIMS = [
          part("single-layer-directions-differ", "control", "Restricting a direction to one "
               "layer changes the slice: a direction through the first or the last layer alone "
               "needs a step at least 1.3x longer than one through all layers.",
-              f"{LI} (filter-normalized directions)"),
+              f"{LI} (filter-normalized directions)",
+              judges=("notes-layer-restricted-directions",)),
      ],
      "configurations_tried": [
          tried("depth 3 SGD, weights after 2 epochs, 2 directions per layer", "last/first rise "

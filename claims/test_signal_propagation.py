@@ -118,8 +118,8 @@ CLAIMS = [
      "parts": [
          part("batched-training-matches-reference", "precondition", "Training the models as "
               "one batch gives the final losses of torch.optim.SGD on each model alone to "
-              "1e-9 in float64 (lr 0.01 and 0.1, one epoch), and the initializers draw with the standard deviations of torch.nn.init "
-              "(kaiming_normal_, xavier_normal_, orthogonal_ with gain sqrt(2), normal_) "
+              "1e-9 in float64 (lr 0.01 and 0.1, one epoch), and the initializers draw with "
+              "the standard deviations of torch.nn.init (kaiming_normal_, xavier_normal_, orthogonal_ with gain sqrt(2), normal_) "
               "within 3%.", "torch.optim.SGD(momentum); torch.nn.init"),
          part("small-gaussian-stuck", "effect", "With N(0, 0.01^2) weights and ReLU, the best "
               "loss over learning rates 0.01-1 is above 2.29 (chance 2.303) on every seed.",
@@ -128,7 +128,8 @@ CLAIMS = [
          part("sigmoid-stuck", "effect", "With sigmoid units and Glorot weights, the best loss "
               "over learning rates 0.01-1 is above 2.29 on every seed.",
               f'{S}, "Fighting against Vanishing/Exploding Gradient" (ReLU, not sigmoid)',
-              judges=("initialization-matters", "relu-robust-to-vanishing")),
+              judges=("initialization-matters", "relu-robust-to-vanishing",
+                      "slides-vanishing-untrainable")),
          part("he-orthogonal-train", "control", "With ReLU and He or orthogonal x sqrt(2) "
               "weights, the best loss is below 1.5 on every seed.", "He et al., ICCV 2015; "
               f'{S}, "Initialization Issues" (orthogonal)',
@@ -137,7 +138,8 @@ CLAIMS = [
               "gradient on W_1 is below 1e-8 of that on the read-out (He: above 0.05), and "
               "the N(0, 0.01^2) net's last hidden layer is below 1e-10 of the input's RMS.",
               f'{S}, "Initialization Issues" (activation and gradient magnitude)',
-              judges=("relu-robust-to-vanishing",)),
+              judges=("relu-robust-to-vanishing", "slides-gaussian-init-final-layer-magnitudes",
+                      "slides-vanishing-untrainable")),
          part("glorot-tanh-trains", "scope", "Glorot weights with tanh units (the Glorot "
               "paper's activation) train at depth 20, deeper than the paper's nets: best loss "
               "below 1.5, the bar the He and orthogonal nets meet, on every seed.",

@@ -208,7 +208,7 @@ CLAIMS = [
               "steps; the direction, judged by its interval; the size is recorded); the paper's "
               "lr 0.001 is recorded as a reading.",
               f"{S003}, Experiment 3, part 2 (code: part_2, 60,000 epochs)",
-              judges=("adam-with-depth",),
+              judges=("adam-with-depth", "slides003-exp3-adam-lr-differs"),
               readings=(
                   reading("the slides' setting: lr 0.0005, 60,000 epochs", "depth 1 / depth 2 "
                           "1.68 (1.62-1.72 per seed), depth 1 / depth 3 1.70 (1.62-1.74); "
