@@ -521,3 +521,40 @@ def plot_first_order(balanced: dict, unbalanced: dict):
            ylabel="||W_real' - W_rule'|| / ||W_e||")
     ax.legend(fontsize=7)
     return fig
+
+
+# --- the slides' readings of the rule ------------------------------------------------------------
+def eigenvalue_grid(N: int, sigmas: np.ndarray) -> np.ndarray:
+    """Claim 1's eigenvalue sum_j s^{2(N-j)/N} s'^{2(j-1)/N} on the grid sigmas x sigmas (rows:
+    s, the singular value on W_e's left side of the eigenvector u_r v_r'^T; columns: s')."""
+    s, s2 = sigmas[:, None], sigmas[None, :]
+    return sum(s ** (2 * (N - j) / N) * s2 ** (2 * (j - 1) / N) for j in range(1, N + 1))
+
+
+def along_and_across_gains(seed: int, N: int, d: int = 6, norm: float = 1.5) -> dict:
+    """The single-output rule's gain on the gradient's component along w and across it:
+    (step . w_hat) / (g . w_hat) and ||step_perp|| / ||g_perp||, for a random w of norm ``norm``
+    and a random g."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=d)
+    w *= norm / np.linalg.norm(w)
+    g = rng.normal(size=d)
+    step = single_output_direction(w, g, N)
+    unit = w / np.linalg.norm(w)
+    perp = lambda v: v - (v @ unit) * unit  # noqa: E731
+    return {"along": float((step @ unit) / (g @ unit)),
+            "across": float(np.linalg.norm(perp(step)) / np.linalg.norm(perp(g))),
+            "norm power": norm ** (2 - 2 / N)}
+
+
+def small_init_imbalance(seed: int, scale: float, depth: int = 3, width: int = 4) -> dict:
+    """Factors W_j ~ scale N(0, 1) (width x width): the largest imbalance ||D_j||_F, absolute and
+    relative to ||W_j W_j^T||_F."""
+    g = torch.Generator().manual_seed(seed)
+    Ws = [scale * torch.randn(width, width, generator=g, dtype=torch.float64)
+          for _ in range(depth)]
+    D = imbalances(Ws)
+    absolute = max(float(torch.linalg.norm(Dj)) for Dj in D)
+    relative = max(float(torch.linalg.norm(Dj) / torch.linalg.norm(Ws[j] @ Ws[j].T))
+                   for j, Dj in enumerate(D))
+    return {"absolute": absolute, "relative": relative}
