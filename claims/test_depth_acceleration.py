@@ -35,11 +35,13 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import figure, known_non_reproduction, measured, part, reading, theory
+from optclaims_report.claim import (figure, known_non_reproduction, measured, paper, part, reading,
+                                    theory)
 from reproductions import depth_acceleration as da
 from reproductions.data import load_mnist
 
 ARORA = "Arora, Cohen, Hazan, ICML 2018"
+S003 = "slides 003"
 CLAIM = {
     "id": "depth-acceleration",
     "title": "Depth accelerates gradient descent on l4 regression, not on l2 "
@@ -157,6 +159,9 @@ CLAIM = {
                          "document", "slides003-exp3-depth-vs-adaptive/slides-settings-adadelta, "
                          "slow tier"),
              )),
+        part("ethanol-data-as-described", "scope", "The ethanol regression read from the data "
+             "directory has the 2565 rows and 128 features the slides' data summary gives.",
+             f"{S003}, 'Data Summary'", judges=("slides003-ethanol-data-size",)),
         part("mnist-convnet", "scope", "On MNIST, replacing each dense layer of the TensorFlow "
              "tutorial's convnet by a product of two lowers the training cross-entropy.",
              f"{ARORA}, Section 8 (convolutional network)", judges=("product-of-two-accelerates",)),
@@ -181,6 +186,14 @@ def exact(data_dir):
 @pytest.fixture(scope="module")
 def seeds(seed):
     return list(range(seed, seed + CFG["n_seeds"]))
+
+
+@pytest.mark.part("ethanol-data-as-described")
+def test_the_ethanol_data_has_the_slides_size(csv, evidence):
+    evidence.note(csv.summary)
+    evidence.check("ethanol rows", csv.X.shape[0], "==", 2565,
+                   paper(2565, "slides 003, Data Summary; Arora et al. 2018, §7"))
+    evidence.check("features", csv.X.shape[1], "==", 128, paper(128, "slides 003, Data Summary"))
 
 
 @pytest.fixture(scope="module")

@@ -322,6 +322,35 @@ CLAIMS = [
                "0-1): the interval straddles 1 and each further seed costs ~7 min here, so the "
                "convnet comparison is a recorded reading", kept=True),
      ]},
+    discrepancy("slides003-exp1-code", "Slides 003's Experiment 1 code tests conditions with "
+                "a single '='", f"{S003}, 'Experiment 1 Code' (train and emulate)",
+                "if N=3: ... if i%1000=0:",
+                "if N == 3: ... if i % 1000 == 0: (as Experiment 2's train function writes it)",
+                [f"{S003}, Experiment 2 code", "the Python grammar (ast.parse)"],
+                "Python refuses both conditions as written (SyntaxError from ast.parse).",
+                "With '==' both parse, as does an assignment statement N = 3: the grammar check "
+                "accepts valid code.", judges=("slides003-exp1-code-does-not-parse",)),
+    {"id": "slides003-exp4-factor-shapes", "title": "Slides 003, Experiment 4: the added square "
+     "factors keep every shape and every representable map",
+     "statement": "For 28 x 28 inputs the tutorial's hidden matrix is (28 // 4)^2 * 64 = 3136 by "
+                  "512; multiplying it by a 512 x 512 factor (and the 512 x 10 output by a "
+                  "10 x 10 one) keeps the shapes, and as long as the square factor is invertible "
+                  "every matrix of the original shape is still a product.",
+     "sources": [f"{S003}, 'Experiment 4 (MNIST Convolutional Network)' and its code",
+                 "TensorFlow's convolutional.py MNIST tutorial (IMAGE_SIZE 28, two 2x2 pools, "
+                 "64 channels)"],
+     "parts": [
+         part("square-factor-keeps-the-maps", "effect", "(28 // 4)^2 * 64 = 3136; for a "
+              "random 3136 x 512 target T and a truncated-normal 512 x 512 factor F (std 0.1, "
+              "as the code draws it), T F^-1 times F gives back T (1e-10, relative), and the "
+              "same for 512 x 10 by 10 x 10, on every seed.",
+              f"{S003}, Experiment 4 ('two minor changes')",
+              judges=("slides003-exp4-replacement-shapes",)),
+         part("narrow-factor-caps-rank", "control", "With a 512 x 256 factor instead, the "
+              "product 3136 x 512 has rank 256: a full-rank target is out of reach (its best "
+              "approximation keeps above 10% of the error): the check sees lost maps.",
+              "Eckart & Young (1936)"),
+     ]},
 ]
 
 E1 = s3.CONFIG["experiment1"]
@@ -1162,3 +1191,36 @@ def test_bench_emulate_batched(benchmark, seed):
     benchmark.extra_info["baseline"] = "test_bench_emulate_as_printed"
     benchmark.pedantic(s3.emulate, args=(X, y, 4, w0, 2, E1["lr"], BENCH_STEPS), rounds=3,
                        iterations=1)
+
+
+# --- the slides' code, checked as code --------------------------------------------------------------
+@pytest.mark.part("slides003-exp1-code:document-differs")
+def test_experiment_1_conditions_do_not_parse(evidence):
+    for condition in ("N=3", "i%1000=0"):
+        evidence.check(f"'if {condition}:' parses (1 = yes)",
+                       int(s3.parses(f"if {condition}:\n    pass\n")), "==", 0,
+                       theory(0, "an assignment is not an expression"))
+
+
+@pytest.mark.part("slides003-exp1-code:reference-agrees")
+def test_the_corrected_conditions_parse(evidence):
+    for code in ("if N == 3:\n    pass\n", "if i % 1000 == 0:\n    pass\n", "N = 3\n"):
+        evidence.check(f"{code.splitlines()[0]!r} parses (1 = yes)", int(s3.parses(code)), "==",
+                       1)
+
+
+@pytest.mark.part("square-factor-keeps-the-maps")
+def test_a_square_factor_keeps_every_map(seed, evidence):
+    evidence.check("(28 // 4) * (28 // 4) * 64", (28 // 4) * (28 // 4) * 64, "==", 3136,
+                   theory(3136, "the slides' hidden-matrix rows"))
+    for rows, cols in ((3136, 512), (512, 10)):
+        evidence.check(f"{rows} x {cols} target: ||(T F^-1) F - T|| / ||T||",
+                       s3.refactor_error(seed, rows, cols, cols), "<=", 1e-10,
+                       theory(0.0, "F invertible"))
+
+
+@pytest.mark.part("narrow-factor-caps-rank")
+def test_a_narrow_factor_caps_the_rank(seed, evidence):
+    evidence.check("3136 x 512 target through a 256-wide factor: best relative error",
+                   s3.refactor_error(seed, 3136, 512, 256), ">", 0.1,
+                   theory("sqrt(sum of the 256 smallest s_i^2) / ||T||", "Eckart-Young"))

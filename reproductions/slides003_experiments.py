@@ -778,3 +778,35 @@ def plot_convnet_slides(run: dict, smooth: int = 20):
            title="The tutorial's MNIST convnet, plain vs product of two")
     ax.legend(fontsize=7)
     return fig
+
+
+# --- the slides' code as code ---------------------------------------------------------------------
+def parses(code: str) -> bool:
+    """Does ``code`` parse as Python?"""
+    import ast
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
+
+
+def truncated_normal(shape, std: float, rng) -> np.ndarray:
+    """tf.truncated_normal: N(0, std^2) redrawn outside two standard deviations."""
+    out = rng.normal(0.0, std, size=shape)
+    bad = np.abs(out) > 2 * std
+    while bad.any():
+        out[bad] = rng.normal(0.0, std, size=int(bad.sum()))
+        bad = np.abs(out) > 2 * std
+    return out
+
+
+def refactor_error(seed: int, rows: int, cols: int, inner: int) -> float:
+    """Best relative error ||A F - T|| / ||T|| with which a random rows x cols target T is a
+    product A F through a truncated-normal (std 0.1) factor F of shape inner x cols: A is the
+    least-squares solution (exactly T F^-1 when inner == cols)."""
+    rng = np.random.default_rng(seed)
+    T = rng.normal(size=(rows, cols))
+    F = truncated_normal((inner, cols), 0.1, rng)
+    A = np.linalg.lstsq(F.T, T.T, rcond=None)[0].T
+    return float(np.linalg.norm(A @ F - T) / np.linalg.norm(T))
