@@ -208,6 +208,32 @@ CLAIMS = [
                 "torch's layer_norm equals a per-sample hand-written normalization to 1e-12; its "
                 "per-sample means are 0 (1e-12) and variances 1 (1e-3); BN's per-feature means "
                 "are 0 while its per-sample means are not.", judges=("layer-norm-per-feature",)),
+    {"id": "instance-norm-and-weight-standardization", "title": "InstanceNorm standardizes "
+     "each (sample, channel); Weight Standardization each output filter of a layer's weights",
+     "statement": "InstanceNorm standardizes each combination of sample and channel over its "
+                  "spatial positions (a feature without spatial extent has nothing to normalize: "
+                  "torch refuses it); "
+                  "Weight Standardization standardizes each output filter over its fan-in, "
+                  "which also gives the layer's weights as a whole zero mean and unit variance, "
+                  "unlike standardizing them jointly, which leaves the filters' means non-zero.",
+     "sources": [f'{S002}, "Other Normalizations" (third and fourth bullets)',
+                 "Ulyanov, Vedaldi & Lempitsky 2016; Qiao et al. 2019, eq. (5)"],
+     "parts": [
+         part("instance-norm-per-sample-channel", "effect", "torch's instance_norm output has "
+              "mean 0 (1e-12) and variance 1 (1e-4, eps 1e-5) for every (sample, channel) over "
+              "space, on every seed; on one position per channel (a fully connected feature) torch "
+              "refuses (recorded).",
+              f'{S002}, "Other Normalizations", third bullet',
+              judges=("slides-instance-norm-definition",)),
+         part("ws-zero-mean-unit-variance", "effect", "Weight Standardization (per output "
+              "filter) equals torch's layer_norm over each filter's fan-in (1e-12), and leaves "
+              "every filter and the whole layer with mean 0 and variance 1 (1e-12), on every "
+              "seed.", f'{S002}, "Other Normalizations", fourth bullet',
+              judges=("slides-weight-standardization-definition",)),
+         part("joint-standardization-is-not-ws", "control", "Standardizing the layer's weights "
+              "jointly leaves filters with means above 0.1 in size and differs from WS by more "
+              "than 0.1: the check tells the two readings apart.", "our control"),
+     ]},
 ]
 N_EXACT = 10      # random problems for each exact identity
 N_GRAD = 10       # seeds of the gradient measurements
@@ -686,3 +712,59 @@ def test_bench_group_norm_vectorized(benchmark):
     benchmark.extra_info["baseline"] = "test_bench_group_norm_naive_loops"
     benchmark.pedantic(nl.group_norm_reference, args=(bench_input(), BENCH_GROUPS, 1e-5),
                        rounds=20, iterations=1)
+
+
+# --- InstanceNorm and Weight Standardization --------------------------------------------------------
+@pytest.mark.part("instance-norm-per-sample-channel")
+def test_instance_norm_standardizes_each_sample_and_channel(seed, evidence):
+    seeds = seed_list(seed, N_EXACT)
+    evidence.seeds(seeds)
+    worst_mean = worst_var = 0.0
+    for s in seeds:
+        out = torch.nn.functional.instance_norm(nl.group_input(s), eps=1e-5).flatten(2)
+        worst_mean = max(worst_mean, float(out.mean(-1).abs().max()))
+        worst_var = max(worst_var, float((out.var(-1, unbiased=False) - 1).abs().max()))
+    evidence.check("max over seeds, samples, channels: |mean over space|", worst_mean, "<=", 1e-12)
+    evidence.check("max over seeds, samples, channels: |variance over space - 1|", worst_var,
+                   "<=", 1e-4, theory(0.0, "up to eps / variance"))
+    try:
+        flat = torch.nn.functional.instance_norm(nl.group_input(seed)[:, :, :1, :1], eps=1e-5)
+        outcome = f"max |output| {float(flat.abs().max()):.3g}"
+    except ValueError as error:
+        outcome = f"refused: {error}"
+    evidence.record("instance_norm on one position per channel (a fully connected feature)",
+                    outcome)
+
+
+@pytest.mark.part("ws-zero-mean-unit-variance")
+def test_weight_standardization_standardizes_each_filter_and_the_layer(seed, evidence):
+    seeds = seed_list(seed, N_EXACT)
+    evidence.seeds(seeds)
+    gaps = {"|WS - layer_norm over the fan-in|": 0.0, "|mean per filter|": 0.0,
+            "|variance per filter - 1|": 0.0, "|layer mean|": 0.0, "|layer variance - 1|": 0.0}
+    for s in seeds:
+        W = nl.conv_weights(s)
+        ws = nl.weight_standardization(W)
+        rows = ws.flatten(1)
+        values = (torch.nn.functional.layer_norm(W, W.shape[1:], eps=0.0) - ws).abs().max(),\
+            rows.mean(1).abs().max(), (rows.var(1, unbiased=False) - 1).abs().max(), \
+            ws.mean().abs(), (ws.var(unbiased=False) - 1).abs()
+        for key, value in zip(gaps, values):
+            gaps[key] = max(gaps[key], float(value))
+    for key, value in gaps.items():
+        evidence.check(f"max over seeds: {key}", value, "<=", 1e-12)
+
+
+@pytest.mark.part("joint-standardization-is-not-ws")
+def test_joint_standardization_is_not_weight_standardization(seed, evidence):
+    seeds = seed_list(seed, N_EXACT)
+    evidence.seeds(seeds)
+    means, gaps = [], []
+    for s in seeds:
+        W = nl.conv_weights(s)
+        joint = nl.layerwise_standardization(W)
+        means.append(float(joint.flatten(1).mean(1).abs().max()))
+        gaps.append(float((joint - nl.weight_standardization(W)).abs().max()))
+    evidence.check("min over seeds: largest |filter mean| after joint standardization",
+                   min(means), ">", 0.1)
+    evidence.check("min over seeds: max |joint - WS|", min(gaps), ">", 0.1)

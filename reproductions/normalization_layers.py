@@ -490,6 +490,28 @@ def instance_norm_reference(x: Tensor, eps: float) -> Tensor:
     return (x - mu) / torch.sqrt((x - mu).pow(2).mean(dims, keepdim=True) + eps)
 
 
+def weight_standardization(W: Tensor) -> Tensor:
+    """Weight Standardization (Qiao et al. 2019, eq. (5), no eps): each output filter (row of
+    ``W`` flattened over its fan-in) minus its mean, over its standard deviation (biased)."""
+    rows = W.reshape(W.shape[0], -1)
+    mu = rows.mean(1, keepdim=True)
+    return ((rows - mu) / (rows - mu).pow(2).mean(1, keepdim=True).sqrt()).reshape(W.shape)
+
+
+def layerwise_standardization(W: Tensor) -> Tensor:
+    """The other reading: all of the layer's weights standardized jointly."""
+    return (W - W.mean()) / (W - W.mean()).pow(2).mean().sqrt()
+
+
+def conv_weights(seed: int, shape=(16, 8, 3, 3)) -> Tensor:
+    """A conv layer's weights (out, in, kh, kw), float64, with a different offset and scale per
+    output filter (so that per-filter and joint standardization differ)."""
+    g = torch.Generator().manual_seed(int(seed))
+    kw = {"generator": g, "dtype": torch.float64}
+    return (torch.randn(*shape, **kw) * (0.5 + torch.rand(shape[0], 1, 1, 1, **kw))
+            + torch.randn(shape[0], 1, 1, 1, **kw))
+
+
 def group_input(seed: int, cfg: dict = CONFIG) -> Tensor:
     """(N, C, H, W) float64 with a different offset and scale per channel and per example, so
     that no two of the normalizations coincide by accident."""
