@@ -93,6 +93,25 @@ CLAIMS = [
               "bias^2 within 1%.", f'{S}, "Bias/Variance Tradeoff"',
               judges=("bias-variance-decomposition",)),
      ]},
+    {"id": "underfit-bias-overfit-variance", "title": "An underfitting model has more bias and "
+     "less variance than an overfitting one", "statement": "Fitted on random training sets of "
+     "n = 50 noisy samples of sin(2 pi x), a degree-1 polynomial (underfitting) has a squared "
+     "bias over 100 times (1100-4400) and a variance under a fifth (1/39-1/23) of a "
+     "degree-9 polynomial's "
+     "(overfitting).",
+     "sources": [f'{S}, "Bias/Variance Tradeoff" (Underfitting, Overfitting)'],
+     "parts": [
+         part("underfit-vs-overfit", "effect", "Monte Carlo over 3000 training sets, n = 50, "
+              "noise 0.3: bias^2(degree 1) > 100 bias^2(degree 9) and variance(degree 1) < "
+              "variance(degree 9) / 5; each decomposition within 1% of its MSE.",
+              f'{S}, "Bias/Variance Tradeoff"',
+              judges=("slides-underfitting-low-variance-high-bias",
+                      "slides-overfitting-high-variance-low-bias")),
+         part("neighbouring-degrees-alike", "control", "Degrees 4 and 5 (both fit sin well) "
+              "have variances within a factor 2 of each other and both squared biases below "
+              "0.01: the measured differences come from capacity, not Monte Carlo noise.",
+              "our control"),
+     ]},
     discrepancy("slides-bias-variance-deterministic", "Slides 002 state the decomposition for a "
                 "deterministic model", f'{S}, "Bias/Variance Tradeoff"',
                 "for a deterministic model: E_(x,y)[(y - Model(x))^2] = Var[y] + Var[Model(x)] "
@@ -261,6 +280,33 @@ def test_the_decomposition_holds_over_training_sets(bias_variance, evidence):
                                                      b["bias2"]])
     evidence.check("|MSE - (noise + variance + bias^2)| / MSE", b["decomposition_gap"], "<", 0.01,
                    theory(0.0, "exact in expectation; Monte Carlo error"))
+
+
+def fits_of_degree(seed, degree):
+    return rg.bias_variance(seed, {**rg.CONFIG["bias_variance"], "n": 50, "degree": degree})
+
+
+@pytest.mark.part("underfit-vs-overfit")
+def test_underfitting_has_more_bias_and_overfitting_more_variance(seed, evidence):
+    under, over = fits_of_degree(seed, 1), fits_of_degree(seed, 9)
+    for name, b in (("degree 1", under), ("degree 9", over)):
+        evidence.record(f"{name}: variance, bias^2", [b["variance"], b["bias2"]])
+        evidence.check(f"{name}: |MSE - (noise + variance + bias^2)| / MSE",
+                       b["decomposition_gap"], "<", 0.01)
+    evidence.check("bias^2(degree 1) / bias^2(degree 9)", under["bias2"] / over["bias2"], ">",
+                   100.0, measured(1119.0, "min over seeds 0-3, 10000-10002"))
+    evidence.check("variance(degree 9) / variance(degree 1)", over["variance"]
+                   / under["variance"], ">", 5.0, measured(23.2, "min over seeds 0-3, "
+                                                                 "10000-10002"))
+
+
+@pytest.mark.part("neighbouring-degrees-alike")
+def test_neighbouring_degrees_have_alike_bias_and_variance(seed, evidence):
+    four, five = fits_of_degree(seed, 4), fits_of_degree(seed, 5)
+    evidence.check("variance(degree 5) / variance(degree 4)", five["variance"] / four["variance"],
+                   "in", (0.5, 2.0), measured((1.17, 1.27), "range, seeds 0-3, 10000-10002"))
+    evidence.check("max bias^2 of degrees 4 and 5", max(four["bias2"], five["bias2"]), "<",
+                   0.01, measured(0.0048, "seeds 0-3, 10000-10002"))
 
 
 @pytest.mark.part("slides-bias-variance-deterministic:document-differs")
