@@ -140,6 +140,14 @@ CLAIMS = [
               f'{S}, "Initialization Issues" (activation and gradient magnitude)',
               judges=("relu-robust-to-vanishing", "slides-gaussian-init-final-layer-magnitudes",
                       "slides-vanishing-untrainable")),
+         part("vanishing-grows-with-depth", "mechanism", "At initialization the sigmoid/"
+              "Glorot net's ||grad W_1|| / ||grad W_L|| falls geometrically with depth: its "
+              "log10 slope over depths 5, 10, 20 has median below -0.4 per layer (sigmoid' <= "
+              "1/4: -0.6).", f'{S}, "Vanishing / Exploding Gradients", item 4',
+              judges=("slides-vanishing-worse-with-depth",)),
+         part("he-relu-flat-with-depth", "control", "The He/ReLU net's slope has median "
+              "within +-0.1 per layer: the measure does not fall with depth by itself.",
+              "He et al., ICCV 2015"),
          part("glorot-tanh-trains", "scope", "Glorot weights with tanh units (the Glorot "
               "paper's activation) train at depth 20, deeper than the paper's nets: best loss "
               "below 1.5, the bar the He and orthogonal nets meet, on every seed.",
@@ -566,6 +574,31 @@ def test_the_signal_vanishes_at_init_for_the_stuck_nets(init_seeds, evidence):
                          "<", 1e-10, seeds=init_seeds,
                          reference=theory(0.0566 ** 19, "(0.01 sqrt(64/2))^19, below float32's "
                                                         "smallest number: 0"))
+
+
+def gradient_ratio_slopes(seeds, init, activation, depths=(5, 10, 20)):
+    """Per seed, the least-squares slope of log10 ||grad W_1|| / ||grad W_L|| against depth."""
+    return [float(np.polyfit(depths, np.log10([sp.init_diagnostics(s, d, init, activation)[
+        "gradient ratio"] for d in depths]), 1)[0]) for s in seeds]
+
+
+@pytest.mark.part("vanishing-grows-with-depth")
+def test_vanishing_grows_geometrically_with_depth(init_seeds, evidence):
+    evidence.seeds(init_seeds)
+    slopes = gradient_ratio_slopes(init_seeds, "glorot", "sigmoid")
+    evidence.check_seeds("sigmoid + Glorot: log10 gradient-ratio slope per layer", slopes,
+                         "median", "<", -0.4, seeds=init_seeds,
+                         reference=measured(-0.62, "seeds 0-29, 10000-10029: -0.66 to -0.60"))
+
+
+@pytest.mark.part("he-relu-flat-with-depth")
+def test_he_relu_gradient_ratio_does_not_fall_with_depth(init_seeds, evidence):
+    evidence.seeds(init_seeds)
+    slopes = gradient_ratio_slopes(init_seeds, "he", "relu")
+    for op, bound in ((">", -0.1), ("<", 0.1)):
+        evidence.check_seeds("He + ReLU: log10 gradient-ratio slope per layer", slopes,
+                             "median", op, bound, seeds=init_seeds,
+                             reference=measured(0.0, "seeds 0-29, 10000-10029: -0.031 to 0.019"))
 
 
 @pytest.mark.part("glorot-tanh-trains")
