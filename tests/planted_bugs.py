@@ -656,6 +656,41 @@ def min_norm_without_the_gram_inverse(mp):
 
 
 DEFINITIONS = "claims/test_document_definitions.py"
+
+
+# --- the slides' practical advice -----------------------------------------------------------------
+
+
+def dip_gradient_over_the_width(mp):
+    """The dip's derivative divided by its width instead of the width squared."""
+    import torch
+
+    from reproductions import training_practice as tp
+
+    def gradient(x, dip=tp.DIP):
+        bump = torch.exp(-(x - dip["at"]) ** 2 / (2 * dip["width"] ** 2))
+        return x + dip["depth"] * (x - dip["at"]) / dip["width"] * bump
+    mp.setattr(tp, "dip_gradient", gradient)
+
+
+def plateau_rule_one_epoch_early(mp):
+    """The written-out ReduceLROnPlateau rule acting after ``patience`` stalled epochs."""
+    from reproductions import training_practice as tp
+    original = tp.plateau_rule
+    mp.setattr(tp, "plateau_rule", lambda lr, epochs=40, factor=0.2, patience=5, min_lr=1e-3:
+               original(lr, epochs, factor, patience - 1, min_lr))
+
+
+def weight_decay_penalty_without_the_half(mp):
+    """The penalized step's penalty taken as lambda ||w||^2 instead of lambda / 2 ||w||^2."""
+    from reproductions import training_practice as tp
+    original = tp.sgd_weight_decay_step
+    mp.setattr(tp, "sgd_weight_decay_step", lambda seed, weight_decay, lr=0.1, dim=10: (
+        original(seed, weight_decay, lr, dim)[0],
+        original(seed, 2 * weight_decay, lr, dim)[1]))
+
+
+PRACTICE = "claims/test_training_practice.py"
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -896,6 +931,17 @@ BUGS = {
         "min-norm-expected-error", DEFINITIONS, "pseudo_inverse", "the minimum-norm "
         "interpolant as X^T y, without (X X^T)^-1", min_norm_without_the_gram_inverse,
         "formula-is-pinv"),
+    "dip-gradient-over-the-width": Bug(
+        "small-step-stuck-in-local-minimum", PRACTICE, "hand_written or low_step", "the dip's "
+        "derivative divided by its width, not its square", dip_gradient_over_the_width,
+        "hand-written-gradient", kernel="training_practice.dip_gradient"),
+    "plateau-rule-one-epoch-early": Bug(
+        "reduce-lr-on-plateau-floor", PRACTICE, "written_out", "the written-out callback rule "
+        "acting one epoch early", plateau_rule_one_epoch_early, "rule-written-out"),
+    "weight-decay-penalty-without-the-half": Bug(
+        "weight-decay-regularizes", PRACTICE, "penalty_gradient", "the penalty as lambda "
+        "||w||^2, not lambda / 2 ||w||^2", weight_decay_penalty_without_the_half,
+        "decay-is-the-penalty"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
