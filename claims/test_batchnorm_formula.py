@@ -17,7 +17,8 @@ where they are checked.
 import pytest
 import torch
 
-from optclaims_report.claim import discrepancy, measured, part, theory, tried
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                    theory, tried)
 from reproductions import batchnorm_formula as bf
 
 NOTES = "notes 000/001 §2.1"
@@ -97,6 +98,46 @@ CLAIMS = [
          tried("lr 0.1, 100 steps, seeds 0-99 and 10000-10099", "detached: b moved 0.31-3.8, "
                "linear to 5.1e-15, loss change at most 4.4e-16 (relative); full backprop: b "
                "moved at most 9.3e-16", kept=True),
+     ]},
+    {"id": "bn-blocks-rescaling-not-perturbations", "title": "BN stops a rescaling of one "
+     "layer's weights from reaching the others, not a small random change, which it amplifies "
+     "at initialization",
+     "statement": "With the BN formula after every layer of a depth-20 ReLU MLP at "
+                  "initialization, rescaling the first layer's weights changes nothing "
+                  "downstream (BN's scale invariance), while a random 1% change of them reaches "
+                  "layer 20 amplified about 28 times; without BN a rescaling reaches layer 20 "
+                  "unchanged in size (50%) and a random change at about its own size.",
+     "sources": [f"{S002}, 'Batch Normalization', second bullet",
+                 "Ioffe & Szegedy, ICML 2015, §3.3; Yang et al., ICLR 2019 (BN's gradient "
+                 "explosion at initialization)"],
+     "parts": [
+         part("rescaling-not-propagated", "effect", "Rescaling W_1 by 1.5 changes every "
+              "layer's normalized pre-activations by under 1e-12 (relative) on every seed.",
+              f"{S002}, 'Batch Normalization', second bullet",
+              judges=("slides-bn-changes-not-propagated",)),
+         part("plain-propagates-rescaling", "control", "Without BN the same rescaling changes "
+              "layer 20's pre-activations by 50% (1e-12): ReLU layers pass a scale on.",
+              "our control"),
+         part("random-change-not-propagated", "effect", "A random change of W_1 of relative "
+              "size 1% reaches layer 20 no larger than it started (amplification, geometric "
+              "mean over seeds, at most 1).", f"{S002}, 'Batch Normalization', second bullet",
+              judges=("slides-bn-changes-not-propagated",),
+              readings=(
+                  reading("a random 1% change of W_1, depth-20 ReLU MLP at initialization, the "
+                          "formula after every layer (the sentence has no setting)",
+                          "amplified 24-35 times by layer 20 (gmean 28, seeds 0-39, "
+                          "10000-10039); without BN 0.5-2.9 (gmean 1.09)", "does not hold",
+                          "document", "default tier"),
+                  reading("a rescaling of W_1 (BN's scale invariance, Ioffe & Szegedy §3.3)",
+                          "no change downstream (1e-14)", "holds", "paper",
+                          "default tier, part rescaling-not-propagated"),
+              )),
+     ],
+     "configurations_tried": [
+         tried("depth 6, width 64, batch 256, random 1% change", "amplified 2.7-2.8x with BN, "
+               "1.0-1.1x without (seeds 0-2)", kept=False),
+         tried("depth 20, seeds 0-39 and 10000-10039", "with BN 24-35x (gmean 28); without "
+               "0.5-2.9x (gmean 1.09); rescaling: BN 1.6e-14-2.4e-14, plain 0.5", kept=True),
      ]},
 ]
 
@@ -227,3 +268,36 @@ def test_detaching_changes_only_the_gradient(batches, seeds, evidence):
     evidence.check("max over seeds: |detached formula - formula| (forward)",
                    worst((bf.normalize_detached(y) - bf.normalize(y)).abs().max()
                          for y in batches), "<=", 1e-15, theory(0.0, "the same forward pass"))
+
+
+# --- what a change to one layer does downstream ----------------------------------------------------
+@pytest.mark.part("rescaling-not-propagated")
+def test_bn_stops_a_rescaling_from_propagating(seeds, evidence):
+    evidence.seeds(seeds)
+    evidence.check("max over seeds and layers: relative change after rescaling W_1 by 1.5, BN",
+                   max(max(bf.downstream_changes(s, True, "rescale")) for s in seeds), "<=",
+                   1e-12, theory(0.0, "BN is invariant to a layer's scale"))
+
+
+@pytest.mark.part("plain-propagates-rescaling")
+def test_without_bn_a_rescaling_reaches_the_last_layer(seeds, evidence):
+    evidence.seeds(seeds)
+    evidence.check("max over seeds |layer-20 relative change - 0.5|, no BN",
+                   max(abs(bf.downstream_changes(s, False, "rescale")[-1] - 0.5) for s in seeds),
+                   "<=", 1e-12, theory(0.5, "ReLU is positively homogeneous"))
+
+
+@pytest.mark.part("random-change-not-propagated")
+@known_non_reproduction("a random 1% change of the first layer reaches layer 20 amplified about "
+                        "28 times with BN (24-35 per seed), 1.09 times without")
+def test_bn_amplifies_a_small_random_change(seeds, evidence):
+    evidence.seeds(seeds)
+    with_bn = [bf.downstream_changes(s, True, "random") for s in seeds]
+    plain = [bf.downstream_changes(s, False, "random") for s in seeds]
+    evidence.record("no BN: layer-20 / layer-1 relative change, per seed",
+                    [r[-1] / r[0] for r in plain])
+    evidence.check_seeds("BN: layer-20 / layer-1 relative change of a random 1% change of W_1",
+                         [r[-1] / r[0] for r in with_bn], "gmean", "<=", 1.0, seeds=seeds,
+                         reference=measured(28.0, "gmean, seeds 0-39, 10000-10039"),
+                         # gmean over windows of 20 of seeds 0-39 and 10000-10039: 27.5-29.0
+                         pinned=(20.0, 40.0))

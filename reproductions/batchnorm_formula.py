@@ -77,3 +77,31 @@ def bias_drift(seed: int, detached: bool, config: dict = CONFIG) -> dict:
         with torch.no_grad():
             bias -= config["lr"] * grad
     return {"moved": torch.tensor(moved, dtype=DT), "loss": torch.tensor(losses, dtype=DT)}
+
+
+# --- what a change to one layer does downstream ------------------------------------------------
+def downstream_changes(seed: int, use_bn: bool, change: str, depth: int = 20, width: int = 64,
+                       k: int = 256, size: float = 0.01) -> list[float]:
+    """A depth-``depth`` ReLU MLP (He-scaled Gaussian weights, inputs N(0, I) of dimension 32,
+    a batch of k), with the documents' BN formula after every linear layer or without: the
+    relative change ||z'_l - z_l|| / ||z_l|| of every layer's (normalized) pre-activations when
+    the first layer's weights are rescaled by 1 + 50 ``size`` ("rescale") or moved by a random
+    matrix of relative size ``size`` ("random")."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(k, 32, generator=g, dtype=DT)
+    fan_ins = [32] + [width] * (depth - 1)
+    Ws = [torch.randn(width, f, generator=g, dtype=DT) * (2.0 / f) ** 0.5 for f in fan_ins]
+    direction = torch.randn(Ws[0].shape, generator=g, dtype=DT)
+    moved = Ws[0] * (1 + 50 * size) if change == "rescale" else \
+        Ws[0] + size * direction * Ws[0].norm() / direction.norm()
+
+    def layers(weights):
+        h, out = x, []
+        for W in weights:
+            z = h @ W.T
+            z = normalize(z) if use_bn else z
+            out.append(z)
+            h = torch.relu(z)
+        return out
+    before, after = layers(Ws), layers([moved] + Ws[1:])
+    return [float((b - a).norm() / b.norm()) for b, a in zip(before, after)]
