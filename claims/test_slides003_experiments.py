@@ -330,6 +330,16 @@ CLAIMS = [
                 "Python refuses both conditions as written (SyntaxError from ast.parse).",
                 "With '==' both parse, as does an assignment statement N = 3: the grammar check "
                 "accepts valid code.", judges=("slides003-exp1-code-does-not-parse",)),
+    discrepancy("slides003-exp4-dropout-line", "Slides 003's Experiment 4 code applies dropout "
+                "with a garbled line", f"{S003}, Experiment 4 code (the dropout line)",
+                "hidden \u2013 tf.nn.dropout(bidden, 0.5, seed-SEED)",
+                "hidden = tf.nn.dropout(hidden, 0.5, seed=SEED)",
+                [f"{S003}, Experiment 4 code", "the Python grammar (ast.parse)"],
+                "As printed (an en dash) the line does not parse; with an ASCII minus it parses "
+                "but as an expression statement: nothing is assigned, so dropout would never "
+                "reach the network.",
+                "The corrected line parses as an assignment to hidden.",
+                judges=("slides003-exp4-code-garbled",)),
     {"id": "slides003-exp4-factor-shapes", "title": "Slides 003, Experiment 4: the added square "
      "factors keep every shape and every representable map",
      "statement": "For 28 x 28 inputs the tutorial's hidden matrix is (28 // 4)^2 * 64 = 3136 by "
@@ -1224,3 +1234,22 @@ def test_a_narrow_factor_caps_the_rank(seed, evidence):
     evidence.check("3136 x 512 target through a 256-wide factor: best relative error",
                    s3.refactor_error(seed, 3136, 512, 256), ">", 0.1,
                    theory("sqrt(sum of the 256 smallest s_i^2) / ||T||", "Eckart-Young"))
+
+
+DROPOUT_PRINTED = "hidden \u2013 tf.nn.dropout(bidden, 0.5, seed-SEED)\n"
+DROPOUT_CORRECTED = "hidden = tf.nn.dropout(hidden, 0.5, seed=SEED)\n"
+
+
+@pytest.mark.part("slides003-exp4-dropout-line:document-differs")
+def test_the_printed_dropout_line_assigns_nothing(evidence):
+    evidence.check("the printed line parses (1 = yes)", int(s3.parses(DROPOUT_PRINTED)), "==", 0,
+                   theory(0, "an en dash is not an operator"))
+    evidence.check("with an ASCII minus: the statement's kind",
+                   s3.statement_kind(DROPOUT_PRINTED.replace("\u2013", "-")), "==", "Expr",
+                   theory("Expr", "a subtraction whose value is dropped"))
+
+
+@pytest.mark.part("slides003-exp4-dropout-line:reference-agrees")
+def test_the_corrected_dropout_line_assigns_hidden(evidence):
+    evidence.check("the corrected line: the statement's kind", s3.statement_kind(
+        DROPOUT_CORRECTED), "==", "Assign")

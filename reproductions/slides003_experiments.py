@@ -791,6 +791,12 @@ def parses(code: str) -> bool:
     return True
 
 
+def statement_kind(code: str) -> str:
+    """The ast node type of the first statement of ``code`` (e.g. "Assign", "Expr")."""
+    import ast
+    return type(ast.parse(code).body[0]).__name__
+
+
 def truncated_normal(shape, std: float, rng) -> np.ndarray:
     """tf.truncated_normal: N(0, std^2) redrawn outside two standard deviations."""
     out = rng.normal(0.0, std, size=shape)
