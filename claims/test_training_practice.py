@@ -112,6 +112,25 @@ CLAIMS = [
               "+-2% on every seed: the effect belongs to the overfitting regime.",
               "our control"),
      ]},
+    {"id": "memorization-minimizes-empirical-risk", "title": "A lookup table of the training "
+     "set has zero empirical risk and chance-level test accuracy",
+     "statement": "Storing every training example with its label (as many parameters as "
+                  "examples) gives zero training error on digits and about 10% test accuracy "
+                  "(chance), since no test image is stored; 1-nearest-neighbour stores the same "
+                  "set and reaches 98-99.7%: memorizing minimizes the empirical risk, and "
+                  "whether it overfits depends on what the model does away from the stored "
+                  "points.",
+     "sources": [f"{S002}, 'Empirical Risk (again)' (after eq. (4))"],
+     "parts": [
+         part("lookup-table-memorizes-and-overfits", "effect", "On every seed's 80/20 split of "
+              "digits the lookup table (1437 stored labels) has training accuracy 1 and test "
+              "accuracy at most 0.15 (chance 0.1).", f"{S002}, 'Empirical Risk (again)'",
+              judges=("slides-memorization-trivial-minimizer",)),
+         part("nearest-neighbour-generalizes", "control", "1-nearest-neighbour, which stores "
+              "the same training set (training accuracy 1), has test accuracy above 0.95 on "
+              "every seed: zero empirical risk by itself does not make the test error.",
+              "our control"),
+     ]},
 ]
 
 
@@ -246,3 +265,30 @@ def test_weight_decay_changes_little_without_overfitting(seeds, decay_runs, evid
                 for r in decay_runs[2000]]
     evidence.check("max over seeds |relative gain|, n = 2000", max(abs(g) for g in relative),
                    "<=", 0.02, measured(0.0063, "seeds 0-19"))
+
+
+# --- memorization -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def memorizers(seeds):
+    return [tp.lookup_table_accuracy(s) for s in seeds]
+
+
+@pytest.mark.part("lookup-table-memorizes-and-overfits")
+def test_a_lookup_table_memorizes_and_overfits(seeds, memorizers, evidence):
+    evidence.seeds(seeds)
+    evidence.check("min over seeds: lookup table training accuracy",
+                   min(r["table train"] for r in memorizers), "==", 1.0)
+    evidence.check("max over seeds: lookup table test accuracy",
+                   max(r["table test"] for r in memorizers), "<=", 0.15,
+                   theory(0.1, "no test image is stored: the majority class"))
+    evidence.record("fraction of test images not stored (min over seeds)",
+                    min(r["table unseen test images"] for r in memorizers))
+
+
+@pytest.mark.part("nearest-neighbour-generalizes")
+def test_nearest_neighbour_memorizes_and_generalizes(seeds, memorizers, evidence):
+    evidence.seeds(seeds)
+    evidence.check("min over seeds: 1-NN training accuracy",
+                   min(r["1-NN train"] for r in memorizers), "==", 1.0)
+    evidence.check("min over seeds: 1-NN test accuracy", min(r["1-NN test"] for r in memorizers),
+                   ">", 0.95, measured(0.978, "min over seeds 0-29, 10000-10029"))
