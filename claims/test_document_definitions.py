@@ -139,6 +139,19 @@ CLAIMS = [
                  "beta"], "numpy's Beta sampler refuses a single parameter (TypeError).",
                 "Beta(0.2, 0.2) draws average 1/2 within 4 standard errors (20000 draws).",
                 judges=("mixup-definition",)),
+    discrepancy("slides-cutmix-lambda-as-in-cutout", "The slides draw CutMix's lambda 'as in "
+                "Cutout', from Beta(alpha)", f"{S002}, 'Recent improvement on image "
+                "augmentation' (CutMix)",
+                "as in Cutout augmentation, lambda is drawn from Beta(alpha)",
+                "lambda ~ Beta(alpha, alpha), as in Mixup (Yun et al., ICCV 2019, §3.1: "
+                "alpha = 1, uniform); Cutout erases a fixed-size square and has no mixing ratio",
+                ["Yun et al., ICCV 2019, §3.1", "DeVries & Taylor, arXiv:1708.04552 (2017)"],
+                "Cutout's 16 x 16 square on a 32 x 32 image leaves 75-94% of it on every draw "
+                "(2000 draws): taken as CutMix's ratio it never drops below 0.75, where "
+                "CutMix's weights fall below 0.5 on 16-21% of draws.",
+                "With lambda ~ Beta(1, 1) and Yun et al.'s box, the label weight 1 - box area "
+                "equals the first image's share of the mixed image exactly (every draw).",
+                judges=("cutmix-lambda-as-in-cutout",)),
     discrepancy("slides-augmix-kl-on-logits", "The slides evaluate AugMix's Jensen-Shannon "
                 "consistency on the logits", f"{S002}, 'Recent improvement on image "
                 "augmentation' (AugMix)",
@@ -439,6 +452,25 @@ def test_symmetric_beta_averages_one_half(seed, evidence):
     evidence.check("|mean of Beta(0.2, 0.2) draws - 1/2| / s.e.",
                    float(abs(lambdas.mean() - 0.5) / (lambdas.std() / math.sqrt(len(lambdas)))),
                    "<", 4.0, theory(0.0, "symmetric"))
+
+
+@pytest.mark.part("slides-cutmix-lambda-as-in-cutout:document-differs")
+def test_cutout_has_no_mixing_ratio_to_draw(seed, evidence):
+    kept = dd.cutout_kept_fractions(seed)
+    weights, _ = dd.cutmix_label_weights(seed)
+    evidence.check("Cutout: min over draws of the fraction left", float(kept.min()), ">=", 0.75,
+                   theory(0.75, "1 - (16 / 32)^2: a fixed square"))
+    evidence.check("CutMix (lambda ~ Beta(1, 1)): fraction of draws with label weight < 0.5",
+                   float((weights < 0.5).mean()), "in", (0.1, 0.3),
+                   measured((0.163, 0.208), "range over seeds 0-19, 10000-10019"))
+
+
+@pytest.mark.part("slides-cutmix-lambda-as-in-cutout:reference-agrees")
+def test_the_cutmix_weight_is_the_first_images_share(seeds, evidence):
+    evidence.seeds(seeds)
+    evidence.check("max over seeds and draws |label weight - first image's pixel share|",
+                   max(float(np.abs(w - s).max()) for w, s in
+                       (dd.cutmix_label_weights(seed, draws=500) for seed in seeds)), "<=", 1e-12)
 
 
 @pytest.mark.part("slides-augmix-kl-on-logits:document-differs")

@@ -230,3 +230,42 @@ def min_norm_expected_errors(seed: int, k: int = 20, d: int = 100, draws: int = 
     return {"min-norm": error(min_norm), "min-norm + z": error(min_norm + z),
             "min-norm + prior mean": error(min_norm + mu), "closed-form gap": closed_form_gap,
             "null dimension": d - k}
+
+
+# --- CutMix against Cutout ------------------------------------------------------------------------
+def cutmix_box(lam: float, size: int, rng) -> tuple[int, int, int, int]:
+    """Yun et al. (ICCV 2019, eq. (2)): a box of sides size sqrt(1 - lambda) centred uniformly
+    at random, clipped to the image: (top, bottom, left, right)."""
+    side = size * math.sqrt(1 - lam)
+    cy, cx = rng.integers(0, size, 2)
+    top, bottom = int(np.clip(cy - side / 2, 0, size)), int(np.clip(cy + side / 2, 0, size))
+    left, right = int(np.clip(cx - side / 2, 0, size)), int(np.clip(cx + side / 2, 0, size))
+    return top, bottom, left, right
+
+
+def cutmix_label_weights(seed: int, draws: int = 2000, size: int = 32, alpha: float = 1.0):
+    """CutMix's label weight of the first image, 1 - (box area) / size^2, with lambda ~ Beta(alpha,
+    alpha) (as in Mixup), and the share of the first image's pixels in each mixed image (built
+    with the box pasted from a second image)."""
+    rng = np.random.default_rng(seed)
+    weights, shares = [], []
+    first, second = np.zeros((size, size)), np.ones((size, size))
+    for lam in rng.beta(alpha, alpha, draws):
+        top, bottom, left, right = cutmix_box(lam, size, rng)
+        mixed = first.copy()
+        mixed[top:bottom, left:right] = second[top:bottom, left:right]
+        weights.append(1 - (bottom - top) * (right - left) / size ** 2)
+        shares.append(float((mixed == 0).mean()))
+    return np.array(weights), np.array(shares)
+
+
+def cutout_kept_fractions(seed: int, draws: int = 2000, size: int = 32, patch: int = 16):
+    """Cutout (DeVries & Taylor 2017): a fixed patch x patch square centred uniformly at random
+    and clipped: the fraction of the image it leaves, the nearest thing to a 'lambda' it has."""
+    rng = np.random.default_rng(seed)
+    kept = []
+    for cy, cx in rng.integers(0, size, (draws, 2)):
+        h = np.clip(cy + patch // 2, 0, size) - np.clip(cy - patch // 2, 0, size)
+        w = np.clip(cx + patch // 2, 0, size) - np.clip(cx - patch // 2, 0, size)
+        kept.append(1 - h * w / size ** 2)
+    return np.array(kept)
