@@ -691,6 +691,17 @@ def weight_decay_penalty_without_the_half(mp):
 
 
 PRACTICE = "claims/test_training_practice.py"
+
+
+def weight_standardization_unbiased(mp):
+    """Weight Standardization dividing by the unbiased standard deviation (1 / (n - 1))."""
+    from reproductions import normalization_layers as nl
+
+    def standardize(W):
+        rows = W.reshape(W.shape[0], -1)
+        centred = rows - rows.mean(1, keepdim=True)
+        return (centred / rows.std(1, keepdim=True)).reshape(W.shape)
+    mp.setattr(nl, "weight_standardization", standardize)
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -942,6 +953,11 @@ BUGS = {
         "weight-decay-regularizes", PRACTICE, "penalty_gradient", "the penalty as lambda "
         "||w||^2, not lambda / 2 ||w||^2", weight_decay_penalty_without_the_half,
         "decay-is-the-penalty"),
+    "weight-standardization-unbiased": Bug(
+        "instance-norm-and-weight-standardization", NORM, "weight_standardization",
+        "Weight Standardization with the unbiased standard deviation",
+        weight_standardization_unbiased, "ws-is-layer-norm-over-the-fan-in",
+        kernel="normalization_layers.weight_standardization"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
