@@ -95,6 +95,12 @@ def problems(seeds):
     return [lm.quadratic(s) for s in seeds]
 
 
+@pytest.fixture(scope="module")
+def bfgs_runs(problems):
+    """BFGS with exact line searches from H_0 = I, n steps, on every problem."""
+    return [lm.bfgs_run(A, b, x0, lm.CONFIG["n"]) for A, b, x0 in problems]
+
+
 def model_draws(seed):
     """A gradient g, a penalty beta in [0.5, 5] and an SPD metric M (eigenvalues 0.2-5)."""
     rng = np.random.default_rng(seed + 7)
@@ -163,11 +169,11 @@ def test_a_gradient_step_at_the_best_fixed_size_falls_short(problems, seeds, evi
 
 
 @pytest.mark.part("bfgs-builds-inverse-hessian")
-def test_bfgs_with_exact_line_searches_ends_with_the_inverse_hessian(problems, seeds,
+def test_bfgs_with_exact_line_searches_ends_with_the_inverse_hessian(problems, bfgs_runs, seeds,
                                                                       evidence):
     evidence.seeds(seeds)
     n = lm.CONFIG["n"]
-    runs = [lm.bfgs_run(A, b, x0, n) for A, b, x0 in problems]
+    runs = bfgs_runs
     H_error = [lm.relative_error(r["H"][-1], np.linalg.inv(A)) for r, (A, _, _) in
                zip(runs, problems)]
     x_error = [lm.relative_error(r["x"][-1], np.linalg.solve(A, b)) for r, (A, b, _) in
@@ -210,10 +216,10 @@ def autograd_derivatives(A, b, x):
 
 
 @pytest.mark.part("kernels-exact")
-def test_the_kernels_match_autograd_and_the_bfgs_identities(problems, seeds, evidence):
+def test_the_kernels_match_autograd_and_the_bfgs_identities(problems, bfgs_runs, seeds, evidence):
     evidence.seeds(seeds)
     grad_gap, hess_gap, form_gap, secant, slope = 0.0, 0.0, 0.0, 0.0, 0.0
-    for s, (A, b, x0) in zip(seeds, problems):
+    for s, (A, b, x0), run in zip(seeds, problems, bfgs_runs):
         grad, hess = autograd_derivatives(A, b, x0)
         grad_gap = max(grad_gap, lm.relative_error(lm.gradient(A, b, x0), grad))
         hess_gap = max(hess_gap, lm.relative_error(A, hess))
@@ -221,7 +227,6 @@ def test_the_kernels_match_autograd_and_the_bfgs_identities(problems, seeds, evi
         H, step = np.linalg.inv(A + np.diag(rng.uniform(size=len(b)))), rng.standard_normal(len(b))
         form_gap = max(form_gap, lm.relative_error(lm.bfgs_update(H, step, A @ step),
                                                    lm.bfgs_update_expanded(H, step, A @ step)))
-        run = lm.bfgs_run(A, b, x0, lm.CONFIG["n"])
         secant, slope = max(secant, run["secant"].max()), max(slope, run["slope"].max())
     evidence.check("max over seeds: |gradient - autograd's| / |autograd's|", grad_gap, "<=",
                    1e-12, theory(0.0, "exact"))
