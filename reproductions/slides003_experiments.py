@@ -797,22 +797,12 @@ def statement_kind(code: str) -> str:
     return type(ast.parse(code).body[0]).__name__
 
 
-def truncated_normal(shape, std: float, rng) -> np.ndarray:
-    """tf.truncated_normal: N(0, std^2) redrawn outside two standard deviations."""
-    out = rng.normal(0.0, std, size=shape)
-    bad = np.abs(out) > 2 * std
-    while bad.any():
-        out[bad] = rng.normal(0.0, std, size=int(bad.sum()))
-        bad = np.abs(out) > 2 * std
-    return out
-
-
 def refactor_error(seed: int, rows: int, cols: int, inner: int) -> float:
     """Best relative error ||A F - T|| / ||T|| with which a random rows x cols target T is a
     product A F through a truncated-normal (std 0.1) factor F of shape inner x cols: A is the
     least-squares solution (exactly T F^-1 when inner == cols)."""
-    rng = np.random.default_rng(seed)
-    T = rng.normal(size=(rows, cols))
-    F = truncated_normal((inner, cols), 0.1, rng)
+    g = torch.Generator().manual_seed(seed)
+    T = torch.randn(rows, cols, generator=g, dtype=torch.float64).numpy()
+    F = truncated_normal(g, (inner, cols), 0.1).double().numpy()
     A = np.linalg.lstsq(F.T, T.T, rcond=None)[0].T
     return float(np.linalg.norm(A @ F - T) / np.linalg.norm(T))
