@@ -195,6 +195,8 @@ def test_the_hand_written_gradient_is_autograds(evidence):
 def test_gradient_flops_grow_linearly_with_the_batch(evidence):
     flops = {m: tp.gradient_flops(m) for m in BATCHES}
     evidence.record("flops per forward-backward pass, by batch size", flops)
+    evidence.record("median seconds per forward-backward pass, by batch size (not judged)",
+                    {m: tp.gradient_seconds(m) for m in BATCHES})
     evidence.check("max over batches |flops(m) / (m flops(1)) - 1|",
                    max(abs(flops[m] / (m * flops[1]) - 1) for m in BATCHES), "<=", 1e-12,
                    theory(0.0, "every product is linear in the batch"))

@@ -67,6 +67,23 @@ def gradient_flops(batch: int, widths=(64, 128, 10)) -> float:
     return float(counter.get_total_flops())
 
 
+def gradient_seconds(batch: int, repeats: int = 20, widths=(64, 128, 10)) -> float:
+    """Median wall-clock seconds of one forward-backward pass of the same MLP (machine- and
+    load-dependent: recorded beside the flop count, never judged)."""
+    import time
+    g = torch.Generator().manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(widths[0], widths[1]), torch.nn.ReLU(),
+                              torch.nn.Linear(widths[1], widths[2]))
+    x = torch.randn(batch, widths[0], generator=g)
+    y = torch.randint(0, widths[2], (batch,), generator=g)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
 # --- ReduceLROnPlateau ------------------------------------------------------------------------
 def plateau_learning_rates(lr: float, epochs: int = 40, factor: float = 0.2, patience: int = 5,
                            min_lr: float = 1e-3) -> list[float]:
