@@ -188,7 +188,7 @@ def seeds(seed):
 def torch_gap(rule, make, curvatures=C, steps=dr.STEPS):
     """Relative gap between a rule and a torch.optim optimizer on a quadratic."""
     return dr.relative_gap(ad.run_rule(rule, curvatures, steps),
-                           ad.run_torch(make, curvatures, steps)[0])
+                           ad.run_torch(make, curvatures, steps))
 
 
 # --- AdaGrad's rates ----------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def test_without_eps_an_ignored_coordinate_gives_nan(evidence):
 @pytest.mark.part("notes-no-stabilizing-constant:reference-agrees")
 def test_with_eps_the_ignored_coordinate_stays_put(evidence):
     for name, (_, shared, make) in NO_EPS_RULES.items():
-        reference, _ = ad.run_torch(make, WITH_IGNORED, dr.STEPS)
+        reference = ad.run_torch(make, WITH_IGNORED, dr.STEPS)
         evidence.check(f"torch {name}: max |ignored coordinate - 1|, finite everywhere",
                        float(np.abs(reference[:, -1] - 1).max())
                        if np.isfinite(reference).all() else math.inf, "==", 0.0)
@@ -413,7 +413,7 @@ def test_torch_adams_second_moment_is_the_outer_products_diagonal(seed, evidence
 
 @pytest.mark.part("notes-adam-not-nesterov:document-differs")
 def test_adam_is_not_nesterovs_nadam(evidence):
-    adam_first = ad.run_torch(lambda p: torch.optim.Adam(p, lr=0.01), C, 1)[0][1] - 1
+    adam_first = ad.run_torch(lambda p: torch.optim.Adam(p, lr=0.01), C, 1)[1] - 1
     nadam_first = ad.run_rule(ad.nadam_constant_momentum(0.01), C, 1)[1] - 1
     expected = 1 / (1 + B1 / (1 + B1))
     evidence.check("Adam's first step / NAdam's", float(np.mean(adam_first / nadam_first)),

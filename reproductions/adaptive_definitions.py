@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import document_rules
+
 DT = torch.float64
 
 
@@ -103,35 +105,22 @@ def moment_estimates(grads: torch.Tensor, b1: float, b2: float, m0: torch.Tensor
 
 
 # --- problems ---------------------------------------------------------------------------------
-def run_rule(step_fn, curvatures: torch.Tensor, steps: int, x0: torch.Tensor | None = None):
+def run_rule(step_fn, curvatures: torch.Tensor, steps: int) -> np.ndarray:
     """x_0 .. x_steps of a rule on f(x) = sum_i a_i x_i^2 / 2 (a_i = ``curvatures``, zero allowed:
-    a coordinate the loss ignores), from x_0 = 1."""
-    x = torch.ones(len(curvatures), dtype=DT) if x0 is None else x0.clone()
-    state, out = None, [x.clone()]
-    for t in range(1, steps + 1):
-        update, state = step_fn(curvatures * x, state, t)
-        x = x + update
-        out.append(x.clone())
-    return torch.stack(out).numpy()
+    a coordinate the loss ignores), from x_0 = 1: ``document_rules.trajectory``."""
+    return document_rules.trajectory(step_fn, steps, curvatures=curvatures)
 
 
-def run_torch(make, curvatures: torch.Tensor, steps: int):
-    """The same problem through ``make([x])``, a torch.optim optimizer; also returns its final
-    state for x. Run with float64 as torch's default dtype, so that the optimizer's own scalars
-    (NAdam's momentum product) are float64 too."""
+def run_torch(make, curvatures: torch.Tensor, steps: int) -> np.ndarray:
+    """The same problem through ``make([x])``, a torch.optim optimizer
+    (``document_rules.torch_trajectory``), run with float64 as torch's default dtype, so that
+    the optimizer's own scalars (NAdam's momentum product) are float64 too."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(DT)
     try:
-        x = torch.ones(len(curvatures), dtype=DT, requires_grad=True)
-        opt, out = make([x]), [x.detach().clone()]
-        for _ in range(steps):
-            opt.zero_grad()
-            (0.5 * (curvatures * x * x).sum()).backward()
-            opt.step()
-            out.append(x.detach().clone())
+        return document_rules.torch_trajectory(make, steps, curvatures=curvatures)
     finally:
         torch.set_default_dtype(previous)
-    return torch.stack(out).numpy(), opt.state[x]
 
 
 def correlated_gradients(seed: int, dim: int, steps: int, rho: float) -> torch.Tensor:

@@ -20,14 +20,17 @@ CURVATURES = torch.logspace(-1, 1, 10, dtype=torch.float64)    # a_i in [0.1, 10
 STEPS = 200
 
 
-def quadratic_grad(scale: float = 1.0):
-    return lambda x, t=None: scale * CURVATURES * x
+def quadratic_grad(scale: float = 1.0, curvatures: torch.Tensor = CURVATURES):
+    return lambda x, t=None: scale * curvatures * x
 
 
-def trajectory(step_fn, steps: int = STEPS, scale: float = 1.0) -> np.ndarray:
+def trajectory(step_fn, steps: int = STEPS, scale: float = 1.0,
+               curvatures: torch.Tensor = CURVATURES) -> np.ndarray:
     """x_0 .. x_steps of a rule ``step_fn(g, state, t) -> (update, state)`` on the test
-    quadratic (state starts as None)."""
-    x, state, grad, out = torch.ones(10, dtype=torch.float64), None, quadratic_grad(scale), []
+    quadratic, or on another diagonal one with ``curvatures`` (zero allowed: a coordinate the
+    loss ignores), from x_0 = 1 (state starts as None)."""
+    x, state, out = torch.ones(len(curvatures), dtype=torch.float64), None, []
+    grad = quadratic_grad(scale, curvatures)
     out.append(x.clone())
     for t in range(1, steps + 1):
         upd, state = step_fn(grad(x), state, t)
@@ -43,13 +46,14 @@ def reference(opt: optim.Optimizer):
     return step
 
 
-def torch_trajectory(make, steps: int = STEPS, scale: float = 1.0) -> np.ndarray:
+def torch_trajectory(make, steps: int = STEPS, scale: float = 1.0,
+                     curvatures: torch.Tensor = CURVATURES) -> np.ndarray:
     """The same problem through a ``torch.optim`` optimizer ``make([x])``."""
-    x = torch.ones(10, dtype=torch.float64, requires_grad=True)
+    x = torch.ones(len(curvatures), dtype=torch.float64, requires_grad=True)
     opt, out = make([x]), [x.detach().clone()]
     for _ in range(steps):
         opt.zero_grad()
-        (0.5 * scale * (CURVATURES * x * x).sum()).backward()
+        (0.5 * scale * (curvatures * x * x).sum()).backward()
         opt.step()
         out.append(x.detach().clone())
     return torch.stack(out).numpy()
