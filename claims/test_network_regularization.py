@@ -203,7 +203,7 @@ CLAIMS = [
          part("gap-shrinks", "effect", "The gap at n = 1000 is at most half the gap at "
               "n = 100 (geometric mean over seeds), and it shrinks at every step 100 -> 300 -> "
               "1000 on every seed (it did on 60 of 60 measured).", f'{S}, "We need more data!"',
-              judges=("more-data-less-overfitting",)),
+              judges=("slides-overfitting-remedies", "more-data-less-overfitting",)),
          part("full-batch-training-matches-torch", "precondition", "The batched full-batch "
               "Adam training matches torch.nn with torch.optim.Adam and F.cross_entropy.",
               "torch.optim.Adam"),

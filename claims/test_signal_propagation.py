@@ -133,7 +133,7 @@ CLAIMS = [
          part("he-orthogonal-train", "control", "With ReLU and He or orthogonal x sqrt(2) "
               "weights, the best loss is below 1.5 on every seed.", "He et al., ICCV 2015; "
               f'{S}, "Initialization Issues" (orthogonal)',
-              judges=("orthogonal-init-nonlinear-nets",)),
+              judges=("slides-underfitting-remedies", "orthogonal-init-nonlinear-nets",)),
          part("signal-vanishes-at-init", "mechanism", "At initialization the sigmoid net's "
               "gradient on W_1 is below 1e-8 of that on the read-out (He: above 0.05), and "
               "the N(0, 0.01^2) net's last hidden layer is below 1e-10 of the input's RMS.",

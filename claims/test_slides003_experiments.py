@@ -95,7 +95,7 @@ CLAIMS = [
               "point of a wider net's curve lies within 1% of the axes of width 1's, and the "
               "final losses - L* agree within 5%.",
               f"{S003}, Experiment 1 (width not related to the converging speed)",
-              judges=("width-unrelated-to-speed",),
+              judges=("slides003-depth-not-width-cheap", "width-unrelated-to-speed",),
               readings=(
                   reading(EXP1_DOC + "; widths 1, 8, 64, the distance between the curves on "
                           "the slides' figure and the final loss", "within 0.6% of the axes, "
@@ -113,7 +113,7 @@ CLAIMS = [
          part("width-unrelated-balanced", "scope", "From exactly balanced factors of one "
               "end-to-end start, the steps to halve the loss are the same at every width.",
               "Arora et al. (2018), Theorem 1 (the rule does not involve the width)",
-              judges=("width-unrelated-to-speed",)),
+              judges=("slides003-depth-not-width-cheap", "width-unrelated-to-speed",)),
      ],
      "configurations_tried": [
          tried("lr 0.02, 1000 steps, restart at the halving step, 600 tracked, seeds 0-29",
@@ -171,9 +171,11 @@ CLAIMS = [
          part("l2-no-gain", "control", "On l2 (Experiment 2), depth-3 GD ends no closer to the "
               "optimum than depth-1 GD (median ratio depth 1 / depth 3 <= 0.8): the comparison "
               "that finds the l4 gain finds none on l2.", f"{S003}, Experiment 2 (with l2, "
-              "deeper networks are slower)"),
+              "deeper networks are slower)",
+              judges=("slides003-exp2-unequal-learning-rates",)),
          part("gd3-beats-gd1", "scope", "On l4, depth-3 GD ends below depth-1 GD (median ratio "
-              ">= 1.2).", f"{S003}, Experiment 2 (with l4, depth accelerates)"),
+              ">= 1.2).", f"{S003}, Experiment 2 (with l4, depth accelerates)",
+              judges=("slides003-exp2-unequal-learning-rates",)),
          part("lr-grids-bracket", "precondition", "Every method's best lr lies inside its grid "
               "on at least 90% of seeds.", "our protocol (each method tuned)"),
          part("exp3-kernels", "precondition", "The kernels the runs rely on compute what they "
@@ -249,7 +251,7 @@ CLAIMS = [
                 "GD: the slides' comparison is decided by the lr.",
                 "The shared AdaDelta with Keras' constants follows Keras 2's Adadelta update "
                 "(written out) to 1e-12, and tuned on a grid it ends below depth-3 GD.",
-                judges=("slides-adadelta-lr",)),
+                judges=("slides-adadelta-lr", "slides003-exp3-lr-search-one-value")),
     {"id": "slides003-exp4-product-accelerates", "title": "Slides 003, Experiment 4: replacing "
      "each dense matrix by a product of two accelerates a non-linear net",
      "statement": "Replacing the dense matrices of a ReLU network by products of two matrices "
@@ -360,6 +362,58 @@ CLAIMS = [
               "product 3136 x 512 has rank 256: a full-rank target is out of reach (its best "
               "approximation keeps above 10% of the error): the check sees lost maps.",
               "Eckart & Young (1936)"),
+     ]},
+]
+
+CLAIMS += [
+    discrepancy("slides003-exp4-init-scale", "Slides 003's product convnet also starts from "
+                "another scale", f"{S003}, Experiment 4 code (fc1_weights_op, fc2_weights_op)",
+                "two minor changes: W -> W W_op, W_op ~ truncated normal, stddev = 0.1",
+                "a factor that keeps the net's initial map (W_op = I at the start), so that the "
+                "comparison changes only the parameterization",
+                ["Arora, Cohen, Hazan, ICML 2018, Section 8", "tf.truncated_normal (cut at 2 "
+                 "std)"],
+                "Drawn as the slides' code draws them, the factors multiply the std of the "
+                "dense layer's initial pre-activation by 0.088 sqrt(512) = 1.99 (the truncated "
+                "normal's std times the square root of the factor's fan-in; measured within "
+                "10% on MNIST images) and change the logits' too: the product net starts from "
+                "a different initialization, a second difference beside the parameterization.",
+                "With identity factors the product net's pre-activations and logits equal the "
+                "plain net's (ratio 1 to 1e-6): the measurement sees no change where there is "
+                "none.", judges=("slides003-exp4-init-scale",)),
+    {"id": "slides003-depth-price", "title": "Slides 003: depth's acceleration comes at a minimal "
+     "computational price",
+     "statement": "Adding two scalar layers to a 128-feature linear model (the slides' depth-3 "
+                  "chain) adds 2 parameters and 3/128 of a gradient step's flops; a width-64 "
+                  "hidden layer would multiply them by ~65.",
+     "sources": [f"{S003}, 'Conclusion and Future Work' (linear networks: depth rather than "
+                 "width, at a minimal computational price)"],
+     "parts": [
+         part("chain-costs-little", "effect", "On the slides' 2565 x 128 problem one l2 loss "
+              "and gradient evaluation of the depth-3 width-1 chain costs 4nd + 12n flops "
+              "(torch's flop counter), 1 + 3/d = 1.023 times the linear model's 4nd, with 2 "
+              "parameters more than 128.", f"{S003}, Conclusion",
+              judges=("slides003-depth-not-width-cheap",)),
+         part("width-is-not-cheap", "control", "A depth-2 chain of width 64 costs more than "
+              "10 times the linear model's flops: the count sees a price where there is one.",
+              "our control"),
+         part("flop-counter-counts", "precondition", "The flop counter gives 2mnk for an "
+              "(m x k) @ (k x n) product.", "torch.utils.flop_counter"),
+     ]},
+    {"id": "slides003-depth-effect-mixed", "title": "Slides 003, Experiment 4: depth's effect on "
+     "a non-linear net is mixed",
+     "statement": "For a non-linear network, replacing each dense matrix by a product of two "
+                  "accelerates training in some settings and not in others.",
+     "sources": [f"{S003}, Experiment 4 'Result' (first bullet)"],
+     "parts": [
+         part("accelerated-at-small-lrs", "effect", "On the digits MLP at Adam's two smallest "
+              "lrs (1e-4, 10^-3.5) the product net ends with the lower training loss (the data "
+              "of slides003-exp4-product-accelerates/small-lr-artefact).",
+              f"{S003}, Experiment 4 'Result'", judges=("slides003-nonlinear-effect-mixed",)),
+         part("not-accelerated-at-best-lrs", "control", "Each net at its best lr on the same "
+              "grid, the plain net ends lower (geometric mean of plain / product below 1, its "
+              "interval too): the acceleration is not uniform, the other half of 'mixed'.",
+              f"{S003}, Experiment 4 'Result'", judges=("slides003-nonlinear-effect-mixed",)),
      ]},
 ]
 
@@ -1253,3 +1307,96 @@ def test_the_printed_dropout_line_assigns_nothing(evidence):
 def test_the_corrected_dropout_line_assigns_hidden(evidence):
     evidence.check("the corrected line: the statement's kind", s3.statement_kind(
         DROPOUT_CORRECTED), "==", "Assign")
+
+
+# --- Experiment 4's initial scale ------------------------------------------------------------------
+INIT_SEEDS = 4
+
+
+@pytest.mark.part("slides003-exp4-init-scale:document-differs")
+def test_the_slides_factors_double_the_initial_pre_activations(data_dir, seed, evidence):
+    images, _ = load_mnist(data_dir)
+    theory_ratio = s3.truncated_std() * SLIDES["experiment4"]["init_std"] * math.sqrt(512)
+    seeds = list(range(seed, seed + INIT_SEEDS))
+    evidence.seeds(seeds)
+    scales = [s3.initial_scales(images, s) for s in seeds]
+    evidence.record("logits' std, product / plain, per seed", [r["logits"] for r in scales])
+    for s, r in zip(seeds, scales):
+        evidence.check(f"seed {s}: dense pre-activation std, product / plain", r["hidden"],
+                       "in", (0.9 * theory_ratio, 1.1 * theory_ratio),
+                       theory(theory_ratio, "std of N(0, 0.1^2) cut at 2 std, times sqrt(512); "
+                                            "10% for the 256 images and one draw"))
+
+
+@pytest.mark.part("slides003-exp4-init-scale:reference-agrees")
+def test_identity_factors_keep_the_initial_map(data_dir, seed, evidence):
+    images, _ = load_mnist(data_dir)
+    r = s3.initial_scales(images, seed, factors="identity")
+    for layer in ("hidden", "logits"):
+        evidence.check(f"identity factors: {layer} std, product / plain", abs(r[layer] - 1), "<",
+                       1e-6, theory(1.0, "W I = W"))
+    from scipy.stats import truncnorm
+    draws = s3.truncated_normal(torch.Generator().manual_seed(seed), (200_000,), 1.0)
+    evidence.check("the sampler's std against the truncated normal's", float(draws.std()), "in",
+                   (truncnorm(-2, 2).std() - 0.005, truncnorm(-2, 2).std() + 0.005),
+                   theory(float(truncnorm(-2, 2).std()), "scipy.stats.truncnorm(-2, 2)"))
+
+
+# --- the price of depth -----------------------------------------------------------------------------
+ETHANOL_ROWS, ETHANOL_FEATURES = 2565, 128
+
+
+@pytest.mark.part("chain-costs-little")
+def test_the_depth_3_chain_costs_three_over_d_more(evidence):
+    n, d = ETHANOL_ROWS, ETHANOL_FEATURES
+    linear = s3.gradient_step_flops(n, d, 1)
+    chain = s3.gradient_step_flops(n, d, 3)
+    evidence.check("depth-1 flops per loss-and-gradient", linear, "==", 4 * n * d,
+                   theory(4 * n * d, "X w forward, X^T r backward: 2nd each"))
+    evidence.check("depth-3 chain flops", chain, "==", 4 * n * d + 12 * n,
+                   theory(4 * n * d + 12 * n, "two n x 1 x 1 products: 2n forward, 4n backward "
+                                              "each"))
+    evidence.check("depth-3 chain / linear model flops", chain / linear, "<=", 1 + 3 / d + 1e-12,
+                   theory(1 + 3 / d, "1 + 3/d"))
+    evidence.check("parameters: depth-3 chain minus linear model", (d + 2) - d, "==", 2)
+
+
+@pytest.mark.part("width-is-not-cheap")
+def test_a_width_64_layer_costs_tens_of_times_more(evidence):
+    n, d = ETHANOL_ROWS, ETHANOL_FEATURES
+    ratio = s3.gradient_step_flops(n, d, 2, 64) / s3.gradient_step_flops(n, d, 1)
+    evidence.check("depth-2 width-64 / linear model flops", ratio, ">", 10.0,
+                   theory(64.75, "(4nd 64 + 6n 64) / 4nd"))
+
+
+@pytest.mark.part("flop-counter-counts")
+def test_the_flop_counter_counts_two_mnk(evidence):
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        torch.ones(7, 5) @ torch.ones(5, 3)
+    evidence.check("flops of a (7 x 5) @ (5 x 3) product", counter.get_total_flops(), "==",
+                   2 * 7 * 5 * 3, theory(210, "2mnk"))
+
+
+# --- Experiment 4's hedged result ---------------------------------------------------------------------
+@pytest.mark.part("accelerated-at-small-lrs")
+def test_the_product_net_is_ahead_at_small_lrs(exp4, seeds4, evidence):
+    evidence.seeds(seeds4)
+    exp4_note(evidence)
+    r = exp4["adam"]
+    for column, exponent in enumerate(r["lr_exponents"]):
+        if exponent not in s3.DIGITS["narrow_grid"]["adam"]:
+            continue
+        evidence.check_seeds(f"adam at 10^{exponent}: plain / product final cross-entropy",
+                             r["plain"][:, column] / r["product"][:, column], "gmean", ">", 1.0,
+                             seeds=seeds4)
+
+
+@pytest.mark.part("not-accelerated-at-best-lrs")
+def test_the_plain_net_is_ahead_at_each_nets_best_lr(exp4, seeds4, evidence):
+    evidence.seeds(seeds4)
+    r = exp4["adam"]
+    evidence.check_seeds("adam, each net at its best lr: plain / product final cross-entropy",
+                         r["plain"].min(1) / r["product"].min(1), "gmean", "<", 1.0,
+                         seeds=seeds4, reference=measured(0.45, "gmean, windows of 6 of seeds "
+                                                                "0-26 and 10000-10026"))

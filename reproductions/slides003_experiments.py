@@ -666,19 +666,61 @@ def convnet_logits(p: dict, x: torch.Tensor, keep: torch.Tensor | None = None) -
     512, ReLU, dropout mask ``keep`` (already divided by the keep probability), dense 512 -> 10),
     with x @ fc1 @ fc1_op and hidden @ fc2 @ fc2_op where the product factors exist (multiplied
     left to right, as the slides' tf.matmul(tf.matmul(...)))."""
-    F = torch.nn.functional
-    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv1"], p["conv1_b"], padding=2)), 2)
-    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv2"], p["conv2_b"], padding=2)), 2)
-    h = x.flatten(1) @ p["fc1"]
-    if "fc1_op" in p:
-        h = h @ p["fc1_op"]
-    h = F.relu(h + p["fc1_b"])
+    h = torch.relu(convnet_hidden(p, x) + p["fc1_b"])
     if keep is not None:
         h = h * keep
     out = h @ p["fc2"]
     if "fc2_op" in p:
         out = out @ p["fc2_op"]
     return out + p["fc2_b"]
+
+
+def convnet_hidden(p: dict, x: torch.Tensor) -> torch.Tensor:
+    """The dense layer's pre-activation before its bias: the convolutional trunk's 3136 features
+    times fc1 (and fc1_op where it exists)."""
+    F = torch.nn.functional
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv1"], p["conv1_b"], padding=2)), 2)
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv2"], p["conv2_b"], padding=2)), 2)
+    h = x.flatten(1) @ p["fc1"]
+    return h @ p["fc1_op"] if "fc1_op" in p else h
+
+
+def initial_scales(images: np.ndarray, seed: int, factors: str = "drawn", n: int = 256) -> dict:
+    """The product net's initial scale against the plain net's (the same shared draw): the std of
+    the dense pre-activation (before its bias) and of the logits (before theirs) on the first n
+    images, product / plain. ``factors``: "drawn" as the slides' code draws them (truncated
+    normal, std 0.1), or "identity" (an overparameterization that keeps the initial map)."""
+    x = mnist_inputs(images, n)
+    plain, product = convnet_init(seed, False), convnet_init(seed, True)
+    if factors == "identity":
+        product["fc1_op"], product["fc2_op"] = torch.eye(512), torch.eye(10)
+    with torch.no_grad():
+        hidden = [convnet_hidden(q, x).std() for q in (plain, product)]
+        logits = [(convnet_logits(q, x) - q["fc2_b"]).std() for q in (plain, product)]
+    return {"hidden": float(hidden[1] / hidden[0]), "logits": float(logits[1] / logits[0])}
+
+
+def gradient_step_flops(rows: int, features: int, depth: int, width: int = 1) -> int:
+    """Floating-point operations torch's flop counter sees in one loss-and-gradient evaluation
+    of a linear chain (features -> width -> ... -> width -> 1, ``depth`` matrices) on ``rows``
+    random rows with the l2 loss: the price of a step."""
+    from torch.utils.flop_counter import FlopCounterMode
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(rows, features, generator=g), torch.randn(rows, generator=g)
+    sizes = [features] + [width] * (depth - 1) + [1]
+    Ws = [torch.randn(a, b, generator=g, requires_grad=True) for a, b in zip(sizes, sizes[1:])]
+    with FlopCounterMode(display=False) as counter:
+        out = X
+        for W in Ws:
+            out = out @ W
+        ((out.squeeze(1) - y) ** 2).mean().backward()
+    return counter.get_total_flops()
+
+
+def truncated_std(cut: float = 2.0) -> float:
+    """The standard deviation of N(0, 1) cut at +-``cut`` (redrawn outside)."""
+    from scipy.stats import truncnorm
+    return float(truncnorm(-cut, cut).std())
 
 
 def convnet_penalty(p: dict) -> torch.Tensor:
