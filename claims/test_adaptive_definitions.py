@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import discrepancy, measured, part, theory, tried
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part,
+                                   reading, theory, tried)
 from reproductions import adaptive_definitions as ad
 from reproductions import document_rules as dr
 from reproductions import optimizers as optim
@@ -167,6 +168,41 @@ CLAIMS = [
                 "torch.optim.Adagrad's accumulator is diag(G) (1e-12, relative), and for "
                 "gradients along the axes both readings agree (1e-12).",
                 judges=("slides-adagrad-diagonal-of-inverse",)),
+    {"id": "adadelta-units", "title": "Adadelta's step has the parameter's units; AdaGrad's "
+     "and RMSprop's are pure numbers",
+     "statement": "Written in units phi = c theta, AdaGrad's and RMSprop's steps are the same "
+                  "numbers as in theta (wrong by the factor c) while Adadelta's, whose numerator "
+                  "is the RMS of past updates, are c times theirs, as a change of units requires.",
+     "sources": [f"{S002}, 'Adadelta [Zeiler, 2012]', first sentence",
+                 "Zeiler, arXiv:1212.5701 (2012), Section 3.2"],
+     "parts": [
+         part("adadelta-formula-has-units", "effect", "From a state accumulated on 50 random "
+              "gradients and written in the new units, one Adadelta step (the formula, eps 0) "
+              "in phi is c times the step in theta (to 1e-12, c = 10 and 0.1, every seed).",
+              f"{S002}, 'Adadelta [Zeiler, 2012]'", judges=("slides-adadelta-units",)),
+         part("adagrad-rmsprop-steps-unitless", "effect", "The same for AdaGrad and RMSprop "
+              "(and Adam): the step in phi over c times the step in theta is 1/c (to 1e-12).",
+              f"{S002}, 'Adadelta [Zeiler, 2012]'", judges=("slides-adadelta-units",)),
+         part("gd-has-the-gradients-units", "control", "Gradient descent's ratio is 1/c^2 (a "
+              "step in the gradient's units): the measurement tells the three apart, and "
+              "writing a state in new units is right for each accumulator.", "closed form"),
+         part("as-run-from-zero", "scope", "As Zeiler runs it (rho 0.95, eps 1e-6 in both "
+              "roots, accumulators from zero) on f = theta^2 / 2 from theta = 1, Adadelta's "
+              "first 10 steps in phi also move c times as far as in theta (within 10%).",
+              "Zeiler (2012), Algorithm 1 and Section 4 (eps 1e-6, rho 0.95)",
+              judges=("slides-adadelta-units",),
+              readings=(
+                  reading("Zeiler's constants, zero accumulators, 10 steps", "distance in phi "
+                          "/ (c distance in theta) 0.10 at c = 10, 8.7 at c = 0.1: like "
+                          "RMSprop's (0.11, 2.2), not c; sqrt(eps) sets the first steps' size "
+                          "in any units", "does not hold", "paper", "default tier"),
+                  reading("the formula from a state in the parameter's units, eps 0",
+                          "exactly c (ratio 1)", "holds", "ours",
+                          "adadelta-formula-has-units"))),
+         part("shared-rules-are-torchs", "precondition", "The shared AdaGrad, RMSprop and "
+              "Adadelta follow torch.optim's on the test quadratic (gap below 1e-12).",
+              "torch.optim.Adagrad, RMSprop, Adadelta"),
+     ]},
     discrepancy("slides-adadelta-sum", "The slides give Adadelta's denominator the sum of the "
                 "squared gradients", f"{S002}, 'Adadelta [Zeiler, 2012]', after eq. (7)",
                 "the sum of the squares of the gradients up to t",
@@ -474,3 +510,66 @@ def test_shared_adadelta_follows_torch(evidence):
     evidence.check("gap, shared Adadelta vs torch.optim.Adadelta",
                    torch_gap(dr.reference(optim.adadelta()), lambda p: torch.optim.Adadelta(p)),
                    "<", 1e-12)
+
+
+# --- units ------------------------------------------------------------------------------------
+UNIT_SCALES = (10.0, 0.1)
+UNIT_RULES = {
+    "SGD": lambda eps=None: optim.sgd(0.1),
+    "AdaGrad": lambda eps=1e-10: optim.adagrad(0.1, eps=eps),
+    "RMSprop": lambda eps=1e-8: optim.rmsprop(0.01, eps=eps),
+    "Adam": lambda eps=1e-8: optim.adam(0.01, eps=eps),
+    "Adadelta": lambda eps=1e-6: optim.adadelta(1.0, rho=0.95, eps=eps),
+}
+
+
+def check_unit_ratio(evidence, rule, power, seeds):
+    for c in UNIT_SCALES:
+        worst = max(abs(ad.step_unit_ratio(UNIT_RULES[rule], c, s) / c ** power - 1)
+                    for s in seeds)
+        evidence.check(f"{rule}, c = {c}: max over seeds |(step in phi / (c step in theta)) / "
+                       f"c^{power} - 1|", worst, "<", 1e-12,
+                       theory(c ** power, f"a step in units of theta^{power + 1}"))
+
+
+@pytest.mark.part("adadelta-formula-has-units")
+def test_adadeltas_step_scales_with_the_units(seeds, evidence):
+    evidence.seeds(seeds)
+    check_unit_ratio(evidence, "Adadelta", 0, seeds)
+
+
+@pytest.mark.part("adagrad-rmsprop-steps-unitless")
+def test_adagrad_and_rmsprop_steps_are_pure_numbers(seeds, evidence):
+    evidence.seeds(seeds)
+    for rule in ("AdaGrad", "RMSprop", "Adam"):
+        check_unit_ratio(evidence, rule, -1, seeds)
+
+
+@pytest.mark.part("gd-has-the-gradients-units")
+def test_gradient_descents_step_has_the_gradients_units(seeds, evidence):
+    evidence.seeds(seeds)
+    check_unit_ratio(evidence, "SGD", -2, seeds)
+
+
+@pytest.mark.part("as-run-from-zero")
+@known_non_reproduction("from zero accumulators with eps in both roots, Adadelta's first steps "
+                        "are as large in any units (sqrt(eps) sets them), like RMSprop's")
+def test_adadelta_run_from_zero_moves_c_times_as_far(evidence):
+    pins = {10.0: (0.09, 0.12), 0.1: (7.5, 10.0)}
+    for c in UNIT_SCALES:
+        evidence.record(f"RMSprop, c = {c}: distance ratio after 10 steps",
+                        ad.displacement_unit_ratio(UNIT_RULES["RMSprop"], c, 10))
+        evidence.check(f"Adadelta, c = {c}: distance in phi / (c distance in theta) after 10 "
+                       "steps", ad.displacement_unit_ratio(UNIT_RULES["Adadelta"], c, 10), "in",
+                       (0.9, 1.1), theory(1.0, "a step in the parameter's units"),
+                       pinned=pins[c])
+
+
+@pytest.mark.part("shared-rules-are-torchs")
+def test_the_shared_adaptive_rules_follow_torch(evidence):
+    pairs = {"AdaGrad": (optim.adagrad(0.1), lambda p: torch.optim.Adagrad(p, lr=0.1)),
+             "RMSprop": (optim.rmsprop(0.01), lambda p: torch.optim.RMSprop(p, lr=0.01)),
+             "Adadelta": (optim.adadelta(), lambda p: torch.optim.Adadelta(p))}
+    for name, (ours, theirs) in pairs.items():
+        evidence.check(f"gap, shared {name} vs torch.optim.{name}",
+                       torch_gap(dr.reference(ours), theirs), "<", 1e-12)

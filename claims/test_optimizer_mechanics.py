@@ -199,6 +199,34 @@ CLAIMS = [
               "the squared and logistic losses equal autograd's, and the least-squares optimum "
               "the excess loss is measured from solves the normal equations.", "our kernels"),
      ]},
+    {"id": "exploding-weights-huge-steps", "title": "With exploding gradients the weights blow "
+     "up through steps that are too large",
+     "statement": "A deep ReLU net initialized too large (the clipping runs' net) has gradients "
+                  "so large that SGD's first step is of the size of the weights themselves, and "
+                  "its weights blow up; the same net with steps 100 times smaller, or a "
+                  "well-initialized net at the same lr, keeps its weights.",
+     "sources": [f'{SLIDES}, "Vanishing / Exploding Gradients" (last sentence)'],
+     "parts": [
+         part("weights-blow-up", "effect", "12 layers of width 64, weights N(0, 2^2 / fan_in), "
+              "SGD at lr 0.05 on digits minibatches of 64: on every seed the weights' norm "
+              "leaves every finite multiple of its start within 300 steps.",
+              f'{SLIDES}, "Vanishing / Exploding Gradients"',
+              judges=("slides-exploding-huge-steps",)),
+         part("first-step-huge", "mechanism", "The first step's norm over the weights' norm is "
+              "at least 10 times the He-initialized net's at the same lr (median over seeds; "
+              "measured 37-80x, the step 0.23-1.1 of the weights).",
+              f'{SLIDES}, "Vanishing / Exploding Gradients" (huge steps)',
+              judges=("slides-exploding-huge-steps",)),
+         part("small-steps-keep-the-weights", "control", "The same net, the same gradients' "
+              "directions, at lr 5e-4 (100 times smaller): the weights' norm stays within 10% "
+              "of its start on every seed: the blow-up is the steps' size.", "our control"),
+         part("he-net-keeps-the-weights", "control", "He's initialization (N(0, 2 / fan_in)) "
+              "at lr 0.05: the weights' norm stays within 10% of its start on every seed.",
+              "He et al., ICCV 2015"),
+         part("growth-kernels", "precondition", "The batched runs' forward equals torch's "
+              "nn.Sequential, and their first step's relative size equals one computed with "
+              "torch.nn and F.cross_entropy on the same minibatch.", "torch.nn"),
+     ]},
     {"id": "gradient-clipping", "title": "Gradient clipping rescues a deep net that diverges",
      "statement": "A deep ReLU network initialized too large diverges under SGD; clipping its "
      "gradients by value, by each tensor's norm or by their global norm lets the same runs "
@@ -887,3 +915,77 @@ def check_batched_clipping(evidence):
         evidence.check(f"batched clip by {mode} (4 models, norms 0.01-30x): max |ours - torch "
                        "on each model alone|", gap, "<", 1e-6,
                        theory(0.0, "the same clipping, per model (guards 1e-12 / 1e-6)"))
+
+
+# --- exploding gradients and huge steps -------------------------------------------------------
+@pytest.fixture(scope="module")
+def growth(seed):
+    seeds = list(range(seed, seed + CLIP_SEEDS))
+    data = st.digits_standardized()
+    lr = st.CONFIG["clip"]["lr"]
+    runs = {"gain 2": st.weight_growth(seeds, data, st.CONFIG["clip"]["gain"], lr),
+            "gain 2, lr / 100": st.weight_growth(seeds, data, st.CONFIG["clip"]["gain"],
+                                                 lr / 100),
+            "He": st.weight_growth(seeds, data, math.sqrt(2), lr)}
+    return seeds, runs
+
+
+@pytest.mark.part("weights-blow-up")
+def test_the_weights_of_the_too_large_net_blow_up(growth, evidence):
+    seeds, runs = growth
+    evidence.seeds(seeds)
+    evidence.record("gain 2: first-layer / last-layer gradient norm at step 0 per seed (the "
+                    "gradient is large in every layer, not growing toward the input)",
+                    runs["gain 2"]["layer_ratio"])
+    evidence.check_seeds("gain 2, lr 0.05: weights beyond 100x their initial norm",
+                         runs["gain 2"]["growth"] > 100, "fraction", "==", 1.0, seeds=seeds)
+
+
+@pytest.mark.part("first-step-huge")
+def test_the_first_step_is_as_large_as_the_weights(growth, evidence):
+    seeds, runs = growth
+    evidence.seeds(seeds)
+    evidence.record("first step / weights per seed: gain 2, He", [runs["gain 2"]["first_step"],
+                                                                 runs["He"]["first_step"]])
+    evidence.check_seeds("first step / weights: gain 2 over He", runs["gain 2"]["first_step"]
+                         / runs["He"]["first_step"], "median", ">=", 10.0, seeds=seeds,
+                         reference=measured(56.0, "median over seeds 0-39, 10000-10039 (min "
+                                                  "37)"))
+
+
+@pytest.mark.part("small-steps-keep-the-weights")
+def test_steps_a_hundred_times_smaller_keep_the_weights(growth, evidence):
+    seeds, runs = growth
+    evidence.seeds(seeds)
+    evidence.check("gain 2, lr 5e-4: largest weight-norm growth over seeds",
+                   float(runs["gain 2, lr / 100"]["growth"].max()), "<", 1.1,
+                   measured(1.0, "seeds 0-39, 10000-10039"))
+
+
+@pytest.mark.part("he-net-keeps-the-weights")
+def test_the_he_net_keeps_its_weights(growth, evidence):
+    seeds, runs = growth
+    evidence.seeds(seeds)
+    evidence.check("He, lr 0.05: largest weight-norm growth over seeds",
+                   float(runs["He"]["growth"].max()), "<", 1.1,
+                   measured(1.009, "seeds 0-39, 10000-10039"))
+
+
+@pytest.mark.part("growth-kernels")
+def test_the_growth_runs_match_torch_nn(seed, evidence):
+    data = st.digits_standardized()
+    X, y = data
+    cfg = dict(st.CONFIG["clip"], steps=1)
+    evidence.check("batched forward vs nn.Sequential at gain 2: max |logits difference| / max "
+                   "|logits|", st.stacked_forward_gap([seed], data, cfg), "<", 1e-5)
+    ours = float(st.weight_growth([seed], data, cfg["gain"], cfg["lr"], cfg)["first_step"][0])
+    batch = torch.randint(len(y), (cfg["batch"],), generator=torch.Generator().manual_seed(seed))
+    net = st.deep_relu_net(seed, cfg["depth"], cfg["width"], cfg["gain"], X.shape[1], 10)
+    params = list(net.parameters())
+    grads = torch.autograd.grad(torch.nn.functional.cross_entropy(net(X[batch]), y[batch]),
+                                params)
+    theirs = float(cfg["lr"] * torch.sqrt(sum((g ** 2).sum() for g in grads))
+                   / torch.sqrt(sum((p ** 2).sum() for p in params)))
+    evidence.check("first step / weights: |ours - torch.nn's| / torch.nn's",
+                   abs(ours - theirs) / theirs, "<", 1e-4,
+                   theory(0.0, "the same computation (float32)"))

@@ -209,3 +209,51 @@ def torch_adagrad_on_sparse_logistic(seed: int, n: int = 1000, rare_fraction: fl
         torch.nn.functional.softplus(-y[i] * (X[i] @ w)).backward()
         opt.step()
     return w.detach().numpy(), (lr / opt.state[w]["sum"].sqrt()).numpy()
+
+
+# --- units (Zeiler 2012, Section 3.2) ---------------------------------------------------------
+# In units phi = c theta a gradient is g / c; a rule whose step has the parameter's units moves
+# phi by c times what it moves theta. Each accumulator carries the units of what it averages.
+UNIT_POWERS = {"mean_sq": -2, "sum_sq": -2, "v": -2, "v_max": -2, "m": -1, "momentum": -1,
+               "mean_sq_delta": 2}
+
+
+def in_units(state, c: float):
+    """An optimizer state (one of ``reproductions.optimizers``' NamedTuples) written in units
+    phi = c theta: each accumulator times c to the power of its units (``UNIT_POWERS``)."""
+    return state._replace(**{name: getattr(state, name) * c ** UNIT_POWERS[name]
+                             for name in state._fields
+                             if name in UNIT_POWERS and getattr(state, name) is not None})
+
+
+def step_unit_ratio(make, c: float, seed: int, warmup: int = 50) -> float:
+    """The step's scaling under theta -> c theta: accumulate a state by feeding ``warmup`` random
+    gradients to ``make()`` (the rule with its eps), write it in the new units, and take one step
+    from each with ``make(eps=0)`` (the formula itself): step in phi / (c step in theta). 1: the
+    step has the parameter's units; 1/c: it is a pure number; 1/c^2: the gradient's units."""
+    g = torch.Generator().manual_seed(seed)
+    grads = torch.randn(warmup + 1, dtype=torch.float64, generator=g) + 0.5
+    opt = make()
+    state = opt.init(torch.zeros((), dtype=torch.float64))
+    for grad in grads[:-1]:
+        _, state = opt.update(grad, state)
+    formula = make(eps=0.0)
+    in_theta, _ = formula.update(grads[-1], state)
+    in_phi, _ = formula.update(grads[-1] / c, in_units(state, c))
+    return float(in_phi / (c * in_theta))
+
+
+def displacement_unit_ratio(make, c: float, steps: int, curvature: float = 1.0) -> float:
+    """The rule as run (its eps, accumulators from zero) on f(theta) = curvature theta^2 / 2 from
+    theta = 1 and on the same function in units phi = c theta from phi = c: the distance phi has
+    moved after ``steps`` steps over c times the distance theta has."""
+    moved = []
+    for scale in (1.0, c):
+        opt = make()
+        x = torch.tensor(scale, dtype=torch.float64)
+        state = opt.init(x)
+        for _ in range(steps):
+            update, state = opt.update(curvature * x / scale ** 2, state)
+            x = x + update
+        moved.append(float(x) - scale)
+    return moved[1] / (c * moved[0])

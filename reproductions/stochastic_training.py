@@ -287,3 +287,36 @@ def digits_standardized():
     X = torch.tensor(d.data, dtype=torch.float32)
     X = (X - X.mean()) / X.std()
     return X, torch.tensor(d.target, dtype=torch.int64)
+
+
+# --- exploding gradients and step sizes ---------------------------------------------------------
+def weight_growth(seeds, data, gain: float, lr: float, cfg: dict = CONFIG["clip"]) -> dict:
+    """The deep ReLU net of the clipping runs (``cfg``'s depth and width, weights N(0, gain^2 /
+    fan_in)) trained by plain SGD at ``lr`` on the same minibatches: per seed, the first step's
+    size relative to the weights (||lr g_0|| / ||theta_0||), the gradient's norm on the first
+    layer over that on the last at step 0, and the largest ||theta_t|| / ||theta_0|| over the
+    run (inf once a weight is no longer finite)."""
+    X, y = data
+    seeds = list(seeds)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    idx = torch.stack([torch.stack([torch.randint(len(y), (cfg["batch"],), generator=g)
+                                    for _ in range(cfg["steps"])]) for g in gens], 1)
+    params = stacked_nets(seeds, dict(cfg, gain=gain), X.shape[1], int(y.max()) + 1)
+
+    def norm(ps):
+        return torch.sqrt(sum((p.flatten(1) ** 2).sum(1) for p in ps))
+
+    start = norm(params)
+    growth = torch.ones(len(seeds))
+    for t in range(cfg["steps"]):
+        ps = [p.requires_grad_(True) for p in params]
+        grads = torch.autograd.grad(stacked_losses(ps, X[idx[t]], y[idx[t]]).sum(), ps)
+        if t == 0:
+            first_step = (lr * norm(grads) / start).numpy()
+            layer_ratio = (grads[0].flatten(1).norm(dim=1)
+                           / grads[-2].flatten(1).norm(dim=1)).numpy()
+        params = [p.detach() - lr * g for p, g in zip(ps, grads)]
+        size = norm(params) / start
+        growth = torch.maximum(growth, torch.where(torch.isfinite(size), size,
+                                                   torch.tensor(float("inf"))))
+    return {"first_step": first_step, "layer_ratio": layer_ratio, "growth": growth.numpy()}
