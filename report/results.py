@@ -25,7 +25,11 @@ Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)
                        "caught_by": [{"part", "check", "status"}]}],
      "catalogue": {"entries": [{"id", "source", "statement", "checkable", "covered_by", "note",
                                 "verdict"}], "in_documents", "checkable", "checked",
-                   "with_verdict"},
+                   "with_verdict", "verdicts": {verdict: n}, "contradictory": [id],
+                   "by_section": [{"document", "statements", "checkable", "covered",
+                                   "verdicts", "sections": [{"section", "statements",
+                                   "checkable", "covered", "verdicts"}]}],
+                   "uncovered": [{"id", "document", "section", "source", "note"}]},
      "totals": {...}, "environment": {...}}
 
 Non-finite floats are stored as the strings "nan", "inf" and "-inf" so the file is strict JSON.
@@ -36,6 +40,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -110,9 +115,150 @@ def coverage(catalogue: list[dict], claims: list[dict]) -> dict:
             "checkable": sum(bool(e.get("checkable")) for e in entries),
             "checked": sum(bool(e.get("judged_by")) for e in entries),
             "with_verdict": sum(e["verdict"] not in ("not_run", "outside_run") for e in judged),
-            "verdicts": {v: n for v in ENTRY_VERDICTS + ("not_checkable", "not_covered")
-                         if (n := sum(e["verdict"] == v for e in entries))},
-            "contradictory": [e["id"] for e in entries if e["verdict"] == "contradictory"]}
+            "verdicts": verdict_counts(entries),
+            "contradictory": [e["id"] for e in entries if e["verdict"] == "contradictory"],
+            "by_section": coverage_by_section(entries),
+            "uncovered": uncovered_entries(entries)}
+
+
+def verdict_counts(entries: list[dict]) -> dict[str, int]:
+    """How many judged entries have each verdict, in the order of ``ENTRY_VERDICTS``, then
+    not checkable and not covered; verdicts no entry has are left out."""
+    return {v: n for v in ENTRY_VERDICTS + ("not_checkable", "not_covered")
+            if (n := sum(e["verdict"] == v for e in entries))}
+
+
+# ---------------------------------------------------------------------------------------------
+# Where in the documents an entry is: its document and section, read from its source.
+
+NOTES = "notes 000/001"
+PAPERS = "papers"
+WHOLE_DOCUMENT = "(whole document)"
+
+_NOTES = re.compile(r"notes\s+\d{3}(?:\s*(?:/|and)\s*\d{3})?")
+_SLIDES = re.compile(r"slides\s+(\d{3})")
+_NOTES_SECTION = re.compile(r"\s*§\s*(\d+(?:\.\d+)*)")
+_QUOTED_TITLE = re.compile(r"\s*,?\s*'(.+?)'(?!\w)")  # an apostrophe inside a word is no quote
+# The first place named: up to a parenthesis, comma, semicolon or quoted phrase ("eq. (5)" whole).
+_PLACE = re.compile(r"(?:\beqs?\.\s*\([^)]*\)|(?!\s')[^,;(])+")
+_CITATION = re.compile(r"\s*\[[^\]]*\]")
+_ASIDE = re.compile(r"\((?=[^)]*[a-z])[^)]*\)")  # "(VRM)", "(again)"; not "(5)"
+
+
+def document_and_section(source: str) -> tuple[str, str]:
+    """The document a catalogue entry's source names first, and the section within it.
+
+    - Notes ("notes 000", "notes 001", "notes 000/001", "notes 000 and 001") are one document,
+      ``"notes 000/001"``, sectioned by the § number: "notes 000/001 §1.2, RMSProp" -> "§1.2".
+      Without one, the place named: "notes 000, Figure 5" -> "Figure 5".
+    - Slides ("slides 002", "slides 003") are sectioned by the slide title: the quoted title
+      right after "slides 00X, " ("'SGD with Nesterov's momentum', Algorithm 5 caption" ->
+      "SGD with Nesterov's momentum"), its bracketed citation and a trailing colon dropped
+      ("'Dropout: [Srivastava et al., 2014]'" -> "Dropout"); unquoted, the text up to the first
+      parenthesis, comma, semicolon or quoted phrase ("Initialization Issues (Saxe et al.
+      2014)" -> "Initialization Issues"), an equation's number kept ("eq. (5)").
+    - Any other source names a paper, not one of the documents: it is in ``"papers"``,
+      sectioned by the text before its colon ("Wu & He (ECCV 2018) §3.1: a claim of the paper;
+      ..." -> "Wu & He (ECCV 2018) §3.1").
+
+    A source that names no section ("notes 000 and 001, throughout") is in
+    ``"(whole document)"``.
+    """
+    source = source.strip()
+    if notes := _NOTES.match(source):
+        return NOTES, _notes_section(source[notes.end():])
+    if slides := _SLIDES.match(source):
+        return f"slides {slides.group(1)}", _slide_title(source[slides.end():])
+    return PAPERS, source.split(":", 1)[0].strip() or WHOLE_DOCUMENT
+
+
+def _notes_section(rest: str) -> str:
+    """The notes' § number at the start of ``rest``, or else the place it names."""
+    if section := _NOTES_SECTION.match(rest):
+        return "§" + section.group(1)
+    return _place(rest)
+
+
+def _slide_title(rest: str) -> str:
+    """The slide title at the start of ``rest``: quoted, or else the place named."""
+    if quoted := _QUOTED_TITLE.match(rest):
+        return _CITATION.sub("", quoted.group(1)).rstrip(" :") or WHOLE_DOCUMENT
+    return _place(rest)
+
+
+def _place(rest: str) -> str:
+    """The first place ``rest`` names, or ``(whole document)`` where it names none."""
+    place = _PLACE.match(rest.lstrip(" ,"))
+    text = _CITATION.sub("", place.group(0)).strip() if place else ""
+    return WHOLE_DOCUMENT if text in ("", "throughout") else text
+
+
+def _title_key(title: str) -> str:
+    """A title without case, asides in parentheses and extra spaces: the spellings of one
+    section share it."""
+    title = _ASIDE.sub("", title.casefold()).replace("\u2026", "...")
+    return " ".join(title.split())
+
+
+def _spells(short: str, full: str) -> bool:
+    """Whether title key ``short`` names ``full``: equal, or equal but for what the
+    abbreviation's "..." leaves out ("how to judge ..." names "how to judge if ... or not?")."""
+    pattern = r"\s*.*?\s*".join(re.escape(p.strip()) for p in short.split("..."))
+    return re.fullmatch(pattern, full) is not None
+
+
+def section_names(titles: list[str]) -> dict[str, str]:
+    """Each section title of one document as the report names it: the spellings of one
+    section (case, an aside in parentheses, an abbreviation with "...") take the first
+    unabbreviated spelling in ``titles``."""
+    unique = list(dict.fromkeys(titles))
+    full = [t for t in unique if "..." not in _title_key(t)]
+    return {t: next((f for f in full if _spells(_title_key(t), _title_key(f))), t)
+            for t in unique}
+
+
+def place_entries(entries: list[dict]) -> list[tuple[str, str, dict]]:
+    """``(document, section, entry)`` for each entry, in catalogue order."""
+    placed = [(*document_and_section(e.get("source", "")), e) for e in entries]
+    names = {doc: section_names([s for d, s, _ in placed if d == doc])
+             for doc in {d for d, _, _ in placed}}
+    return [(doc, names[doc][section], e) for doc, section, e in placed]
+
+
+def _document_order(document: str) -> tuple:
+    """Notes first, then the slides by number, then the papers."""
+    return (document == PAPERS, document != NOTES, document)
+
+
+def _entry_counts(entries: list[dict]) -> dict:
+    """Statements, checkable ones, covered ones (a part judges them) and verdict counts."""
+    return {"statements": len(entries),
+            "checkable": sum(bool(e.get("checkable")) for e in entries),
+            "covered": sum(bool(e.get("judged_by")) for e in entries),
+            "verdicts": verdict_counts(entries)}
+
+
+def coverage_by_section(entries: list[dict]) -> list[dict]:
+    """The judged entries (``judge_entries``) counted per document and, within it, per section.
+
+    Documents in the order notes, slides, papers; sections in the order they first appear in
+    the catalogue. Each document and section: ``statements``, ``checkable``, ``covered``
+    (entries some part judges) and ``verdicts`` (``verdict_counts``)."""
+    grouped: dict[str, dict[str, list[dict]]] = {}
+    for doc, section, entry in place_entries(entries):
+        grouped.setdefault(doc, {}).setdefault(section, []).append(entry)
+    return [dict(document=doc, **_entry_counts([e for es in sections.values() for e in es]),
+                 sections=[dict(section=s, **_entry_counts(es)) for s, es in sections.items()])
+            for doc, sections in sorted(grouped.items(), key=lambda d: _document_order(d[0]))]
+
+
+def uncovered_entries(entries: list[dict]) -> list[dict]:
+    """The checkable entries no part judges yet, in catalogue order, each with its document,
+    section, source and ``note`` (why it is not judged yet, or the check planned)."""
+    return [{"id": e["id"], "document": doc, "section": section, "source": e.get("source", ""),
+             "note": e.get("note", "")}
+            for doc, section, e in place_entries(entries)
+            if e.get("checkable") and not e.get("judged_by")]
 
 
 def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment: dict,

@@ -2,6 +2,9 @@
 
 import json
 import math
+import tomllib
+from pathlib import Path
+
 from markupsafe import escape
 
 import pytest
@@ -10,7 +13,9 @@ from optclaims_report import cli
 from optclaims_report.build import render, seed_ranges, write_report
 from optclaims_report.evidence import (Evidence, Inconclusive, figure, fmt, interval_status,
                                        paper, seed_interval)
-from optclaims_report.results import (ResultsFileError, build_results, load, pair_benchmarks,
+from optclaims_report.results import (NOTES, PAPERS, WHOLE_DOCUMENT, ResultsFileError,
+                                      build_results, coverage_by_section, document_and_section,
+                                      load, pair_benchmarks, section_names, uncovered_entries,
                                       write_atomic)
 
 EVIL = "<script>alert('x')</script>"
@@ -272,3 +277,159 @@ def test_seed_interval_is_scipys_bootstrap_and_is_repeatable():
     assert 1.0 <= lo and hi == float("inf")
     lo, hi = seed_interval([1.0, 2.0, 4.0, 8.0], "gmean")
     assert lo < 8 ** 0.5 < hi
+
+
+# --- The catalogue's coverage per document and section ------------------------------------------
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "claims" / "catalogue.toml"
+
+
+@pytest.mark.parametrize("source, section", [
+    ("notes 000/001 §1.1", "§1.1"),
+    ("notes 000/001 §1.2, RMSProp paragraph", "§1.2"),
+    ("notes 000 §2, eq. (2) (001 renders it correctly)", "§2"),
+    ("notes 000/001 §4, Figure 5 (Algorithm 8.7, 'Require' lines); §1.2 ('recommended "
+     "hyperparameters')", "§4"),
+    ("notes 000/001 §1.1; slides 002, Information theory point of view", "§1.1"),
+    ("notes 000/001 §2.1 (Santurkar et al. 2018)", "§2.1"),
+])
+def test_notes_sources_are_sectioned_by_their_section_number(source, section):
+    assert document_and_section(source) == (NOTES, section)
+
+
+@pytest.mark.parametrize("source, section", [
+    ("notes 000, Figure 5", "Figure 5"),
+    ("notes 001, Figure 5", "Figure 5"),
+    ("notes 000 and 001, throughout", WHOLE_DOCUMENT),
+])
+def test_a_notes_source_without_a_section_number_keeps_the_place_it_names(source, section):
+    assert document_and_section(source) == (NOTES, section)
+
+
+@pytest.mark.parametrize("source, title", [
+    ("slides 002, 'How to judge if a deep machine learning model is overfitting or not?'",
+     "How to judge if a deep machine learning model is overfitting or not?"),
+    ("slides 002, 'How to judge ...' (What to do? under Overfitting)", "How to judge ..."),
+    ("slides 002, 'SGD with Nesterov's momentum', Algorithm 5 caption",
+     "SGD with Nesterov's momentum"),
+    ("slides 002, 'Dropout: [Srivastava et al., 2014]' (first bullet)", "Dropout"),
+    ("slides 002, 'Adagrad [Duchi et al., 2011]', bullets under eq. (5)", "Adagrad"),
+    ("slides 002, 'Other loss functions, other models', eqs. (2) and (3)",
+     "Other loss functions, other models"),
+    ("slides 002, 'Empirical Risk (again)' (after eq. (4))", "Empirical Risk (again)"),
+    ("slides 003, 'Experiment 4 (MNIST Convolutional Network)' (the two 'minor changes') and "
+     "its code", "Experiment 4 (MNIST Convolutional Network)"),
+])
+def test_a_quoted_slide_title_is_the_section_without_its_citation(source, title):
+    assert document_and_section(source)[1] == title
+
+
+@pytest.mark.parametrize("source, title", [
+    ("slides 002, Bias/Variance Tradeoff", "Bias/Variance Tradeoff"),
+    ("slides 002, Initialization Issues (Saxe et al. 2014)", "Initialization Issues"),
+    ("slides 002, Motivation; Momentum", "Motivation"),
+    ("slides 002, Nesterov's Momentum", "Nesterov's Momentum"),
+    ("slides 002, We need more data! (additive Gaussian noise)", "We need more data!"),
+    ("slides 003, Experiment 3, part 2; Arora et al. (2018) §7", "Experiment 3"),
+    ("slides 003, Experiment 4 'Result', first bullet", "Experiment 4"),
+    ("slides 002, eq. (5)", "eq. (5)"),
+    ("slides 002, Algorithms 1-5 (lines 'g_t = grad L_i(...)', 'theta_i = theta_(t-1) - m_t')",
+     "Algorithms 1-5"),
+])
+def test_an_unquoted_slide_title_ends_at_its_first_aside(source, title):
+    assert document_and_section(source)[1] == title
+
+
+def test_each_slide_deck_is_its_own_document():
+    assert document_and_section("slides 002, Mixup")[0] == "slides 002"
+    assert document_and_section("slides 003, Experiment 1")[0] == "slides 003"
+
+
+def test_a_slide_source_naming_no_title_is_the_whole_document():
+    assert document_and_section("slides 002, throughout") == ("slides 002", WHOLE_DOCUMENT)
+
+
+@pytest.mark.parametrize("source, section", [
+    ("Ioffe & Szegedy (ICML 2015) §3.3: a claim of the paper; slides 002, 'Batch "
+     "Normalization', second bullet, allude to it (slides-bn-changes-not-propagated)",
+     "Ioffe & Szegedy (ICML 2015) §3.3"),
+    ("Reddi, Kale & Kumar (ICLR 2018) §4: a claim of the cited paper; none of the four "
+     "documents mentions AMSGrad", "Reddi, Kale & Kumar (ICLR 2018) §4"),
+])
+def test_a_source_naming_a_paper_is_sectioned_by_the_paper_under_papers(source, section):
+    assert document_and_section(source) == (PAPERS, section)
+
+
+def test_every_catalogue_source_has_a_known_document_and_a_plain_section():
+    entries = tomllib.loads(CATALOGUE.read_text(encoding="utf-8"))["claim"]
+    for entry in entries:
+        document, section = document_and_section(entry["source"])
+        assert document in (NOTES, "slides 002", "slides 003", PAPERS), entry["source"]
+        assert section == WHOLE_DOCUMENT or (section[0] not in "',;(" and
+                                             section[-1] not in ",;"), entry["source"]
+
+
+def test_spellings_of_one_slide_title_share_its_full_name():
+    names = section_names(["How to judge ...", "Vicinal Risk Minimization",
+                           "How to judge if a model is overfitting or not?",
+                           "Vicinal Risk Minimization (VRM)", "Proposed solution",
+                           "Proposed Solution", "eq. (5)", "eq. (6)"])
+    assert names["How to judge ..."] == "How to judge if a model is overfitting or not?"
+    assert names["Vicinal Risk Minimization (VRM)"] == "Vicinal Risk Minimization"
+    assert names["Proposed Solution"] == "Proposed solution"
+    assert names["eq. (5)"] == "eq. (5)" and names["eq. (6)"] == "eq. (6)"
+
+
+def entry(eid, source, verdict, checkable=True, judged_by=("c1/effect",), note=""):
+    """A catalogue entry as ``judge_entries`` returns it."""
+    return {"id": eid, "source": source, "statement": eid, "checkable": checkable,
+            "judged_by": list(judged_by), "note": note, "verdict": verdict}
+
+
+JUDGED = [
+    entry("s1", "slides 002, 'Dropout' (first bullet)", "reproduced"),
+    entry("p1", "Wu & He (ECCV 2018) §3.1: a claim of the paper", "not_reproduced"),
+    entry("n1", "notes 000/001 §1.2, RMSProp", "reproduced"),
+    entry("n2", "notes 000/001 §1.1", "not_checkable", checkable=False, judged_by=()),
+    entry("n3", "notes 000 §1.2, last paragraph", "not_covered", judged_by=(),
+          note="check: a sweep over learning rates"),
+    entry("s2", "slides 002, Dropout", "known_non_reproduction"),
+    entry("t1", "slides 003, Experiment 1", "outside_run"),
+]
+
+
+def test_coverage_by_section_counts_statements_checkable_covered_and_verdicts():
+    notes = coverage_by_section(JUDGED)[0]
+    assert (notes["document"], notes["statements"], notes["checkable"], notes["covered"]) == (
+        NOTES, 3, 2, 1)
+    assert notes["verdicts"] == {"reproduced": 1, "not_checkable": 1, "not_covered": 1}
+    section = notes["sections"][0]
+    assert (section["section"], section["statements"], section["checkable"],
+            section["covered"]) == ("§1.2", 2, 2, 1)
+    assert section["verdicts"] == {"reproduced": 1, "not_covered": 1}
+
+
+def test_coverage_by_section_orders_documents_notes_slides_papers_and_sections_as_catalogued():
+    by_section = coverage_by_section(JUDGED)
+    assert [d["document"] for d in by_section] == [NOTES, "slides 002", "slides 003", PAPERS]
+    assert [s["section"] for s in by_section[0]["sections"]] == ["§1.2", "§1.1"]
+    assert [s["statements"] for s in by_section[1]["sections"]] == [2]
+
+
+def test_uncovered_entries_are_the_checkable_ones_no_part_judges_with_their_note():
+    assert uncovered_entries(JUDGED) == [{
+        "id": "n3", "document": NOTES, "section": "§1.2",
+        "source": "notes 000 §1.2, last paragraph", "note": "check: a sweep over learning rates"}]
+
+
+def test_the_report_shows_coverage_per_document_and_section_and_the_uncovered_sentences():
+    tests = [record("test_a", "passed", checks(("m", 3.0, 1.0)))]
+    catalogue = [{k: v for k, v in e.items() if k != "verdict"} for e in JUDGED]
+    results = build_results(tests, [], {"python": "3.x", "argv": []}, catalogue)
+    assert results["catalogue"]["by_section"][0]["document"] == NOTES
+    html = render(results)
+    table = html.split('id="coverage-by-section"')[1].split("</table>")[0]
+    assert "notes 000/001" in table and "§1.2" in table and "Wu &amp; He (ECCV 2018) §3.1" in table
+    assert '<span class="badge v-reproduced">1 reproduced</span>' in table
+    uncovered = html.split('id="uncovered"')[1].split("</table>")[0]
+    assert 'href="#entry-n3"' in uncovered and "check: a sweep over learning rates" in uncovered
