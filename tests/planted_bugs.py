@@ -702,6 +702,111 @@ def weight_standardization_unbiased(mp):
         centred = rows - rows.mean(1, keepdim=True)
         return (centred / rows.std(1, keepdim=True)).reshape(W.shape)
     mp.setattr(nl, "weight_standardization", standardize)
+
+# --- model fit and dropout --------------------------------------------------------------------
+MODEL_FIT = "claims/test_model_fit.py"
+
+
+def polyfit_without_the_constant(mp):
+    """The polynomial fit's design matrix missing its constant column (the fit through 0)."""
+    from reproductions import model_fit as mf
+    original = mf.polynomial_least_squares
+
+    def through_zero(x, y, degree, ridge=0.0):
+        if ridge:
+            return original(x, y, degree, ridge)
+        design = np.vander(x, degree + 1, increasing=True)[:, 1:]
+        return np.concatenate([[0.0], np.linalg.lstsq(design, y, rcond=None)[0]])
+    mp.setattr(mf, "polynomial_least_squares", through_zero)
+
+
+def bias_and_variance_swapped(mp):
+    """polynomial_fits returning the squared bias under the variance's name and back."""
+    from reproductions import model_fit as mf
+    original = mf.polynomial_fits
+
+    def swapped(*args, **kwargs):
+        r = original(*args, **kwargs)
+        return dict(r, bias2=r["variance"], variance=r["bias2"])
+    mp.setattr(mf, "polynomial_fits", swapped)
+
+
+def ridge_penalty_squared(mp):
+    """The ridge rows scaled by the penalty, not its square root (lambda^2 ||coef||^2)."""
+    from reproductions import model_fit as mf
+    original = mf.polynomial_least_squares
+    mp.setattr(mf, "polynomial_least_squares",
+               lambda x, y, degree, ridge=0.0: original(x, y, degree, ridge ** 2))
+
+
+def fit_ignores_its_variant(mp):
+    """fit() training every configuration without its variant (no weight decay, no dropout)."""
+    from reproductions import model_fit as mf
+    original = mf.fit
+    mp.setattr(mf, "fit", lambda *args, variant=None, **kwargs: original(*args, **kwargs))
+
+
+def block_means_over_the_wrong_axes(mp):
+    """The 2x2 block means taken over a row pair and a column group of 4 (wrong reshape)."""
+    from reproductions import model_fit as mf
+
+    def wrong(X):
+        M, n, _ = X.shape
+        return X.reshape(M, n, 2, 4, 4, 2).mean((2, 5)).reshape(M, n, 16)
+    mp.setattr(mf, "block_means", wrong)
+
+
+def random_labels_are_the_true_ones(mp):
+    """memorization() fed the true labels under the random labels' name."""
+    from reproductions import model_fit as mf
+    original_split = mf.split
+    mp.setattr(mf, "random_labels", lambda n, seed: original_split([seed], n)[1][0])
+
+
+def coadaptation_dropout_net_without_dropout(mp):
+    """coadaptation() training its 'dropout' net with keep 1 (no dropout)."""
+    from reproductions import model_fit as mf
+    mp.setitem(mf.CONFIG, "keep", 1.0)
+
+
+# --- slides 003 additions ----------------------------------------------------------------------
+def truncated_normal_unit_std(mp):
+    """The truncated-normal sampler ignoring its std (every weight std ~0.88)."""
+    from reproductions import slides003_experiments as s3
+    original = s3.truncated_normal
+    mp.setattr(s3, "truncated_normal", lambda g, shape, std: original(g, shape, 1.0))
+
+
+def flops_of_the_linear_model_only(mp):
+    """gradient_step_flops counting a depth-1 model whatever the depth asked."""
+    from reproductions import slides003_experiments as s3
+    original = s3.gradient_step_flops
+    mp.setattr(s3, "gradient_step_flops",
+               lambda rows, features, depth, width=1: original(rows, features, 1, width))
+
+
+def product_net_is_the_plain_net(mp):
+    """mlp_init ignoring ``product``: the product runs train the plain net."""
+    from reproductions import slides003_experiments as s3
+    original = s3.mlp_init
+    mp.setattr(s3, "mlp_init", lambda seed, product, cfg=s3.DIGITS: original(seed, False, cfg))
+
+
+# --- adadelta units, exploding weights -------------------------------------------------------
+def update_accumulator_with_gradient_units(mp):
+    """in_units giving Adadelta's E[d^2] the gradient's units (c^-2) instead of c^2."""
+    from reproductions import adaptive_definitions as ad
+    mp.setitem(ad.UNIT_POWERS, "mean_sq_delta", -2)
+
+
+def stacked_nets_ignore_the_gain(mp):
+    """stacked_nets drawing every net with the configured gain 2, whatever gain is asked."""
+    from reproductions import stochastic_training as st
+    original = st.stacked_nets
+    mp.setattr(st, "stacked_nets", lambda seeds, cfg, d_in, d_out: original(
+        seeds, dict(cfg, gain=st.CONFIG["clip"]["gain"]), d_in, d_out))
+
+
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -958,6 +1063,49 @@ BUGS = {
         "Weight Standardization with the unbiased standard deviation",
         weight_standardization_unbiased, "ws-is-layer-norm-over-the-fan-in",
         kernel="normalization_layers.weight_standardization"),
+    "polyfit-without-the-constant": Bug(
+        "fit-diagnosis", MODEL_FIT, "numpys or underfitting_has or overfitting_has",
+        "the polynomial design without its constant column", polyfit_without_the_constant,
+        "least-squares-kernel", kernel="model_fit.polynomial_least_squares"),
+    "bias-and-variance-swapped": Bug(
+        "fit-diagnosis", MODEL_FIT, "bias_and_variance", "squared bias and variance swapped",
+        bias_and_variance_swapped, "bias-and-variance-agree"),
+    "ridge-penalty-squared": Bug(
+        "overfitting-remedies", MODEL_FIT, "ridge", "the ridge penalty squared",
+        ridge_penalty_squared, "ridge-kernel", kernel="model_fit.polynomial_least_squares"),
+    "fit-ignores-its-variant": Bug(
+        "underfitting-remedies", MODEL_FIT, "weight_decay", "the MLP runs dropping their "
+        "variant (weight decay)", fit_ignores_its_variant, "weight-decay-is-no-remedy"),
+    "block-means-over-the-wrong-axes": Bug(
+        "underfitting-remedies", MODEL_FIT, "more_features or block_means", "the 2x2 block "
+        "means over the wrong pixels", block_means_over_the_wrong_axes, "underfitting-kernels",
+        kernel="model_fit.block_means"),
+    "random-labels-are-the-true-ones": Bug(
+        "dropout-hinders-memorization", MODEL_FIT, "random_labels or more_slowly",
+        "the 'random' labels are the true labels", random_labels_are_the_true_ones,
+        "random-labels-held-back"),
+    "coadaptation-dropout-net-without-dropout": Bug(
+        "dropout-features-robust", MODEL_FIT, "loses_less", "the dropout net trained with keep "
+        "1 (no dropout)", coadaptation_dropout_net_without_dropout, "dropout-net-loses-less"),
+    "truncated-normal-unit-std": Bug(
+        "slides003-exp4-init-scale", SLIDES003, "initial_pre_activations or initial_map",
+        "the truncated-normal sampler ignoring its std", truncated_normal_unit_std,
+        "slides003-exp4-init-scale:reference-agrees",
+        kernel="slides003_experiments.truncated_normal"),
+    "flops-of-the-linear-model-only": Bug(
+        "slides003-depth-price", SLIDES003, "three_over_d", "the flop count of a depth-1 model "
+        "whatever the depth", flops_of_the_linear_model_only, "chain-costs-little"),
+    "product-net-is-the-plain-net": Bug(
+        "slides003-depth-effect-mixed", SLIDES003, "ahead_at", "the product runs training "
+        "the plain net", product_net_is_the_plain_net, "accelerated-at-small-lrs"),
+    "update-accumulator-with-gradient-units": Bug(
+        "adadelta-units", ADAPTIVE_DEFINITIONS, "scales_with_the_units", "Adadelta's E[d^2] "
+        "written in the gradient's units", update_accumulator_with_gradient_units,
+        "adadelta-formula-has-units"),
+    "stacked-nets-ignore-the-gain": Bug(
+        "exploding-weights-huge-steps", MECHANICS, "he_net or as_large", "every net drawn at "
+        "gain 2 whatever gain is asked", stacked_nets_ignore_the_gain,
+        "he-net-keeps-the-weights"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
