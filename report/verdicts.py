@@ -182,6 +182,8 @@ def claim_verdict_reason(parts: list[dict], verdict: str) -> str:
 ENTRY_VERDICTS = CLAIM_VERDICTS + ("contradictory", "outside_run")
 HOLDS, DOES_NOT_HOLD = ("reproduced",), ("not_reproduced", "known_non_reproduction")
 LABELS["contradictory"] = "contradictory: two parts disagree"
+LABELS["not_checkable"] = "not checkable by code"
+LABELS["not_covered"] = "not covered yet"
 ENTRY_LEGEND = {
     "contradictory": "two parts judge the sentence in opposite ways and the catalogue declares no "
                      "split: a defect of the suite (the run fails until it is resolved)",
