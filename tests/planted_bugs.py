@@ -807,6 +807,35 @@ def stacked_nets_ignore_the_gain(mp):
         seeds, dict(cfg, gain=st.CONFIG["clip"]["gain"]), d_in, d_out))
 
 
+
+# --- batch size --------------------------------------------------------------------------------
+BATCH = "claims/test_batch_size.py"
+
+
+def every_batch_is_the_full_batch(mp):
+    """training_losses training with the whole training set whatever batch size is asked."""
+    from reproductions import batch_size as bs
+    original = bs.training_losses
+    mp.setattr(bs, "training_losses", lambda seeds, optimizer, batch, epochs, cfg=bs.CONFIG:
+               original(seeds, optimizer, cfg["n_train"], epochs, cfg))
+
+
+
+def rescaling_keeps_the_second_layer(mp):
+    """Dinh et al.'s rescaling scaling the first layer without dividing the second."""
+    from reproductions import batch_size as bs
+    mp.setattr(bs, "rescaled", lambda params, a: {**params, "w1": a * params["w1"],
+                                                  "b1": a * params["b1"]})
+
+
+def power_iteration_stops_after_two(mp):
+    """The Hessian's power iteration stopped after 2 iterations."""
+    from reproductions import batch_size as bs
+    original = bs.top_hessian_eigenvalue
+    mp.setattr(bs, "top_hessian_eigenvalue",
+               lambda params, X, Y, iterations=50, seed=0: original(params, X, Y, 2, seed))
+
+
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -1105,7 +1134,16 @@ BUGS = {
     "stacked-nets-ignore-the-gain": Bug(
         "exploding-weights-huge-steps", MECHANICS, "he_net or as_large", "every net drawn at "
         "gain 2 whatever gain is asked", stacked_nets_ignore_the_gain,
-        "he-net-keeps-the-weights"),
+        "he-net-keeps-the-weights"),    "every-batch-is-the-full-batch": Bug(
+        "small-batches-cost-less", BATCH, "same_examples or same_updates", "every run trained "
+        "with the full batch", every_batch_is_the_full_batch, "lower-loss-per-example"),    "rescaling-keeps-the-second-layer": Bug(
+        "sharp-minima-generalize-worse", BATCH, "same_function", "the rescaling without "
+        "dividing the second layer", rescaling_keeps_the_second_layer,
+        "sharpness-measure-responds"),
+    "power-iteration-stops-after-two": Bug(
+        "sharp-minima-generalize-worse", BATCH, "explicit_hessians", "two power iterations",
+        power_iteration_stops_after_two, "power-iteration-is-the-hessians",
+        kernel="batch_size.top_hessian_eigenvalue"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
