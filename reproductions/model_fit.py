@@ -226,3 +226,4 @@ def coadaptation(seeds, cfg: dict = CONFIG, masks: int = 20) -> dict:
         out[name] = intact - ablated_accuracy(p, Xte, Yte, cfg["keep"], masks, seeds[0])
         out[name + " intact"] = intact
     return out
+
