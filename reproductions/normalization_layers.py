@@ -574,3 +574,90 @@ def axis_statistics(seed: int, cfg: dict = CONFIG) -> dict:
     res["ln_vs_ref"] = _maxdiff(outs["ln"], layer_norm_reference(h, eps))
     res["input_feature_mean_spread"] = float(h.mean(0).max() - h.mean(0).min())
     return res
+
+
+# --- every normalization against a vanishing initialization -----------------------------------
+NORMALIZATIONS = ("none", "batch", "layer", "group", "instance", "weight standardization",
+                  "weight standardization + group")
+# Ten 3x3 convolutions of 8 channels from N(0, 0.01^2): the signal shrinks ~0.01 sqrt(72 / 2)
+# per layer, so the first layer's gradient is ~1e-13 of its weights. Training: 300 SGD steps of
+# 64 digits at each lr of a three-decade grid (slow tier).
+VANISHING = {"depth": 10, "channels": 8, "init_std": 0.01, "groups": 2, "batch": 64,
+             "lrs": (0.01, 0.1, 1.0), "steps": 300}
+
+
+class StandardizedConv(torch.nn.Conv2d):
+    """A 3x3 convolution whose filters are standardized (``weight_standardization``) in the
+    forward pass, as Qiao et al. (2019) train them."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._conv_forward(x, weight_standardization(self.weight), self.bias)
+
+
+def norm_layer(kind: str, channels: int, groups: int) -> torch.nn.Module:
+    """torch's layer for each normalization (LayerNorm over (C, H, W) is GroupNorm with one
+    group, InstanceNorm GroupNorm with one channel per group, both with their affine)."""
+    return {"batch": lambda: torch.nn.BatchNorm2d(channels),
+            "layer": lambda: torch.nn.GroupNorm(1, channels),
+            "group": lambda: torch.nn.GroupNorm(groups, channels),
+            "instance": lambda: torch.nn.GroupNorm(channels, channels)}.get(
+        kind, torch.nn.Identity)()
+
+
+def vanishing_convnet(seed: int, kind: str, cfg: dict = VANISHING) -> torch.nn.Sequential:
+    """``depth`` 3x3 convolutions of ``channels`` channels (padding 1) with ReLU on the 8x8
+    digits, a global average pool and a linear read-out; every weight N(0, init_std^2), biases
+    0; ``kind`` places a normalization after each convolution (or standardizes its filters)."""
+    torch.manual_seed(seed)
+    conv = StandardizedConv if kind.startswith("weight standardization") else torch.nn.Conv2d
+    norm = "group" if kind == "weight standardization + group" else kind
+    layers, c_in = [], 1
+    for _ in range(cfg["depth"]):
+        layers += [conv(c_in, cfg["channels"], 3, padding=1),
+                   norm_layer(norm, cfg["channels"], cfg["groups"]), torch.nn.ReLU()]
+        c_in = cfg["channels"]
+    net = torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                              torch.nn.Linear(c_in, 10))
+    for m in net.modules():
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.normal_(m.weight, std=cfg["init_std"])
+            torch.nn.init.zeros_(m.bias)
+    return net
+
+
+def vanishing_digits() -> tuple[Tensor, Tensor]:
+    """scikit-learn's digits as (N, 1, 8, 8) images, standardized, and their labels."""
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    X = torch.tensor(d.data, dtype=torch.float32).reshape(-1, 1, 8, 8)
+    return (X - X.mean()) / X.std(), torch.tensor(d.target)
+
+
+def first_layer_gradient(seed: int, kind: str, cfg: dict = VANISHING) -> float:
+    """||grad of the first convolution's weights|| / ||its weights|| at initialization, on a
+    batch of ``batch`` digits: how far one gradient step moves the layer farthest from the
+    loss, relative to where it is."""
+    X, Y = vanishing_digits()
+    batch = torch.randint(len(Y), (cfg["batch"],), generator=torch.Generator().manual_seed(seed))
+    net = vanishing_convnet(seed, kind, cfg)
+    first = net[0].weight
+    loss = torch.nn.functional.cross_entropy(net(X[batch]), Y[batch])
+    (grad,) = torch.autograd.grad(loss, [first])
+    return float(grad.norm() / first.detach().norm())
+
+
+def vanishing_training(seed: int, kind: str, lr: float, cfg: dict = VANISHING) -> float:
+    """The full training loss after ``steps`` SGD steps at ``lr`` (minibatches of ``batch``;
+    NaN where it diverged)."""
+    X, Y = vanishing_digits()
+    order = torch.randint(len(Y), (cfg["steps"], cfg["batch"]),
+                          generator=torch.Generator().manual_seed(seed))
+    net = vanishing_convnet(seed, kind, cfg)
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    for batch in order:
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(X[batch]), Y[batch]).backward()
+        opt.step()
+    with torch.no_grad():
+        final = float(torch.nn.functional.cross_entropy(net(X), Y))
+    return final if math.isfinite(final) else float("nan")
