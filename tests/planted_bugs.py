@@ -836,6 +836,22 @@ def power_iteration_stops_after_two(mp):
                lambda params, X, Y, iterations=50, seed=0: original(params, X, Y, 2, seed))
 
 
+
+def instance_norm_is_group_norm(mp):
+    """norm_layer('instance') building GroupNorm with the configured 2 groups."""
+    from reproductions import normalization_layers as nl
+    original = nl.norm_layer
+    mp.setattr(nl, "norm_layer", lambda kind, channels, groups: original(
+        "group" if kind == "instance" else kind, channels, groups))
+
+
+def standardized_conv_without_standardizing(mp):
+    """StandardizedConv convolving with its raw filters."""
+    from reproductions import normalization_layers as nl
+    mp.setattr(nl.StandardizedConv, "forward",
+               lambda self, x: self._conv_forward(x, self.weight, self.bias))
+
+
 LOCAL = "claims/test_local_models.py"
 BN_FORMULA = "claims/test_batchnorm_formula.py"
 CONDITIONING = "claims/test_conditioning_and_init.py"
@@ -1143,7 +1159,15 @@ BUGS = {
     "power-iteration-stops-after-two": Bug(
         "sharp-minima-generalize-worse", BATCH, "explicit_hessians", "two power iterations",
         power_iteration_stops_after_two, "power-iteration-is-the-hessians",
-        kernel="batch_size.top_hessian_eigenvalue"),
+        kernel="batch_size.top_hessian_eigenvalue"),    "instance-norm-is-group-norm": Bug(
+        "normalizations-against-vanishing", NORM, "definitions or restore", "InstanceNorm "
+        "built as GroupNorm with 2 groups", instance_norm_is_group_norm,
+        "layers-are-the-definitions", kernel="normalization_layers.norm_layer"),
+    "standardized-conv-without-standardizing": Bug(
+        "normalizations-against-vanishing", NORM, "definitions or weight_standardization_alone",
+        "the standardized convolution using its raw filters",
+        standardized_conv_without_standardizing, "layers-are-the-definitions",
+        kernel="normalization_layers.StandardizedConv"),
 }
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
