@@ -84,8 +84,9 @@ CLAIMS = [
               "while its test accuracy is still lower: the sharpness gap of the effect comes "
               "with the higher loss, not with the minimum's kind.", "ours"),
          part("power-iteration-is-the-hessians", "precondition", "The power iteration on "
-              "Hessian-vector products gives the explicit Hessian's top eigenvalue "
-              "(torch.autograd.functional.hessian) on a small net, to 1e-3.",
+              "Hessian-vector products, run to convergence (500 iterations), gives the explicit "
+              "Hessian's top eigenvalue (torch.autograd.functional.hessian) on a small net, to "
+              "1e-4 (the experiment's 50 iterations are within 2%).",
               "torch.autograd.functional.hessian"),
      ],
      "configurations_tried": [
@@ -238,7 +239,9 @@ def test_power_iteration_finds_the_explicit_hessians_top_eigenvalue(seed, eviden
     g = torch.Generator().manual_seed(seed)
     X, Y = torch.randn(40, 64, generator=g), torch.randint(0, 10, (40,), generator=g)
     params = sr.init(seed, 6)
-    ours = bs.top_hessian_eigenvalue(params, X, Y, iterations=100)
+    ours = bs.top_hessian_eigenvalue(params, X, Y, iterations=500)
     theirs = bs.dense_hessian_top_eigenvalue(params, X, Y)
-    evidence.check("6 hidden units, 40 random examples: |power iteration - eigvalsh(H)| / "
-                   "eigvalsh(H)", abs(ours - theirs) / theirs, "<", 1e-3)
+    evidence.check("6 hidden units, 40 random examples, 500 iterations: |power iteration - "
+                   "eigvalsh(H)| / eigvalsh(H)", abs(ours - theirs) / theirs, "<", 1e-4,
+                   measured(7.7e-7, "max over seeds 0-124, 10000-10049 (at 50 iterations up "
+                                    "to 2e-2 where the top two eigenvalues are close)"))
