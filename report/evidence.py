@@ -139,6 +139,19 @@ def plain(x: Any) -> Any:
     return float(x)
 
 
+def portable(x: Any) -> Any:
+    """``x`` with every numpy scalar or array inside its dicts, lists and tuples made a Python
+    number or list: test reports travel between pytest-xdist workers through execnet, which
+    refuses numpy types; everything else is left as it is."""
+    if isinstance(x, dict):
+        return {k: portable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(portable(v) for v in x)
+    if isinstance(x, (np.generic, np.ndarray)):
+        return x.tolist()
+    return x
+
+
 def format_bound(op: str, bound: Any) -> str:
     if op == "in":
         return f"in [{fmt(bound[0])}, {fmt(bound[1])}]"
@@ -212,8 +225,8 @@ def seed_interval(values: Sequence[float], statistic: str) -> tuple[float, float
         low = -math.inf
     if high > top + span / 2:
         high = math.inf
-    return max(low, bottom) if math.isfinite(low) else low, \
-        min(high, top) if math.isfinite(high) else high
+    return (float(max(low, bottom)) if math.isfinite(low) else low,
+            float(min(high, top)) if math.isfinite(high) else high)
 
 
 def interval_status(op: str, bound: Any, point: float, low: float, high: float) -> str:
@@ -266,7 +279,7 @@ class Evidence:
         self.changed: list[str] = []                # failed checks outside (or without) a pin
 
     def _add(self, kind: str, payload: dict) -> None:
-        self._sink.append((PREFIX + kind, payload))
+        self._sink.append((PREFIX + kind, portable(payload)))
 
     def _validated(self, op: str, bound: Any, reference: Reference | None,
                    pinned: Any = None) -> Any:

@@ -433,3 +433,17 @@ def test_the_report_shows_coverage_per_document_and_section_and_the_uncovered_se
     assert '<span class="badge v-reproduced">1 reproduced</span>' in table
     uncovered = html.split('id="uncovered"')[1].split("</table>")[0]
     assert 'href="#entry-n3"' in uncovered and "check: a sweep over learning rates" in uncovered
+
+
+def test_evidence_payloads_hold_no_numpy_types_so_xdist_can_send_them():
+    import numpy as np
+    from execnet.gateway_base import dumps_internal
+
+    from optclaims_report.evidence import portable
+    payload = {"value": np.float64(1.5), "interval": [np.float64(0.5), 2.0],
+               "per seed": (np.arange(3), "text", None, True)}
+    plain_copy = portable(payload)
+    dumps_internal(plain_copy)   # raises DumpError on a numpy type
+    assert plain_copy == {"value": 1.5, "interval": [0.5, 2.0],
+                          "per seed": ([0, 1, 2], "text", None, True)}
+
