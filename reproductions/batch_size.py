@@ -7,6 +7,11 @@ batched training are ``small_net_regularization``'s (every seed one model in one
 each with its own minibatch order); the cost of a run is counted in examples whose gradient it
 computed (epochs times the training set), the measure the slide's "total computation" names on
 one device; a per-step count is the control.
+
+Sharpness (slides 002, 'Schedules 2/3'; Keskar et al. 2017): the top eigenvalue of the training
+loss's Hessian by power iteration on Hessian-vector products (``top_hessian_eigenvalue``, checked
+against the explicit Hessian of a small net by ``dense_hessian_top_eigenvalue``), and Dinh et
+al. (2017)'s rescaling of the two ReLU layers that changes it without changing the function.
 """
 
 from __future__ import annotations
