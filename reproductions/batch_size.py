@@ -46,8 +46,7 @@ def training_losses(seeds, optimizer: str, batch: int, epochs: int,
                     cfg: dict = CONFIG) -> np.ndarray:
     """Full training-set cross-entropy per (lr of the grid, seed) after ``epochs`` epochs of
     minibatches of ``batch`` (NaN where a run diverged)."""
-    X, Y, _, _ = (torch.stack(p) for p in zip(*[sr.digits(s, n_train=cfg["n_train"])
-                                                 for s in seeds]))
+    X, Y, _, _ = sr.stacked_digits(seeds, cfg["n_train"])
     out = []
     for exponent in cfg["grids"][optimizer]:
         p = sr.train([sr.init(s) for s in seeds], X, Y, epochs, batch,
@@ -105,8 +104,7 @@ def sharpness_experiment(seeds, cfg: dict = CONFIG) -> dict:
     best lr on the default grid: the test accuracy, training loss and top Hessian eigenvalue of
     the training loss after ``sharp_epochs`` epochs, and the full batch's again after ten times
     as many (where its training loss reaches the minibatch run's)."""
-    parts = [sr.digits(s, n_train=cfg["n_train"]) for s in seeds]
-    X, Y, Xte, Yte = (torch.stack(p) for p in zip(*parts))
+    X, Y, Xte, Yte = sr.stacked_digits(seeds, cfg["n_train"])
     epochs = cfg["sharp_epochs"]
     runs = {"minibatch": (cfg["batches"][0], cfg["sharp_lrs"][0], epochs),
             "full batch": (cfg["n_train"], cfg["sharp_lrs"][1], epochs),

@@ -54,8 +54,7 @@ def split(seeds, n_train: int | None = None, features: int = 64,
           n_test: int = CONFIG["n_test"]):
     """Each seed's stratified digits split, stacked (M, n, features); ``features`` 16 replaces the
     8x8 image by the means of its 2x2 blocks (a 4x4 image)."""
-    parts = [sr.digits(s, n_train=n_train, n_test=n_test) for s in seeds]
-    X, Y, Xte, Yte = (torch.stack(p) for p in zip(*parts))
+    X, Y, Xte, Yte = sr.stacked_digits(seeds, n_train, n_test)
     if features == 16:
         X, Xte = block_means(X), block_means(Xte)
     return X, Y, Xte, Yte

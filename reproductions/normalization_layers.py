@@ -626,11 +626,11 @@ def vanishing_convnet(seed: int, kind: str, cfg: dict = VANISHING) -> torch.nn.S
 
 
 def vanishing_digits() -> tuple[Tensor, Tensor]:
-    """scikit-learn's digits as (N, 1, 8, 8) images, standardized, and their labels."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    X = torch.tensor(d.data, dtype=torch.float32).reshape(-1, 1, 8, 8)
-    return (X - X.mean()) / X.std(), torch.tensor(d.target)
+    """scikit-learn's digits (``stochastic_training.digits_standardized``) as (N, 1, 8, 8)
+    images, and their labels."""
+    from .stochastic_training import digits_standardized
+    X, Y = digits_standardized()
+    return X.reshape(-1, 1, 8, 8), Y
 
 
 def first_layer_gradient(seed: int, kind: str, cfg: dict = VANISHING) -> float:

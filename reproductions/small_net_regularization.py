@@ -73,6 +73,13 @@ def digits(seed: int, n_train: int | None = None, n_test: int = 360):
     return f(Xtr), torch.tensor(ytr), f(Xte), torch.tensor(yte)
 
 
+def stacked_digits(seeds, n_train: int | None = None, n_test: int = 360):
+    """``digits`` for each seed, stacked on a leading model axis: (X, Y, X_test, Y_test), X of
+    shape (M, n, 64)."""
+    splits = [digits(s, n_train, n_test) for s in seeds]
+    return tuple(torch.stack(part) for part in zip(*splits))
+
+
 def init(seed: int, hidden: int = CONFIG["hidden"]) -> dict:
     g = torch.Generator().manual_seed(seed)
     he = lambda fan_in, shape: torch.randn(*shape, generator=g) * (2 / fan_in) ** 0.5  # noqa
@@ -255,8 +262,7 @@ def more_data_experiment(seeds, cfg: dict = CONFIG["more_data"]) -> dict:
     train-test accuracy gap per seed and size."""
     gaps = {}
     for n in cfg["sizes"]:
-        splits = [digits(s, n_train=n) for s in seeds]
-        X, Y, Xte, Yte = (torch.stack(c) for c in zip(*splits))
+        X, Y, Xte, Yte = stacked_digits(seeds, n)
         p = train([init(s) for s in seeds], X, Y, cfg["steps"], n, optim.adam(cfg["lr"]),
                   seeds)
         gaps[n] = accuracy(p, X, Y) - accuracy(p, Xte, Yte)
@@ -337,8 +343,7 @@ def small_data_variants(seeds, names=None, cfg: dict = CONFIG, steps: int | None
     their number of epochs (default ``epochs``), and small_batch gets ``small_batch_epochs``
     scaled by the same factor."""
     c = cfg["small_data"]
-    splits = [digits(s, n_train=c["n_train"], n_test=c["n_test"]) for s in seeds]
-    X, Y, Xte, Yte = (torch.stack(p) for p in zip(*splits))
+    X, Y, Xte, Yte = stacked_digits(seeds, c["n_train"], c["n_test"])
     table = variant_table(cfg)
     scale = 1.0 if steps is None else steps / c["epochs"]
     opt, decay = optimizer_of(spec or {"name": "adam", "lr": c["lr"]})
@@ -369,8 +374,7 @@ def snapshot_experiment(seeds, cfg: dict = CONFIG["snapshots"]) -> dict:
     """SGD with Huang et al.'s cyclic cosine schedule (``cycles`` cycles), a snapshot at the end
     of each cycle: test accuracy and test NLL of the last snapshot and of the ensemble (mean of
     the snapshots' probabilities), per seed."""
-    splits = [digits(s, cfg.get("n_train"), cfg.get("n_test", 360)) for s in seeds]
-    X, Y, Xte, Yte = (torch.stack(p) for p in zip(*splits))
+    X, Y, Xte, Yte = stacked_digits(seeds, cfg.get("n_train"), cfg.get("n_test", 360))
     steps_per_epoch = X.shape[1] // cfg["batch"]
     lr = cosine_restarts(cfg["lr"], cfg["epochs_per_cycle"] * steps_per_epoch)
     snapshots = []
