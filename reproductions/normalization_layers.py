@@ -625,9 +625,11 @@ def vanishing_convnet(seed: int, kind: str, cfg: dict = VANISHING) -> torch.nn.S
     return net
 
 
+@functools.lru_cache(maxsize=1)
 def vanishing_digits() -> tuple[Tensor, Tensor]:
     """scikit-learn's digits (``stochastic_training.digits_standardized``) as (N, 1, 8, 8)
-    images, and their labels."""
+    images, and their labels; loaded once (every seed and normalization reads them, none
+    writes to them)."""
     from .stochastic_training import digits_standardized
     X, Y = digits_standardized()
     return X.reshape(-1, 1, 8, 8), Y

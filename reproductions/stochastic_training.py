@@ -253,6 +253,14 @@ def stacked_forward_gap(seeds, data, cfg: dict = CONFIG["clip"]) -> float:
     return float((ours - ref).abs().max() / ref.abs().max())
 
 
+def seed_minibatches(seeds, n: int, cfg: dict) -> torch.Tensor:
+    """(steps, M, batch) example indices: seed s draws its ``steps`` minibatches of ``batch``
+    (with replacement) from its own generator, the same sequence in every run of that seed."""
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    return torch.stack([torch.stack([torch.randint(n, (cfg["batch"],), generator=g)
+                                     for _ in range(cfg["steps"])]) for g in gens], 1)
+
+
 def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
     """Full-batch training loss per seed after ``steps`` SGD steps of the deep ReLU net, without
     clipping and with each clipping of ``CLIPS`` (NaN: diverged). The seeds train as one batch
@@ -260,9 +268,7 @@ def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
     minibatches from its own generator, the same sequence under every clipping."""
     X, y = data
     seeds = list(seeds)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    idx = torch.stack([torch.stack([torch.randint(len(y), (cfg["batch"],), generator=g)
-                                    for _ in range(cfg["steps"])]) for g in gens], 1)
+    idx = seed_minibatches(seeds, len(y), cfg)
     out = {}
     for mode in ("none", *CLIPS):
         params = stacked_nets(seeds, cfg, X.shape[1], int(y.max()) + 1)
@@ -298,9 +304,7 @@ def weight_growth(seeds, data, gain: float, lr: float, cfg: dict = CONFIG["clip"
     run (inf once a weight is no longer finite)."""
     X, y = data
     seeds = list(seeds)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    idx = torch.stack([torch.stack([torch.randint(len(y), (cfg["batch"],), generator=g)
-                                    for _ in range(cfg["steps"])]) for g in gens], 1)
+    idx = seed_minibatches(seeds, len(y), cfg)
     params = stacked_nets(seeds, dict(cfg, gain=gain), X.shape[1], int(y.max()) + 1)
 
     def norm(ps):
