@@ -79,22 +79,29 @@ def pytest_addoption(parser):
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
-    """``-n N`` distributes whole claim modules (``--dist loadfile``) unless told otherwise: a
-    module's experiments are module-scoped fixtures, computed once on the worker that runs it."""
+    """``-n N`` distributes whole modules unless told otherwise (``--dist``): a claim module's
+    experiments are module-scoped fixtures, computed once on the worker that runs it."""
     if getattr(config.option, "numprocesses", None):
         if getattr(config.option, "dist", "no") == "no":
-            config.option.dist = "loadfile"
-        # pytest-benchmark cannot time under xdist; saying so in the header (below) instead of
-        # its warning keeps the progress line whole.
-        config.option.benchmark_disable = True
+            config.option.dist = "loadscope"
+            config.stash[MODULE_SCHEDULING] = True  # pytest_xdist_make_scheduler, below
+
+
+MODULE_SCHEDULING = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole modules per worker, a claim module's planted bugs with it, longest first
+    (``optclaims_report.schedule``); only when the plugin chose the distribution itself."""
+    if config.stash.get(MODULE_SCHEDULING, False):
+        from optclaims_report.schedule import ModuleScheduling
+        return ModuleScheduling(config, log)
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
-    if hasattr(config, "workerinput"):
-        # An xdist worker runs pytest_cmdline_main only after configuring, too late for the
-        # controller's setting above; without it the worker warns mid-line at its end.
-        config.option.benchmark_disable = True
     config.addinivalue_line(
         "markers", "slow: paper-scale run on CPU (minutes); skipped unless --runslow is given")
     config.addinivalue_line(
@@ -105,8 +112,12 @@ def pytest_configure(config):
                    "test backs (every claim test but benchmarks backs exactly one)")
     config.addinivalue_line(
         "markers", "claim(id): the claim a benchmark belongs to, in a module of several CLAIMS")
-    if not hasattr(config, "workerinput"):  # xdist workers send their reports to the controller
-        config.pluginmanager.register(ResultsStore(config), "optclaims-results")
+    # Every process keeps its tests' records (the planted-bug tests read the clean checks of the
+    # claim tests that ran before them in the same process); only the controller writes them,
+    # as xdist workers send their reports to it.
+    worker = hasattr(config, "workerinput")
+    config.pluginmanager.register(ResultsStore(config, writes=not worker), "optclaims-results")
+    if not worker:
         if config.getoption("progress"):
             config.pluginmanager.register(Progress(config), "optclaims-progress")
         _stop_cleanly_on_sigterm()
@@ -126,6 +137,20 @@ def _stop_cleanly_on_sigterm() -> None:
 def pytest_sessionstart(session):
     import torch
     torch.set_num_threads(session.config.getoption("torch_threads"))
+    _time_benchmarks_under_xdist(session.config)
+
+
+def _time_benchmarks_under_xdist(config) -> None:
+    """pytest-benchmark switches itself off under xdist. Each worker here is one process with
+    one torch thread on its own core, and a benchmark compares a kernel with its naive loop
+    timed back to back in the same worker, so the ratio stays meaningful: time them unless
+    ``--benchmark-disable`` was given. A worker sends its benchmarks' statistics to the
+    controller with the test's report (``pytest_runtest_makereport``)."""
+    bench = getattr(config, "_benchmarksession", None)
+    xdist = hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None)
+    if bench is not None and xdist and not config.getoption("benchmark_disable"):
+        bench.disabled = bench.skip = False
+        bench.xdist_warning = False
 
 
 def _cuda_available() -> bool:
@@ -143,8 +168,8 @@ def pytest_report_header(config):
     lines = [f"optclaims: base seed {seed} (repeat this run with --seed {seed}); "
              f"tiers: {', '.join(tiers)}"]
     if getattr(config.option, "numprocesses", None):
-        lines.append("optclaims: benchmarks are not timed under -n (pytest-benchmark cannot "
-                     "time in parallel); run serially for the speed tables")
+        lines.append("optclaims: under -n each worker times its modules' benchmarks on its own "
+                     "core (one torch thread); compare kernels by their ratios")
     return lines
 
 
@@ -305,6 +330,9 @@ def _data_problem(report, call, require_data: bool) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
+    if call.when == "call" and hasattr(item.config, "workerinput") and is_benchmark(item):
+        report.user_properties += [(PREFIX + "benchmark", b) for b in
+                                   _benchmarks(item.config, {}, only=item.nodeid)]
     cache = getattr(item.config, "_optclaims_cache", None)
     if cache is not None:  # experiments a module fixture ran (or loaded) while this test set up
         events = [(PREFIX + "cache", e) for e in cache.drain()]
@@ -411,12 +439,13 @@ def _message(report) -> str:
     return text[:2000]
 
 
-def _benchmarks(config, claim_of: dict) -> list[dict]:
+def _benchmarks(config, claim_of: dict, only: str | None = None) -> list[dict]:
+    """The statistics of the benchmarks this process timed (of test ``only``, if given)."""
     bs = getattr(config, "_benchmarksession", None)
     out = []
     for bench in getattr(bs, "benchmarks", []) or []:
-        if not bench:  # disabled (xdist, --benchmark-disable) or errored: no statistics
-            continue
+        if not bench or (only and bench.fullname != only):
+            continue  # disabled (--benchmark-disable), errored, or another test's
         info = dict(bench.extra_info or {})
         out.append({"name": bench.name, "fullname": bench.fullname, "group": bench.group,
                     "claim": claim_of.get(bench.fullname), "median_s": bench.stats.median,
@@ -475,12 +504,14 @@ class ResultsStore:
     test (at most every few seconds, so a killed run leaves a valid file for what finished) and
     at the end. Tests a run did not reach (it was interrupted) are stored as not run."""
 
-    META = (PREFIX + "test", PREFIX + "exc", PREFIX + "skip")
+    META = (PREFIX + "test", PREFIX + "exc", PREFIX + "skip", PREFIX + "benchmark")
     WRITE_EVERY_S = 5.0
 
-    def __init__(self, config):
+    def __init__(self, config, writes: bool = True):
         self.config = config
+        self.writes = writes
         self.records: dict[str, dict] = {}
+        self.worker_benchmarks: dict[str, dict] = {}
         self.pending: dict[str, dict] = {}
         self.written: tuple[Path, dict] | None = None
         self.environment: dict | None = None
@@ -525,6 +556,8 @@ class ResultsStore:
                 rec["skip_kind"] = rec["skip_kind"] or payload["skip_kind"]
             elif kind == PREFIX + "exc" and rec["exc_type"] is None:
                 rec["exc_type"] = payload["type"]
+            elif kind == PREFIX + "benchmark":   # timed on an xdist worker
+                self.worker_benchmarks[payload["fullname"]] = payload
             elif kind == PREFIX + "skip":
                 rec["skip_kind"] = payload["kind"]
         if rec["outcome"] == "skipped" and rec["skip_kind"] is None:
@@ -540,7 +573,7 @@ class ResultsStore:
 
     def _write(self, complete: bool, interrupted: bool = False) -> None:
         records = list(self.records.values())
-        if not any(r["claim"] for r in records):
+        if not self.writes or not any(r["claim"] for r in records):
             return  # a run of the unit tests alone leaves the last claims run's results in place
         records = [r if r["outcome"] is not None else dict(
             r, outcome="skipped", skip_kind="interrupted",
@@ -556,7 +589,9 @@ class ResultsStore:
                 runslow=config.getoption("runslow"), require_data=config.getoption("require_data"),
                 xdist_workers=getattr(config.option, "numprocesses", None),
                 started_utc=self.started_utc)
-        results = build_results(records + not_reached, _benchmarks(config, claim_of),
+        benchmarks = _benchmarks(config, claim_of) + [
+            dict(b, claim=claim_of.get(b["fullname"])) for b in self.worker_benchmarks.values()]
+        results = build_results(records + not_reached, benchmarks,
                                 dict(self.environment, complete=complete, written_utc=_utc_now(),
                                      interrupted=interrupted,
                                      selection=selection(config, records + not_reached)),

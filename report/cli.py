@@ -16,11 +16,12 @@ Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from . import history
+from . import history, reuse
 from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
@@ -30,6 +31,7 @@ from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
 PLANTED = Path("tests") / "test_planted_bugs.py"
+PLANTED_FOR = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose planted bugs run (comma-separated)
 
 
 def project_root() -> Path:
@@ -67,22 +69,56 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     if results_path.exists():
         results_path.unlink()  # never render a previous run's results as this run's
     # The planted-bug tests run beside the claims, so the report shows what the checks catch.
-    planted = [str(PLANTED)] if (root / PLANTED).is_file() else []
-    cmd = [sys.executable, "-m", "pytest", "claims", *planted, f"--results={results_path}",
-           "--progress", *pytest_args]
-    print("repro: " + " ".join(cmd[2:]), flush=True)
-    status = subprocess.call(cmd, cwd=root)
-    if not results_path.exists():
-        print(f"repro: pytest exited {status} without writing {results_path}; no report",
-              file=sys.stderr)
-        return status or 1
-    results = load(results_path)
+    planted = (root / PLANTED).is_file()
+    modules = sorted(str(p.relative_to(root)) for p in (root / "claims").glob("test_*.py"))
+    reusing = reuse.allowed(pytest_args) and not args.no_reuse
+    keys, reused = reuse.lookup(root, modules, pytest_args, planted) if reusing else ({}, {})
+    to_run = [m for m in modules if m not in reused]
+    for module, kept in reused.items():
+        env = kept["environment"]
+        print(f"repro: {module} unchanged since the run of {env.get('written_utc', '?')} "
+              f"(commit {(env.get('git_commit') or 'none')[:10]}): reused")
+    status, fresh = 0, None
+    if to_run:
+        status, fresh = run_pytest(root, to_run if reused else ["claims"], planted, results_path,
+                                   pytest_args)
+        if fresh is None:
+            return status or 1
+        if fresh["environment"].get("complete"):
+            for module in to_run:
+                if keys.get(module):
+                    reuse.keep(root, keys[module], fresh, module)
+    status = max(status, reuse.exit_status(reused))
+    results = reuse.combine(root, reused, fresh)
+    if reused:
+        write_atomic(results, results_path)
     entry = history.record(results, root)
     changes = history.changes_since_last_run(root, results, entry)
     series = history.check_series(root, results)
     print(f"repro: wrote {write_report(results, out, changes, series)} and {results_path}; "
-          f"kept in {entry.relative_to(root)}")
+          f"kept in {entry.relative_to(root)}"
+          + (f"; {len(reused)} of {len(modules)} claim modules reused" if reused else ""))
     return status
+
+
+def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
+               pytest_args: list[str]) -> tuple[int, dict | None]:
+    """pytest on ``paths`` (and the planted bugs of those claim modules), on every core unless
+    the arguments say otherwise; returns its exit status and the results it wrote."""
+    env = dict(os.environ)
+    if planted and paths != ["claims"]:
+        env[PLANTED_FOR] = ",".join(paths)
+    workers = [] if any(a == "no:xdist" or a.startswith(("-n", "--numprocesses", "--dist"))
+                        for a in pytest_args) else ["-n", "auto"]
+    cmd = [sys.executable, "-m", "pytest", *paths, *([str(PLANTED)] if planted else []),
+           f"--results={results_path}", "--progress", *workers, *pytest_args]
+    print("repro: " + " ".join(cmd[2:]), flush=True)
+    status = subprocess.call(cmd, cwd=root, env=env)
+    if not results_path.exists():
+        print(f"repro: pytest exited {status} without writing {results_path}; no report",
+              file=sys.stderr)
+        return status, None
+    return status, load(results_path)
 
 
 def cmd_merge(args) -> int:
@@ -144,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                           "one, or 'latest': the newest pytest run under report/out/runs/); "
                           "runs nothing. Several files are merged into one report (each test "
                           f"from the run that ran it; default --out {DEFAULT_OUT}/merged/)")
+    rep.add_argument("--no-reuse", action="store_true",
+                     help="run every claim module, even those whose sources, data, arguments "
+                          "and versions are unchanged since a kept run (also implied by "
+                          "--no-cache among the pytest arguments)")
     rep.add_argument("--allow-mixed-commits", action="store_true",
                      help="with several --from files: merge runs of different commits")
     swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "

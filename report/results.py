@@ -275,8 +275,9 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
     planted: list[dict] = []
     totals = {"tests": 0, "outcomes": {}}
     # Definition order within each file: the same order whichever process ran which test.
-    for rec in sorted(tests, key=lambda r: (r["nodeid"].split("::")[0], r.get("line", 0),
-                                            r["nodeid"])):
+    tests = sorted(tests, key=lambda r: (r["nodeid"].split("::")[0], r.get("line", 0),
+                                         r["nodeid"]))
+    for rec in tests:
         totals["tests"] += 1
         totals["outcomes"][rec["outcome"]] = totals["outcomes"].get(rec["outcome"], 0) + 1
         meta = rec.get("claim")
@@ -300,8 +301,38 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
 
     for claim in claims.values():
         _judge(claim)
-    return assemble(list(claims.values()), pair_benchmarks(benchmarks), planted, environment,
-                    catalogue or [], totals)
+    results = assemble(list(claims.values()), pair_benchmarks(benchmarks), planted, environment,
+                       catalogue or [], totals)
+    results["timing"] = timing(tests)
+    return results
+
+
+# A planted-bug test is parametrized "claims/test_x.py:bug-name": it runs that claim module.
+PLANTED_FOR = re.compile(r"\[(claims/[^\]:]+\.py):[^\]]*\]$")
+
+
+def timing(records: list[dict], slowest: int = 3) -> dict:
+    """Where a run's time went: per test module its seconds (setup, call and teardown of its
+    tests, as they ran on whichever process), share of the run and slowest tests; the planted-
+    bug tests' seconds in all and per claim module they run."""
+    modules: dict[str, dict] = {}
+    planted: dict[str, float] = {}
+    for rec in records:
+        module = rec["nodeid"].split("::")[0]
+        entry = modules.setdefault(module, {"seconds": 0.0, "tests": 0, "slowest": []})
+        entry["seconds"] += rec.get("duration_s", 0.0)
+        entry["tests"] += 1
+        entry["slowest"].append([rec["nodeid"].split("::", 1)[-1], rec.get("duration_s", 0.0)])
+        bound = PLANTED_FOR.search(rec["nodeid"])
+        if bound:
+            planted[bound.group(1)] = planted.get(bound.group(1), 0.0) + rec.get("duration_s", 0.0)
+    total = sum(e["seconds"] for e in modules.values()) or 1.0
+    for entry in modules.values():
+        entry["share"] = entry["seconds"] / total
+        entry["slowest"] = sorted(entry["slowest"], key=lambda t: -t[1])[:slowest]
+    return {"test_seconds": sum(e["seconds"] for e in modules.values()),
+            "modules": dict(sorted(modules.items(), key=lambda kv: -kv[1]["seconds"])),
+            "planted_bugs": {"seconds": sum(planted.values()), "by_claim_module": planted}}
 
 
 def assemble(claims: list[dict], benchmarks: list[dict], planted: list[dict], environment: dict,

@@ -1,41 +1,66 @@
 """Planted-bug sensitivity: each bug of ``tests/planted_bugs.py`` must make at least one check of
 its claim fail, and one of them a check of the part whose property the bug breaks.
 
-Each bug runs its claim module's selection in a separate pytest process with the bug planted,
-beside a clean run of the same selection; a check "catches" the bug when it held in the clean run
-and does not with the bug (a test that crashes with the bug counts too). The findings go to
-results.json ("planted_bugs") and the report shows the kill rate and the catching checks.
+Each bug runs its claim module's selection with the bug planted, in a fork of a server process
+that has imported torch and the other heavy libraries once (``tests/forkserver.py``), with the
+session's seed, data and tier options. The clean checks it is compared with come from the claim
+tests this process already ran (``pytest claims/ tests/``, and ``-n 2``, where the plugin runs a
+claim module and its bugs in one worker, the module first); where they did not run here, from a
+clean fork of the same selection. A check "catches" the bug when it held clean and does not
+with the bug (a test that crashes with the bug counts too). The findings go to results.json
+("planted_bugs") and the report shows the kill rate and the catching checks.
 """
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from optclaims_report.evidence import PREFIX
+from optclaims_report.results import build_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from forkserver import ForkServer  # noqa: E402
 from planted_bugs import BUGS, ENV  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_selection(module: str, select: str, out: Path, bug: str | None = None) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
-    env.pop(ENV, None)
-    if bug:
-        env[ENV] = bug
+def session_options(config) -> list[str]:
+    """The options that decide a claim test's numbers, as this session has them. Planted runs
+    never read the experiment cache: a cached clean result would hide the bug."""
+    options = [f"--seed={config.getoption('seed')}",
+               f"--torch-threads={config.getoption('torch_threads')}", "--no-cache"]
+    if config.getoption("data_dir"):
+        options.append(f"--data-dir={config.getoption('data_dir')}")
+    return options + ["--runslow"] * bool(config.getoption("runslow"))
+
+
+def run_selection(server: ForkServer, options: list[str], module: str, select: str, out: Path,
+                  bug: str | None = None) -> dict:
+    """The results of ``pytest module -k select`` in a fork of ``server``, with ``bug`` planted."""
     results = out / "results.json"
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", module, "-k", select, "-p", "planted_bugs",
-         f"--results={results}", "-q", "-p", "no:cacheprovider", "--benchmark-disable"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
-    assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    code = server.run(
+        [module, "-k", select, "-p", "planted_bugs", f"--results={results}", "-q",
+         "-p", "no:cacheprovider", "--benchmark-disable", *options],
+        env={ENV: bug or ""}, log=out / "pytest.log")
+    log = (out / "pytest.log").read_text(errors="replace")
+    assert results.exists(), f"pytest exited {code}:\n{log[-6000:]}"
     return json.loads(results.read_text())
+
+
+def clean_from_this_process(config, module: str, claim_id: str, planted: dict) -> dict | None:
+    """The clean outcomes of the tests the planted run ran, from this process's own run of the
+    claim module, if every one of them ran here to an outcome; else None."""
+    store = config.pluginmanager.get_plugin("optclaims-results")
+    wanted = {f"{module}::{name}" for name in planted["tests"]}
+    records = [r for nodeid, r in (store.records.items() if store else ())
+               if nodeid in wanted and r["outcome"] is not None]
+    if not wanted or len(records) != len(wanted):
+        return None
+    return outcomes(build_results(records, [], {}), claim_id)
 
 
 def outcomes(results: dict, claim_id: str) -> dict:
@@ -61,32 +86,57 @@ def caught_by(clean: dict, planted: dict) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def clean_runs(tmp_path_factory):
-    """Clean runs, one per (module, selection), shared by the bugs that use it."""
+def fork_server():
+    """One server per process running these tests: each selection runs in a fork of it."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
+    env.pop(ENV, None)
+    server = ForkServer(ROOT, env)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def clean_runs(fork_server, tmp_path_factory, request):
+    """Clean forks, one per (module, selection), for the bugs whose claim tests did not run in
+    this process."""
     cache = {}
 
     def get(bug):
         key = (bug.module, bug.select)
         if key not in cache:
-            cache[key] = run_selection(bug.module, bug.select, tmp_path_factory.mktemp("clean"))
+            cache[key] = run_selection(fork_server, session_options(request.config), bug.module,
+                                       bug.select, tmp_path_factory.mktemp("clean"))
         return outcomes(cache[key], bug.claim)
     return get
 
 
+def bugs_to_run() -> dict:
+    """Every bug, or those of the claim modules that $OPTCLAIMS_PLANTED_FOR lists (``repro
+    report`` sets it when it reuses the other modules' results)."""
+    only = [m for m in os.environ.get("OPTCLAIMS_PLANTED_FOR", "").split(",") if m]
+    return {name: bug for name, bug in BUGS.items() if not only or bug.module in only}
+
+
+# The id names the claim module first: under -n N the bug runs on the worker that ran it.
 @pytest.mark.parametrize("name", [
-    pytest.param(name, marks=[pytest.mark.slow] if bug.slow else [], id=name)
-    for name, bug in BUGS.items()])
-def test_planted_bug_is_caught_by_a_check_of_the_property_it_breaks(name, clean_runs, tmp_path,
-                                                                    request):
+    pytest.param(name, marks=[pytest.mark.slow] if bug.slow else [], id=f"{bug.module}:{name}")
+    for name, bug in bugs_to_run().items()])
+def test_planted_bug_is_caught_by_a_check_of_the_property_it_breaks(name, clean_runs, fork_server,
+                                                                    tmp_path, request):
     bug = BUGS[name]
-    clean = clean_runs(bug)
+    planted = outcomes(run_selection(fork_server, session_options(request.config), bug.module,
+                                     bug.select, tmp_path, name), bug.claim)
+    clean = clean_from_this_process(request.config, bug.module, bug.claim, planted)
+    source = "this process's run of the claim module" if clean else "a clean fork"
+    clean = clean or clean_runs(bug)
     assert any(s == "held" for _, s in clean["checks"].values()), "the clean run checked nothing"
-    caught = caught_by(clean, outcomes(run_selection(bug.module, bug.select, tmp_path, name),
-                                           bug.claim))
+    caught = caught_by(clean, planted)
     direct = [c for c in caught if c["part"] == bug.expect]
     request.node.user_properties.append((PREFIX + "planted", {
         "bug": name, "claim": bug.claim, "what": bug.what, "expected_part": bug.expect,
-        "caught": bool(caught), "direct": bool(direct), "caught_by": caught}))
+        "caught": bool(caught), "direct": bool(direct), "caught_by": caught,
+        "clean_from": source}))
     assert caught, f"planted bug {name!r} ({bug.what}) left every check of {bug.claim} holding"
     assert direct, (f"planted bug {name!r} was caught only outside part {bug.expect!r}: "
                     f"{[c['check'] for c in caught]}")

@@ -1,0 +1,91 @@
+"""A fork server for short pytest runs: one process imports the heavy libraries once, and each run
+is a forked child of it calling ``pytest.main``.
+
+A planted-bug run is a claim module's selection in a fresh process (the bug is planted before the
+claim module imports anything from ``reproductions``). As separate ``python -m pytest`` processes
+each run paid about 3.5 s of imports (torch 1.7 s, scipy.stats 1.2 s) for tests that take a tenth
+of that; a fork of a process that has imported them pays none of it.
+
+Only third-party libraries and the report package are imported here, never ``reproductions`` or a
+claim module: a child imports those itself, after its bug is planted, exactly as a fresh process
+would. The server never runs a torch operation, so no thread pool exists when it forks.
+
+Protocol (one JSON object per line): the client writes ``{"args": [...], "env": {...},
+"log": PATH}``; the server forks, the child runs ``pytest.main(args)`` with ``env`` added to its
+environment and its output in ``log``, and the server answers ``{"exit": CODE}`` when the child
+has ended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PRELOAD = ("torch", "numpy", "scipy.stats", "scipy.optimize", "sklearn.datasets",
+           "sklearn.linear_model", "pytest", "pytest_benchmark.plugin", "xdist.plugin",
+           "optclaims_report.evidence", "optclaims_report.results")
+
+
+def _child(request: dict) -> None:
+    """In the forked child: run pytest and leave without returning to the server's loop."""
+    code = 70
+    try:
+        os.environ.update(request.get("env", {}))
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        import pytest
+        code = int(pytest.main(request["args"]))
+    except BaseException as err:  # noqa: BLE001 - the child must always reach os._exit
+        print(f"forkserver child: {type(err).__name__}: {err}", file=sys.stderr)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def serve() -> None:
+    for name in PRELOAD:
+        __import__(name)
+    protocol = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # stray prints go to stderr, never into the protocol stream
+    protocol.write(json.dumps({"ready": os.getpid()}) + "\n")
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _child(request)
+        _, status = os.waitpid(pid, 0)
+        protocol.write(json.dumps({"exit": os.waitstatus_to_exitcode(status)}) + "\n")
+
+
+class ForkServer:
+    """Client side: ``run(args, env, log)`` runs one pytest selection in a fork of the server."""
+
+    def __init__(self, cwd: Path, env: dict | None = None):
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__], cwd=cwd, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        hello = self.proc.stdout.readline()
+        if not hello:
+            raise RuntimeError("the pytest fork server did not start (see its stderr)")
+
+    def run(self, args: list[str], env: dict, log: Path) -> int:
+        self.proc.stdin.write(json.dumps({"args": args, "env": env, "log": str(log)}) + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("the pytest fork server died")
+        return json.loads(answer)["exit"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    serve()
