@@ -72,9 +72,28 @@ class ModuleScheduling(LoadScopeScheduling):
         return work_unit(nodeid)
 
     def schedule(self) -> None:
-        if self.collection is None and self.collection_is_completed:
-            # Every worker collected the same ids; order them (identically) by unit.
-            for node, ids in self.registered_collections.items():
-                self.registered_collections[node] = longest_first(list(ids), self.seconds)
-            self.config.option.loadscopereorder = False
-        super().schedule()
+        """LoadScopeScheduling.schedule with the work queue built longest unit first. The
+        workers' own collections stay as collected: work is sent as indices into them."""
+        assert self.collection_is_completed
+        if self.collection is not None:   # a later call: new nodes join the queue
+            for node in self.nodes:
+                self._reschedule(node)
+            return
+        if not self._check_nodes_have_same_collection():
+            self.log("**Different tests collected, aborting run**")
+            return
+        self.collection = list(next(iter(self.registered_collections.values())))
+        if not self.collection:
+            return
+        for nodeid in longest_first(self.collection, self.seconds):
+            self.workqueue.setdefault(work_unit(nodeid), {})[nodeid] = False
+        for _ in range(len(self.nodes) - len(self.workqueue)):   # more workers than units
+            unused, _ = self.assigned_work.popitem()
+            unused.shutdown()
+        for node in self.nodes:
+            self._assign_work_unit(node)
+        for node in self.nodes:
+            self._reschedule(node)
+        if not self.workqueue:
+            for node in self.nodes:
+                node.shutdown()

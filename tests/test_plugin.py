@@ -443,7 +443,7 @@ def test_repro_report_returns_pytests_failure_status(project, monkeypatch):
     claims = project.mkdir("claims")
     (claims / "test_toy.py").write_text(CLAIM_MODULE.replace('2 - 1, ">", 0.5', '2 - 1, ">", 1.5'))
     monkeypatch.chdir(project.path)
-    assert cli.main(["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]) == 1
+    assert cli.main(["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider", "-n0"]) == 1
     assert "not reproduced" in (project.path / "site" / "index.html").read_text()
 
 
@@ -563,7 +563,7 @@ def test_two_report_runs_in_a_row_show_what_changed_since_the_last(project, monk
     claims = project.mkdir("claims")
     (project.path / "test_toy.py").rename(claims / "test_toy.py")
     monkeypatch.chdir(project.path)
-    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]
+    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider", "-n0"]
     assert cli.main(args) == 0
     assert "The first run kept on this machine" in (project.path / "site" / "index.html").read_text()
     assert cli.main(args) == 0
@@ -583,7 +583,7 @@ def test_a_pinned_baseline_keeps_judging_later_runs_until_the_next_baseline(proj
     claims = project.mkdir("claims")
     (project.path / "test_toy.py").rename(claims / "test_toy.py")
     monkeypatch.chdir(project.path)
-    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider"]
+    args = ["report", "--out", "site", "--", "-q", "-p", "no:cacheprovider", "-n0"]
     page = project.path / "site" / "index.html"
     assert cli.main(args) == 0
     history = project.path / "report" / "out" / "history"
