@@ -509,11 +509,14 @@ def test_batched_training_matches_torch_optim_per_model(seed, evidence):
                   "amplified by a ReLU flipped near zero (4.8e-4 at base seed 14, lr 0.01).")
     batched_against_reference(evidence, seed, "plain, He, ReLU", (0.01, 0.1), "he", "relu", None)
     g = torch.Generator().manual_seed(seed)
-    fan_out, fan_in = 256, 128
-    torch_init = {"he": lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu"),
-                  "glorot": torch.nn.init.xavier_normal_,
-                  "orthogonal": lambda w: torch.nn.init.orthogonal_(w, gain=math.sqrt(2.0)),
-                  "gaussian-0.01": lambda w: torch.nn.init.normal_(w, 0.0, 0.01)}
+    ref = torch.Generator().manual_seed(seed + 1)  # torch's own draw, seeded: the same value
+    fan_out, fan_in = 256, 128                     # whichever tests ran before in the process
+    torch_init = {"he": lambda w: torch.nn.init.kaiming_normal_(w, nonlinearity="relu",
+                                                                generator=ref),
+                  "glorot": lambda w: torch.nn.init.xavier_normal_(w, generator=ref),
+                  "orthogonal": lambda w: torch.nn.init.orthogonal_(w, gain=math.sqrt(2.0),
+                                                                    generator=ref),
+                  "gaussian-0.01": lambda w: torch.nn.init.normal_(w, 0.0, 0.01, generator=ref)}
     for init, reference_init in torch_init.items():
         ours = float(sp.layer_init(init, fan_out, fan_in, g).std())
         theirs = float(reference_init(torch.empty(fan_out, fan_in)).std())
