@@ -16,6 +16,7 @@ Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -108,8 +109,9 @@ def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
     env = dict(os.environ)
     if planted and paths != ["claims"]:
         env[PLANTED_FOR] = ",".join(paths)
-    workers = [] if any(a == "no:xdist" or a.startswith(("-n", "--numprocesses", "--dist"))
-                        for a in pytest_args) else ["-n", "auto"]
+    told = any(a == "no:xdist" or a.startswith(("-n", "--numprocesses", "--dist"))
+               for a in pytest_args)
+    workers = [] if told or importlib.util.find_spec("xdist") is None else ["-n", "auto"]
     cmd = [sys.executable, "-m", "pytest", *paths, *([str(PLANTED)] if planted else []),
            f"--results={results_path}", "--progress", *workers, *pytest_args]
     print("repro: " + " ".join(cmd[2:]), flush=True)

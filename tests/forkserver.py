@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,8 +50,8 @@ def _child(request: dict) -> None:
         os._exit(code)
 
 
-def serve() -> None:
-    for name in PRELOAD:
+def serve(preload: tuple[str, ...] = PRELOAD) -> None:
+    for name in preload:
         __import__(name)
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints go to stderr, never into the protocol stream
@@ -64,28 +66,43 @@ def serve() -> None:
 
 
 class ForkServer:
-    """Client side: ``run(args, env, log)`` runs one pytest selection in a fork of the server."""
+    """Client side: ``run(args, env, log)`` runs one pytest selection in a fork of the server.
+    The server and its children form one process group: a run over its time limit kills the
+    group (child included) and raises TimeoutError; the next run starts a new server."""
 
-    def __init__(self, cwd: Path, env: dict | None = None):
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__], cwd=cwd, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        hello = self.proc.stdout.readline()
-        if not hello:
+    def __init__(self, cwd: Path, env: dict | None = None, preload: tuple[str, ...] = PRELOAD):
+        self.cwd, self.env, self.preload = cwd, env, preload
+        self.proc = self._start()
+
+    def _start(self) -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, __file__, *self.preload], cwd=self.cwd,
+                                env=self.env,
+                                text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                start_new_session=True)
+        if not proc.stdout.readline():
             raise RuntimeError("the pytest fork server did not start (see its stderr)")
+        return proc
 
-    def run(self, args: list[str], env: dict, log: Path) -> int:
+    def run(self, args: list[str], env: dict, log: Path, timeout_s: float = 1800) -> int:
+        if self.proc.poll() is not None:
+            self.proc = self._start()
         self.proc.stdin.write(json.dumps({"args": args, "env": env, "log": str(log)}) + "\n")
         self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        if not ready:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            raise TimeoutError(f"pytest {' '.join(args)} ran over {timeout_s:.0f} s (log: {log})")
         answer = self.proc.stdout.readline()
         if not answer:
             raise RuntimeError("the pytest fork server died")
         return json.loads(answer)["exit"]
 
     def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=60)
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
 
 
 if __name__ == "__main__":
-    serve()
+    serve(tuple(sys.argv[1:]) or PRELOAD)
