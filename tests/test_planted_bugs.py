@@ -85,9 +85,11 @@ def caught_by(clean: dict, planted: dict) -> list[dict]:
     return out
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fork_server():
-    """One server per process running these tests: each selection runs in a fork of it."""
+    """One server per process running these tests, each selection in a fork of it. Session-
+    scoped: under -n N a worker moves between claim modules and their bugs, and a module-scoped
+    server was restarted (torch imported again, about 3.5 s) at each switch."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     env.pop(ENV, None)
@@ -96,7 +98,7 @@ def fork_server():
     server.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def clean_runs(fork_server, tmp_path_factory, request):
     """Clean forks, one per (module, selection), for the bugs whose claim tests did not run in
     this process."""
