@@ -149,7 +149,8 @@ def _time_benchmarks_under_xdist(config) -> None:
     bench = getattr(config, "_benchmarksession", None)
     xdist = hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None)
     if bench is not None and xdist and not config.getoption("benchmark_disable"):
-        bench.disabled = bench.skip = False
+        bench.disabled = False
+        bench.skip = bool(config.getoption("benchmark_skip"))   # --benchmark-skip still holds
         bench.xdist_warning = False
 
 

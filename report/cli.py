@@ -1,6 +1,8 @@
 """The ``repro`` command.
 
-    repro report [--out DIR] [PYTEST_ARGS...]   run the claims, write DIR/results.json and DIR/index.html
+    repro report [--out DIR] [--no-reuse] [PYTEST_ARGS...]
+                                                run the claims (every core; unchanged claim modules'
+                                                results reused), write DIR/results.json and DIR/index.html
     repro report --from DIR/results.json [--out DIR]   rebuild DIR/index.html without re-running
     repro report --from latest                  render the newest plain `pytest claims/` run
     repro report --from A.json B.json [--out DIR]   merge runs (tiers, machines, shards) into one report
