@@ -957,32 +957,3 @@ def test_bench_batched_seeds(benchmark, net, seeds, bench_splits):
     specs = bl.grid(seeds, ["plain", "bn"], (0.1,))
     benchmark.pedantic(bl.train_on_splits, args=(CFG[net], bench_splits[net], specs, BENCH_STEPS),
                        kwargs={"final_eval": False}, rounds=3, iterations=1, warmup_rounds=1)
-
-
-@pytest.fixture(scope="module")
-def probe_point(seeds, bench_splits):
-    """Weights, gradients and batch of the 5 plain + 5 BN mini-VGGs after 10 steps."""
-    specs = bl.grid(seeds, ["plain", "bn"], (0.1,))
-    sample, _, _ = bl.split_sampler(bench_splits["cnn"], specs, CFG["batch"], 11)
-    run = bl.train(CFG["cnn"], specs, 10, sample)
-    x, y = sample(10)
-    variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
-    _, grads = bl.grads_and_loss(CFG["cnn"], run.params, x, y, variant)
-    return CFG["cnn"], run.params, grads, x, y, variant, CFG["probe"]["etas"]
-
-
-def test_bench_probe_looped_over_step_sizes(benchmark, probe_point):
-    """Baseline: the 8 step sizes one after the other (10 models per pass)."""
-    benchmark.group = "batchnorm-landscape: landscape probe of 5 plain + 5 BN cnn, 8 step sizes"
-    benchmark.extra_info["units"] = N_SLOW
-    benchmark.pedantic(bl.probe_looped, args=probe_point, rounds=3, iterations=1,
-                       warmup_rounds=1)
-
-
-def test_bench_probe_batched_over_step_sizes(benchmark, probe_point):
-    """The 8 step sizes as 8 x 10 models in one pass."""
-    benchmark.group = "batchnorm-landscape: landscape probe of 5 plain + 5 BN cnn, 8 step sizes"
-    benchmark.extra_info["units"] = N_SLOW
-    benchmark.extra_info["baseline"] = "test_bench_probe_looped_over_step_sizes"
-    benchmark.pedantic(bl.probe_batched, args=probe_point, rounds=3, iterations=1,
-                       warmup_rounds=1)

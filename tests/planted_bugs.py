@@ -140,8 +140,8 @@ def noisy_bn_without_noise(mp):
 def probe_ignores_the_step_size(mp):
     """The landscape probe moves every model by the smallest step size only."""
     from reproductions import batchnorm_landscape as bl
-    original = bl.probe_batched
-    mp.setattr(bl, "probe_batched", lambda arch, params, grads, x, y, variant, etas, kind="ce":
+    original = bl.landscape_probe
+    mp.setattr(bl, "landscape_probe", lambda arch, params, grads, x, y, variant, etas, kind="ce":
                original(arch, params, grads, x, y, variant, (etas[0],) * len(etas), kind))
 
 

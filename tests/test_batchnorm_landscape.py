@@ -186,30 +186,14 @@ def test_probe_on_least_squares_matches_the_closed_form():
     Hg = 2 * g @ X @ X.T / (B * d)
     beta = float(Hg.norm() / g.norm())
     etas = (0.05, 0.1, 0.2, 0.4)
-    per_eta = [bl.probe_looped(arch, params, grads, x, y, codes("plain"), (e,), "mse")["beta"][0]
+    per_eta = [bl.landscape_probe(arch, params, grads, x, y, codes("plain"), (e,), "mse")["beta"][0]
                for e in etas]
     np.testing.assert_allclose(per_eta, beta, rtol=1e-4)
-    res = bl.probe_batched(arch, params, grads, x, y, codes("plain"), etas, "mse")
+    res = bl.landscape_probe(arch, params, grads, x, y, codes("plain"), etas, "mse")
     np.testing.assert_allclose(res["beta"][0], beta, rtol=1e-4)
     np.testing.assert_allclose(res["pred"][0], max(etas) * float(Hg.norm()), rtol=1e-4)
     along = [float(((W - e * g) @ X - Y).pow(2).mean()) for e in etas]
     np.testing.assert_allclose(res["range"][0], max(along) - min(along), rtol=1e-4, atol=1e-6)
-
-
-def test_batched_and_looped_probes_agree():
-    """Stacking the step sizes as extra models changes nothing (within 1e-5, relative)."""
-    seeds = [0, 1]
-    specs = bl.grid(seeds, ["plain", "bn", "l1"], (0.1,))
-    splits = {s: bl.digits_split(s) for s in seeds}
-    sample, _, _ = bl.split_sampler(splits, specs, 64, 6)
-    run = bl.train(bl.CONFIG["cnn"], specs, 5, sample)
-    x, y = sample(5)
-    variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
-    _, grads = bl.grads_and_loss(bl.CONFIG["cnn"], run.params, x, y, variant)
-    args = (bl.CONFIG["cnn"], run.params, grads, x, y, variant, bl.CONFIG["probe"]["etas"])
-    a, b = bl.probe_batched(*args), bl.probe_looped(*args)
-    for k in ("range", "pred", "beta", "lo", "hi"):
-        np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-7)
 
 
 def test_probe_ratio_is_the_geometric_mean_over_steps():
