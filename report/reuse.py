@@ -6,7 +6,7 @@ key is a sha256 over everything that can change them:
 
 - the source of the claim module and of every project module it reaches through its imports,
   transitively (``reproductions.*``, ``optclaims_report.*``, any module of the checkout), the
-  plugin (``conftest.py``) and,
+  plugin (``conftest.py``) and what it imports (verdict rules, results builder) and,
   where the planted-bug table runs, the planted-bug sources under ``tests/``;
 - the data files' sha256 (every file under the data directory, or its absence);
 - the pytest arguments (seed, tier, selection) and the versions of python, torch, numpy, scipy
@@ -115,7 +115,9 @@ def module_key(root: Path, module: Path, pytest_args: list[str], data: str,
                planted: bool) -> str:
     """The reuse key of one claim module's results (see the module docstring)."""
     digest = hashlib.sha256()
-    sources = reached_sources(root, module) + [root / "conftest.py"]
+    # The plugin and what it imports (the verdict rules, the results builder) judge every claim.
+    sources = sorted(set(reached_sources(root, module)) | set(
+        reached_sources(root, root / "conftest.py")))
     sources += [root / p for p in PLANTED_SOURCES if planted and (root / p).is_file()]
     for path in sources:
         digest.update(str(path.relative_to(root)).encode())

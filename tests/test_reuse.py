@@ -116,3 +116,17 @@ def test_a_changed_data_file_changes_the_data_digest(tmp_path):
     (tmp_path / "a.csv").write_text("1,3\n")
     assert reuse.data_digest(tmp_path) != before
     assert reuse.data_digest(tmp_path / "absent") != before
+
+
+def test_a_change_to_what_the_plugin_imports_changes_every_modules_key(tmp_path):
+    """conftest.py imports the verdict rules: editing them must re-run every claim."""
+    sources = reuse.reached_sources(ROOT, ROOT / "conftest.py")
+    assert ROOT / "report" / "verdicts.py" in sources and ROOT / "report" / "results.py" in sources
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "test_a.py").write_text("def test_a():\n    pass\n")
+    (tmp_path / "conftest.py").write_text("import rules\n")
+    (tmp_path / "rules.py").write_text("BOUND = 1\n")
+    key = reuse.module_key(tmp_path, tmp_path / "claims" / "test_a.py", [], "d", planted=False)
+    (tmp_path / "rules.py").write_text("BOUND = 2\n")
+    assert reuse.module_key(tmp_path, tmp_path / "claims" / "test_a.py", [], "d",
+                            planted=False) != key
