@@ -35,9 +35,9 @@ import pytest
 from optclaims_report.cache import ExperimentCache
 from optclaims_report.evidence import PREFIX, Evidence
 from optclaims_report.results import (RUNS_DIR, build_results, collect_environment,
-                                      git_commit, write_atomic)
+                                      git_commit, utc_now, write_atomic)
 from optclaims_report.verdicts import LABELS
-from reproductions.data import DataCorrupt, DataMissing
+from reproductions.data import DataCorrupt, DataMissing, data_directory
 
 DEFAULT_SEED = 0
 CACHE_DIR = Path("report") / "out" / "cache"
@@ -403,10 +403,7 @@ def device(request):
 @pytest.fixture(scope="session")
 def data_dir(request) -> Path:
     """The data directory: ``--data-dir``, else ``$REPRO_DATA``, else ``../shared/data``."""
-    chosen = request.config.getoption("data_dir") or os.environ.get("REPRO_DATA")
-    if chosen:
-        return Path(chosen)
-    return Path(request.config.rootpath).parent / "shared" / "data"
+    return data_directory(request.config.rootpath, request.config.getoption("data_dir"))
 
 
 # --- the results store -----------------------------------------------------------------------
@@ -496,10 +493,6 @@ def selection(config, records: list[dict]) -> dict:
             "partial": bool(keyword or markexpr or deselected or len(ran) < len(suite))}
 
 
-def _utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
 class ResultsStore:
     """Collects each test's phases on the controller and writes results.json: after each claim
     test (at most every few seconds, so a killed run leaves a valid file for what finished) and
@@ -517,7 +510,7 @@ class ResultsStore:
         self.written: tuple[Path, dict] | None = None
         self.environment: dict | None = None
         self.last_write = 0.0
-        self.started_utc = _utc_now()
+        self.started_utc = utc_now()
 
     @staticmethod
     def _new_record(nodeid: str, line: int) -> dict:
@@ -593,7 +586,7 @@ class ResultsStore:
         benchmarks = _benchmarks(config, claim_of) + [
             dict(b, claim=claim_of.get(b["fullname"])) for b in self.worker_benchmarks.values()]
         results = build_results(records + not_reached, benchmarks,
-                                dict(self.environment, complete=complete, written_utc=_utc_now(),
+                                dict(self.environment, complete=complete, written_utc=utc_now(),
                                      interrupted=interrupted,
                                      selection=selection(config, records + not_reached)),
                                 load_catalogue(config.rootpath))

@@ -33,9 +33,10 @@ import tempfile
 import time
 import types
 import warnings
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+
+from .results import utc_now
 
 PROJECT_PACKAGES = ("reproductions",)
 FORMAT = 1
@@ -222,7 +223,7 @@ class ExperimentCache:
         start = time.perf_counter()
         result = fn(*args, **kwargs)
         wall = time.perf_counter() - start
-        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = utc_now()
         if path is not None:
             write_entry(path, {"key": key, "experiment": name, "computed_utc": now,
                                "commit": self.commit, "wall_s": round(wall, 3)}, result)

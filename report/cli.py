@@ -34,7 +34,7 @@ from .sweep import parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
 PLANTED = Path("tests") / "test_planted_bugs.py"
-PLANTED_FOR = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose planted bugs run (comma-separated)
+PLANTED_MODULES_ENV = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose bugs run (comma-separated)
 
 
 def project_root() -> Path:
@@ -110,7 +110,7 @@ def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
     the arguments say otherwise; returns its exit status and the results it wrote."""
     env = dict(os.environ)
     if planted and paths != ["claims"]:
-        env[PLANTED_FOR] = ",".join(paths)
+        env[PLANTED_MODULES_ENV] = ",".join(paths)
     told = any(a == "no:xdist" or a.startswith(("-n", "--numprocesses", "--dist"))
                for a in pytest_args)
     workers = [] if told or importlib.util.find_spec("xdist") is None else ["-n", "auto"]

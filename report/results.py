@@ -42,6 +42,7 @@ import math
 import os
 import re
 import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -504,24 +505,41 @@ def load(path: str | os.PathLike) -> dict:
     return results
 
 
+def utc_now() -> str:
+    """The time now, UTC, as results files write it."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# The libraries whose versions a run records: import name, distribution name.
+LIBRARIES = (("torch", "torch"), ("numpy", "numpy"), ("scipy", "scipy"),
+             ("matplotlib", "matplotlib"), ("sklearn", "scikit-learn"), ("pytest", "pytest"))
+
+
+def library_versions(names=tuple(name for name, _ in LIBRARIES)) -> dict[str, str | None]:
+    """The installed version of each library of ``names`` (None where absent), from the loaded
+    module if there is one, else from its installed distribution: importing matplotlib only to
+    read its version cost 0.45 s in every pytest run (each planted-bug run among them)."""
+    import sys
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for name, dist in LIBRARIES:
+        if name in names:
+            try:
+                found[name] = getattr(sys.modules.get(name), "__version__", None) or \
+                    metadata.version(dist)
+            except Exception:  # not installed: say so rather than fail the run
+                found[name] = None
+    return found
+
+
 def collect_environment(root: str | os.PathLike, **extra: Any) -> dict:
     """Versions, hardware and the git commit of ``root``: what a reader needs to repeat a run."""
     import platform
     import sys
 
-    from importlib import metadata
-
-    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    # From the installed distributions: importing matplotlib only to read its version cost
-    # 0.45 s in every pytest run (each planted-bug run among them).
-    for mod, dist in (("torch", "torch"), ("numpy", "numpy"), ("scipy", "scipy"),
-                      ("matplotlib", "matplotlib"), ("sklearn", "scikit-learn"),
-                      ("pytest", "pytest")):
-        try:
-            env[mod] = getattr(sys.modules.get(mod), "__version__", None) or \
-                metadata.version(dist)
-        except Exception:  # not installed: say so rather than fail the run
-            env[mod] = None
+    env: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                           **library_versions()}
     env["cpu"] = _cpu_model()
     env["cpu_count"] = os.cpu_count()
     try:

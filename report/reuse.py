@@ -23,19 +23,18 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import platform
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
+from reproductions.data import data_directory
+
 from .merge import merge
-from .results import ResultsFileError, git_commit, load, write_atomic
+from .results import ResultsFileError, git_commit, library_versions, load, utc_now, write_atomic
 
 REUSE_DIR = Path("report") / "out" / "reuse"
 PROJECT_PACKAGES = {"reproductions": "reproductions", "optclaims_report": "report"}
 PLANTED_SOURCES = ("tests/planted_bugs.py", "tests/test_planted_bugs.py", "tests/forkserver.py")
-VERSIONED = ("torch", "numpy", "scipy", "scikit-learn")
+VERSIONED = ("torch", "numpy", "scipy", "sklearn")
 
 
 def _module_file(root: Path, dotted: str) -> Path | None:
@@ -101,23 +100,19 @@ def data_digest(data_dir: Path | None) -> str:
     return digest.hexdigest()
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "absent"
-    return found
+def versions() -> dict[str, str | None]:
+    return {"python": platform.python_version(), **library_versions(VERSIONED)}
 
 
-def module_key(root: Path, module: Path, pytest_args: list[str], data: str,
-               planted: bool) -> str:
-    """The reuse key of one claim module's results (see the module docstring)."""
+def module_key(root: Path, module: Path, pytest_args: list[str], data: str, planted: bool,
+               plugin_sources: list[Path] | None = None) -> str:
+    """The reuse key of one claim module's results (see the module docstring).
+    ``plugin_sources``: what ``conftest.py`` reaches (the verdict rules, the results builder,
+    which judge every claim), when the caller has it for many modules."""
     digest = hashlib.sha256()
-    # The plugin and what it imports (the verdict rules, the results builder) judge every claim.
-    sources = sorted(set(reached_sources(root, module)) | set(
-        reached_sources(root, root / "conftest.py")))
+    if plugin_sources is None:
+        plugin_sources = reached_sources(root, root / "conftest.py")
+    sources = sorted(set(reached_sources(root, module)) | set(plugin_sources))
     sources += [root / p for p in PLANTED_SOURCES if planted and (root / p).is_file()]
     for path in sources:
         digest.update(str(path.relative_to(root)).encode())
@@ -163,18 +158,18 @@ def data_dir(root: Path, pytest_args: list[str]) -> Path:
     """The data directory the run will read (as the plugin resolves it)."""
     for i, arg in enumerate(pytest_args):
         if arg.startswith("--data-dir="):
-            return Path(arg.split("=", 1)[1])
+            return data_directory(root, arg.split("=", 1)[1])
         if arg == "--data-dir" and i + 1 < len(pytest_args):
-            return Path(pytest_args[i + 1])
-    chosen = os.environ.get("REPRO_DATA")
-    return Path(chosen) if chosen else root.parent / "shared" / "data"
+            return data_directory(root, pytest_args[i + 1])
+    return data_directory(root)
 
 
 def lookup(root: Path, modules: list[str], pytest_args: list[str],
            planted: bool) -> tuple[dict[str, str], dict[str, dict]]:
     """Each claim module's key, and the kept results of those whose key has some."""
     data = data_digest(data_dir(root, pytest_args))
-    keys = {m: module_key(root, root / m, pytest_args, data, planted) for m in modules}
+    plugin = reached_sources(root, root / "conftest.py")
+    keys = {m: module_key(root, root / m, pytest_args, data, planted, plugin) for m in modules}
     found = {m: kept(root, key) for m, key in keys.items()}
     return keys, {m: r for m, r in found.items() if r is not None}
 
@@ -200,7 +195,7 @@ def combine(root: Path, reused: dict[str, dict], fresh: dict | None) -> dict:
                         for m, r in reused.items()}
     merged["timing"] = dict((fresh or {}).get("timing") or {}, reused_modules=sorted(reused))
     if fresh is None:
-        merged["environment"].update(written_utc=_utc_now(), git_commit=git_commit(root),
+        merged["environment"].update(written_utc=utc_now(), git_commit=git_commit(root),
                                      complete=True)
     return merged
 
@@ -210,7 +205,3 @@ def exit_status(reused: dict[str, dict]) -> int:
     errored (a claim not reproduced, broken, or a known non-reproduction that reproduced)."""
     return int(any(t["outcome"] in ("failed", "error") for r in reused.values()
                    for c in r["claims"] for t in c["tests"]))
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import pickle
 import struct
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ class DataMissing(DataUnavailable):
 
 class DataCorrupt(DataUnavailable):
     """A data file is present but fails its checksum, has no known checksum, or does not parse."""
+
+
+def data_directory(root: str | Path, chosen: str | Path | None = None) -> Path:
+    """The data directory of the checkout at ``root``: ``chosen`` (``--data-dir``), else
+    ``$REPRO_DATA``, else ``../shared/data`` beside the checkout."""
+    chosen = chosen or os.environ.get("REPRO_DATA")
+    return Path(chosen) if chosen else Path(root).parent / "shared" / "data"
 
 
 def verified(path: str | Path, digest: str, algorithm: str = "sha256", source: str = "") -> Path:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from optclaims_report.cli import PLANTED_MODULES_ENV
 from optclaims_report.evidence import PREFIX
 from optclaims_report.results import build_results
 
@@ -116,7 +117,7 @@ def clean_runs(fork_server, tmp_path_factory, request):
 def bugs_to_run() -> dict:
     """Every bug, or those of the claim modules that $OPTCLAIMS_PLANTED_FOR lists (``repro
     report`` sets it when it reuses the other modules' results)."""
-    only = [m for m in os.environ.get("OPTCLAIMS_PLANTED_FOR", "").split(",") if m]
+    only = [m for m in os.environ.get(PLANTED_MODULES_ENV, "").split(",") if m]
     return {name: bug for name, bug in BUGS.items() if not only or bug.module in only}
 
 

@@ -6,7 +6,6 @@ with the reason when it is absent; the failure paths run everywhere on synthetic
 
 import gzip
 import hashlib
-import os
 import struct
 from pathlib import Path
 
@@ -14,11 +13,11 @@ import numpy as np
 import pytest
 
 from reproductions.data import (GAS_CSV_TARGET_SHIFT, GAS_DRIFT_SHA256, GAS_ETHANOL_CSV_SHA256,
-                                MNIST_SHA256, DataUnavailable, load_gas_ethanol_batches,
+                                MNIST_SHA256, DataUnavailable, data_directory,
+                                load_gas_ethanol_batches,
                                 load_gas_ethanol_csv, load_mnist, mnist_subset, standardize)
 
-DATA = Path(os.environ.get("REPRO_DATA") or Path(__file__).resolve().parents[1].parent
-            / "shared" / "data")
+DATA = data_directory(Path(__file__).resolve().parents[1])
 
 # Ethanol rows per batch file, from the data directory's README.md (batch7 and batch10 absent).
 README_ETHANOL_ROWS = {1: 90, 2: 164, 3: 365, 4: 64, 5: 28, 6: 514, 8: 30, 9: 61}
