@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import stats
 
 PREFIX = "optclaims."
 
@@ -215,6 +214,8 @@ def seed_interval(values: Sequence[float], statistic: str) -> tuple[float, float
     top, bottom = (finite.max(), finite.min()) if finite.size else (0.0, 0.0)
     span = top - bottom + 1.0
     x = np.where(x == np.inf, top + span, np.where(x == -np.inf, bottom - span, x))
+    from scipy import stats  # here, not at the top: every pytest run imports this module, and
+    #                          scipy.stats costs 1.4 s of a run that bootstraps nothing
     res = stats.bootstrap((x,), STATISTICS[statistic], n_resamples=N_RESAMPLES,
                           confidence_level=CONFIDENCE, method="percentile",
                           rng=np.random.default_rng(BOOTSTRAP_SEED))

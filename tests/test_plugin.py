@@ -4,6 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+# The plugin imports scipy.stats on its first seed interval. pytester's in-process runs drop the
+# modules a run imported when it ends, and numpy's C extensions cannot be loaded twice in one
+# process: imported here once, scipy.stats outlives every in-process run.
+import scipy.stats  # noqa: F401
 
 ROOT_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
 
