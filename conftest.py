@@ -100,8 +100,23 @@ def pytest_xdist_make_scheduler(config, log):
     return None
 
 
+def _check_options(config) -> None:
+    """Option values the plugin cannot use are usage errors (one line, exit 4), not an
+    INTERNALERROR halfway through the run."""
+    if config.getoption("torch_threads") < 1:
+        raise pytest.UsageError(f"--torch-threads must be at least 1, not "
+                                f"{config.getoption('torch_threads')}")
+    results = config.getoption("results")
+    if results and Path(results).is_dir():
+        raise pytest.UsageError(f"--results names the folder {results}; give the path of the "
+                                f"results file to write, e.g. {results}/results.json")
+    if results and Path(results).parent.exists() and not Path(results).parent.is_dir():
+        raise pytest.UsageError(f"--results {results}: {Path(results).parent} is not a folder")
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config):
+    _check_options(config)
     config.addinivalue_line(
         "markers", "slow: paper-scale run on CPU (minutes); skipped unless --runslow is given")
     config.addinivalue_line(

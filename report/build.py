@@ -135,6 +135,19 @@ def sparkline(values: list, width: int = 80, height: int = 16) -> Markup:
                   f'r="1.8" fill="#0969da"/></svg>')
 
 
+def stopped_run(results: dict) -> dict | None:
+    """For a run that did not finish: whether it was interrupted (SIGINT/SIGTERM, pytest wrote
+    its results on the way out) or its results file is the last periodic write of a run that was
+    killed or is still going, and how many claim tests did not run to the end. None for a
+    finished run (and for merged runs, whose sources each say)."""
+    env = results.get("environment", {})
+    if env.get("complete", True) or env.get("merged_from"):
+        return None
+    cut = sum(t.get("skip_kind") == "interrupted" for c in results["claims"] for t in c["tests"])
+    return {"interrupted": bool(env.get("interrupted")), "tests_cut": cut,
+            "written_utc": env.get("written_utc")}
+
+
 def render(results: dict, changes: dict | None = None, series: dict | None = None) -> str:
     """The report as one HTML string; ``changes`` (history.changes_since_last_run) adds the
     "changed since the last run" section and ``series`` (history.check_series) each check's
@@ -145,6 +158,7 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
     claims = [dict(c, by_part=by_part(c)) for c in results["claims"]]
     return _environment().get_template("report.html").render(
         results=results, claims=claims, env=results.get("environment", {}),
+        stopped=stopped_run(results),
         legend=LEGEND, entry_legend=ENTRY_LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},

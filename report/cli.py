@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import subprocess
+import signal
 import sys
 from pathlib import Path
 
@@ -29,12 +29,14 @@ from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
+from .processes import ForwardSignals
 from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
-from .sweep import parse_seeds, sweep
+from .sweep import MAX_SEEDS, parse_seeds, sweep
 
 DEFAULT_OUT = Path("report") / "out"
 PLANTED = Path("tests") / "test_planted_bugs.py"
 PLANTED_MODULES_ENV = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose bugs run (comma-separated)
+PYTEST_USAGE_ERROR = 4    # pytest.ExitCode.USAGE_ERROR, without importing pytest here
 
 
 def project_root() -> Path:
@@ -81,12 +83,12 @@ def cmd_report(args, pytest_args: list[str]) -> int:
         env = kept["environment"]
         print(f"repro: {module} unchanged since the run of {env.get('written_utc', '?')} "
               f"(commit {(env.get('git_commit') or 'none')[:10]}): reused")
-    status, fresh = 0, None
+    status, fresh, stopped_by = 0, None, None
     if to_run:
-        status, fresh = run_pytest(root, to_run if reused else ["claims"], planted, results_path,
-                                   pytest_args)
+        status, fresh, stopped_by = run_pytest(root, to_run if reused else ["claims"], planted,
+                                               results_path, pytest_args)
         if fresh is None:
-            return status or 1
+            return stopped_by or status or 1
         if fresh["environment"].get("complete"):
             for module in to_run:
                 if keys.get(module):
@@ -95,6 +97,12 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     results = reuse.combine(root, reused, fresh)
     if reused:
         write_atomic(results, results_path)
+    if not results["environment"].get("complete", True):
+        # An interrupted run is reported (with a banner) but not kept: "what changed since the
+        # last run" compares finished runs, and reuse keeps only complete modules.
+        print(f"repro: the run did not finish; wrote {write_report(results, out)} and "
+              f"{results_path} (not kept in the history)")
+        return stopped_by or status or 1
     entry = history.record(results, root)
     changes = history.changes_since_last_run(root, results, entry)
     series = history.check_series(root, results)
@@ -105,9 +113,11 @@ def cmd_report(args, pytest_args: list[str]) -> int:
 
 
 def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
-               pytest_args: list[str]) -> tuple[int, dict | None]:
+               pytest_args: list[str]) -> tuple[int, dict | None, int | None]:
     """pytest on ``paths`` (and the planted bugs of those claim modules), on every core unless
-    the arguments say otherwise; returns its exit status and the results it wrote."""
+    the arguments say otherwise; returns its exit status, the results it wrote, and 128 + the
+    signal if this process was sent SIGINT or SIGTERM meanwhile (forwarded to pytest, which
+    writes its results for what finished)."""
     env = dict(os.environ)
     if planted and paths != ["claims"]:
         env[PLANTED_MODULES_ENV] = ",".join(paths)
@@ -117,12 +127,19 @@ def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
     cmd = [sys.executable, "-m", "pytest", *paths, *([str(PLANTED)] if planted else []),
            f"--results={results_path}", "--progress", *workers, *pytest_args]
     print("repro: " + " ".join(cmd[2:]), flush=True)
-    status = subprocess.call(cmd, cwd=root, env=env)
-    if not results_path.exists():
+    with ForwardSignals() as children:
+        status = children.run(cmd, cwd=root, env=env)
+    if children.received:
+        print(f"repro: {signal.Signals(children.received).name} received and passed on to "
+              "pytest", file=sys.stderr)
+    if status == PYTEST_USAGE_ERROR:
+        print("repro: pytest rejected its arguments (above); nothing ran", file=sys.stderr)
+        return 2, None, children.exit_status
+    if status is None or not results_path.exists():
         print(f"repro: pytest exited {status} without writing {results_path}; no report",
               file=sys.stderr)
-        return status, None
-    return status, load(results_path)
+        return status or 1, None, children.exit_status
+    return status, load(results_path), children.exit_status
 
 
 def cmd_merge(args) -> int:
@@ -162,8 +179,27 @@ def cmd_baseline(args) -> int:
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
-    return sweep(root, out.resolve(), parse_seeds(args.seeds), pytest_args, args.jobs,
+    return sweep(root, out.resolve(), args.seeds, pytest_args, args.jobs,
                  paths=args.paths or ["claims"])
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+def check_sweep_seeds(parser: argparse.ArgumentParser, args) -> None:
+    """Replace ``args.seeds`` by the list it names, or stop with a usage error (exit 2)."""
+    try:
+        seeds = parse_seeds(args.seeds, args.max_seeds)
+    except ValueError as err:
+        parser.error(f"--seeds: {err}")
+    if len(seeds) < 2:
+        parser.error(f"--seeds: a sweep compares verdicts across base seeds; {args.seeds!r} "
+                     "names one (run pytest claims/ --seed S for a single seed)")
+    args.seeds = seeds
 
 
 def cmd_compare(args) -> int:
@@ -196,8 +232,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="claim modules or folders to sweep (default claims/)")
     swp.add_argument("--seeds", default="0-19,100",
                      help="base seeds, e.g. 0-19,100 (the default)")
-    swp.add_argument("--jobs", type=int, default=1,
+    swp.add_argument("--jobs", type=positive_int, default=1,
                      help="pytest runs at once (each uses one torch thread)")
+    swp.add_argument("--max-seeds", type=positive_int, default=MAX_SEEDS, metavar="N",
+                     help=f"refuse --seeds naming more than N seeds (default {MAX_SEEDS})")
     swp.add_argument("--out", metavar="DIR",
                      help="folder for seed-S.json, seed-S.log and sweep.json "
                           f"(default {DEFAULT_OUT}/sweep/)")
@@ -212,8 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("run", nargs="?", default="latest",
                       help="a file under report/out/history/<machine>/, or 'latest' (default)")
     args, rest = parser.parse_known_args(argv)
+    # Only `report` (when it runs the claims) and `sweep` pass the rest to pytest, which rejects
+    # what it does not know; elsewhere an unknown argument is a usage error, never ignored.
+    runs_pytest = args.command == "sweep" or (args.command == "report" and not args.from_)
+    if rest and not runs_pytest:
+        parser.error(f"unrecognized arguments for repro {args.command}: {' '.join(rest)}")
     if rest and rest[0] == "--":
         rest = rest[1:]
+    if args.command == "sweep":
+        check_sweep_seeds(sub.choices["sweep"], args)
     try:
         if args.command == "compare":
             return cmd_compare(args)

@@ -46,12 +46,14 @@ def record(results: dict, root: str | Path) -> Path:
     folder = Path(root) / HISTORY_DIR / fingerprint(env)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     commit = (env.get("git_commit") or "nocommit")[:10]
-    path = folder / f"{stamp}-{commit}.json"
-    n = 1
-    while path.exists():           # two runs in one second
-        n += 1
-        path = folder / f"{stamp}-{commit}-{n}.json"
-    return write_atomic(without_images(results), path)
+    kept = without_images(results)
+    for n in range(1, 10_000):     # several runs in one second: -2, -3, ...
+        path = folder / f"{stamp}-{commit}{f'-{n}' if n > 1 else ''}.json"
+        try:
+            return write_atomic(kept, path, replace=False)   # claims the name or raises
+        except FileExistsError:
+            continue
+    raise ResultsFileError(f"{folder}: 10,000 runs recorded in the second {stamp}")
 
 
 def entries(root: str | Path, environment: dict) -> list[Path]:

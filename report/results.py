@@ -443,9 +443,10 @@ def _strict(x: Any) -> Any:
     return x
 
 
-def write_atomic(results: dict, path: str | os.PathLike) -> Path:
+def write_atomic(results: dict, path: str | os.PathLike, replace: bool = True) -> Path:
     """Write ``results`` as strict JSON to ``path`` via a temporary file and a rename, so a reader
-    never sees a half-written file."""
+    never sees a half-written file. With ``replace=False`` an existing ``path`` is never
+    overwritten: FileExistsError, and nothing written (a hard link claims the name atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -454,11 +455,13 @@ def write_atomic(results: dict, path: str | os.PathLike) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_strict(results), f, indent=1, allow_nan=False)
             f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     return path
 
 

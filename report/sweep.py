@@ -11,39 +11,63 @@ and, as text, to the terminal; the command fails when a verdict differs between 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .processes import ForwardSignals
 from .results import load, write_atomic
 
+# A sweep of more base seeds than this needs --max-seeds: a typo such as 0-100000 would otherwise
+# start 100,001 pytest runs. The README's sweeps use 21 (0-19 and 100).
+MAX_SEEDS = 100
+PYTEST_USAGE_ERROR = 4
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-3,7,100' -> [0, 1, 2, 3, 7, 100]."""
-    seeds: list[int] = []
-    for item in text.split(","):
-        item = item.strip()
+
+def parse_seeds(text: str, max_seeds: int = MAX_SEEDS) -> list[int]:
+    """'0-3,7,100' -> [0, 1, 2, 3, 7, 100]. ValueError, saying which item, for anything that is
+    not a seed (a whole number >= 0) or an increasing range of them, and for more than
+    ``max_seeds`` seeds."""
+    seeds: set[int] = set()
+    for item in (i.strip() for i in text.split(",")):
         if not item:
             continue
-        lo, _, hi = item.partition("-")
-        seeds += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+        match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", item)
+        if match is None:
+            raise ValueError(f"{item!r} is not a base seed (a whole number >= 0) or a range "
+                             "of them such as 0-19")
+        low, high = int(match[1]), int(match[2] if match[2] is not None else match[1])
+        if high < low:
+            raise ValueError(f"{item!r} is a reversed range; write {high}-{low}")
+        if high - low + 1 + len(seeds) > max_seeds:   # before building a huge range
+            raise ValueError(f"{text!r} names more than {max_seeds} base seeds; pass "
+                             "--max-seeds N to run that many")
+        seeds.update(range(low, high + 1))
     if not seeds:
         raise ValueError(f"no seeds in {text!r}")
-    return sorted(set(seeds))
+    return sorted(seeds)
 
 
-def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str],
-             paths: list[str]) -> tuple[int, Path]:
-    """One pytest run of the claims at base seed ``seed``; its log goes beside its results."""
+def run_seed(root: Path, out: Path, seed: int, pytest_args: list[str], paths: list[str],
+             children: ForwardSignals) -> tuple[int | None, Path]:
+    """One pytest run of the claims at base seed ``seed``; its log goes beside its results. The
+    status is None when the sweep was stopped before this seed started."""
     path = out / f"seed-{seed}.json"
     if path.exists():
         path.unlink()
     cmd = [sys.executable, "-m", "pytest", *paths, f"--seed={seed}", f"--results={path}",
            "-q", "-p", "no:cacheprovider", "--benchmark-disable", *pytest_args]
     with (out / f"seed-{seed}.log").open("w") as log:
-        status = subprocess.call(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        status = children.run(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT)
     return status, path
+
+
+def usage_error(log: Path) -> str:
+    """The line of a seed's log in which pytest says what is wrong with its arguments."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return next((line.strip() for line in lines if "error:" in line), "see " + str(log))
 
 
 def summarize(runs: dict[int, dict]) -> dict:
@@ -106,26 +130,39 @@ def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs:
     """Run ``pytest paths`` at every base seed (``jobs`` at once), summarize, and return 0 when
     every claim and part verdict is the same at every seed."""
     out.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = list(pool.map(lambda s: (s, *run_seed(root, out, s, pytest_args, list(paths))),
-                             seeds))
-    runs, missing = {}, []
+    with ForwardSignals() as children, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = list(pool.map(
+            lambda s: (s, *run_seed(root, out, s, pytest_args, list(paths), children)), seeds))
+    rejected = [usage_error(out / f"seed-{s}.log") for s, status, _ in done
+                if status == PYTEST_USAGE_ERROR]
+    if rejected:
+        print(f"repro sweep: pytest rejected its arguments: {rejected[0]}", file=sys.stderr)
+        return 2
+    runs, missing, cut = {}, [], []
     for seed, status, path in done:
-        print(f"repro sweep: seed {seed}: pytest exited {status}", flush=True)
-        if path.exists():
-            runs[seed] = load(path)
-        else:
+        print(f"repro sweep: seed {seed}: " + ("not started (the sweep was stopped)"
+                                              if status is None else f"pytest exited {status}"),
+              flush=True)
+        run = load(path) if path.exists() else None
+        if run is None:
             missing.append(seed)
-    if missing:
-        print(f"repro sweep: no results for seeds {missing}; see {out}/seed-S.log",
+        elif not run["environment"].get("complete", True):
+            cut.append(seed)     # "not run" verdicts are no evidence of a seed-dependent verdict
+        else:
+            runs[seed] = run
+    if missing or cut:
+        print(f"repro sweep: no results for seeds {missing}, unfinished runs at seeds {cut}; "
+              f"see {out}/seed-S.log; those seeds are left out of the comparison",
               file=sys.stderr)
-    if not runs:
-        return 1
-    summary = summarize(runs)
-    write_atomic(summary, out / "sweep.json")
-    print(as_text(summary))
-    print(f"repro sweep: wrote {out / 'sweep.json'}")
-    return 0 if summary["stable"] and not missing else 1
+    if runs:
+        summary = dict(summarize(runs), missing=missing, unfinished=cut,
+                       interrupted=bool(children.received))
+        write_atomic(summary, out / "sweep.json")
+        print(as_text(summary))
+        print(f"repro sweep: wrote {out / 'sweep.json'}")
+    if children.received:
+        return children.exit_status
+    return 0 if runs and summary["stable"] and not missing and not cut else 1
 
 
 def load_summary(path: Path) -> dict:

@@ -653,3 +653,14 @@ def test_progress_names_each_module_as_it_starts_and_ends(project):
     out.stdout.fnmatch_lines(["*module 1/1 test_toy.py: 4 tests (toy)*",
                               "*done test_toy.py in * s: 1 passed, 2 skipped, 1 xfailed "
                               "(4/4 tests of the run)*"])
+
+
+@pytest.mark.parametrize("option, says", [
+    ("--torch-threads=0", "--torch-threads must be at least 1"),
+    ("--results=.", "names the folder"),
+])
+def test_an_option_value_the_plugin_cannot_use_is_a_usage_error(project, option, says):
+    out = project.runpytest_subprocess("-p", "no:cacheprovider", option)
+    assert out.ret == pytest.ExitCode.USAGE_ERROR
+    out.stderr.fnmatch_lines([f"*{says}*"])
+    assert "INTERNALERROR" not in out.stdout.str() + out.stderr.str()

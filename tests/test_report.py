@@ -447,3 +447,26 @@ def test_evidence_payloads_hold_no_numpy_types_so_xdist_can_send_them():
     assert plain_copy == {"value": 1.5, "interval": [0.5, 2.0],
                           "per seed": ([0, 1, 2], "text", None, True)}
 
+
+
+def stopped_run(complete: bool, interrupted: bool) -> dict:
+    """One test that ran and one that the run's stop cut short."""
+    cut = dict(record("test_long", "skipped", [], part="gap"), skip_kind="interrupted",
+               message="not run: the run stopped before this test")
+    return build_results([record("test_a", "passed", checks(("m", 3.0, 1.0))), cut], [],
+                         {"python": "3.x", "seed": 0, "argv": [], "complete": complete,
+                          "interrupted": interrupted, "written_utc": "2026-01-01T00:00:00Z"})
+
+
+@pytest.mark.parametrize("interrupted, says", [
+    (True, "This run was interrupted"),
+    (False, "This run did not finish"),
+])
+def test_an_unfinished_run_says_so_above_its_summary(interrupted, says):
+    page = render(stopped_run(False, interrupted))
+    assert says in page and "1 claim test did not run to the end" in page
+    assert page.index(says) < page.index('<table class="summary">')
+
+
+def test_a_finished_run_has_no_unfinished_banner():
+    assert "did not run to the end" not in render(stopped_run(True, False))
