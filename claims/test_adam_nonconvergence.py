@@ -423,8 +423,10 @@ def test_max_of_bias_corrected_v_stalls_on_the_section5_problem(evidence):
     first step takes x to -0.5 and it barely moves after. Reddi et al.'s AMSGrad (no correction)
     and torch's (max of raw v, then corrected) both converge."""
     prob, T = an.online(), HP.s5_steps
-    run = lambda b1, **kw: an.run_linear(prob, T, b1=b1, b2=HP.s5_b2, alpha=HP.alpha,
-                                         tail=HP.s5_tail, amsgrad=True, **kw).tail_mean[0]
+
+    def run(b1, **kw):
+        return an.run_linear(prob, T, b1=b1, b2=HP.s5_b2, alpha=HP.alpha, tail=HP.s5_tail,
+                             amsgrad=True, **kw).tail_mean[0]
     evidence.check("Section 5 online, beta1 = 0, AMSGrad with the max of bias-corrected v "
                    "(max_of_corrected=True): mean x_t over the last 101k of 1e6 steps",
                    run(0.0, bias_correction=True, max_of_corrected=True), "in", (-0.75, -0.25),

@@ -16,7 +16,6 @@ minibatch size also depends on the algorithm', is a reading recorded there, not 
 budget both prefer the smallest batches).
 """
 
-import numpy as np
 import pytest
 import torch
 

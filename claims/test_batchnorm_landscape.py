@@ -41,7 +41,6 @@ is ``gpu``.
 
 import numpy as np
 import pytest
-import torch
 
 from optclaims_report.claim import (known_non_reproduction, measured, part, reading, theory,
                                    tried)

@@ -11,7 +11,6 @@ per seed; the flop counts and the callback's schedule are deterministic. Bounds 
 quantities come from seeds 0-59 and 10000-10059 where stated.
 """
 
-import numpy as np
 import pytest
 import torch
 

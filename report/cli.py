@@ -171,7 +171,7 @@ def cmd_baseline(args) -> int:
         if entry.resolve().parent.parent != (root / history.HISTORY_DIR).resolve():
             raise ResultsFileError(f"{entry}: not a run kept in {history.HISTORY_DIR}/<machine>/;"
                                    " name one of those files (or 'latest')")
-    marker = history.set_baseline(root, entry)
+    marker = history.set_baseline(entry)
     print(f"repro: {entry.name} is now the baseline of machine {entry.parent.name} ({marker})")
     return 0
 

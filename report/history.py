@@ -85,7 +85,7 @@ def baseline(root: str | Path, environment: dict) -> Path | None:
     return path if path.is_file() else None
 
 
-def set_baseline(root: str | Path, entry: Path) -> Path:
+def set_baseline(entry: Path) -> Path:
     """Make the history entry ``entry`` its machine's baseline: the run that later runs are
     judged against until the next ``repro baseline`` (after an intended change, a new torch)."""
     marker = Path(entry).parent / BASELINE

@@ -10,7 +10,6 @@ and, as text, to the terminal; the command fails when a verdict differs between 
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -165,6 +164,3 @@ def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs:
     return 0 if runs and summary["stable"] and not missing and not cut else 1
 
 
-def load_summary(path: Path) -> dict:
-    with Path(path).open(encoding="utf-8") as f:
-        return json.load(f)

@@ -177,7 +177,7 @@ def clip_scan(d: np.ndarray, x: np.ndarray, out: np.ndarray, lo: float = LO, hi:
     if nb >= 2:
         # (block, nb, N) copies, so that step k of every block is one contiguous slab
         D = np.ascontiguousarray(d[:main].reshape(nb, block, N).swapaxes(0, 1))
-        O = np.empty_like(D)
+        iterates = np.empty_like(D)
         # pass 1: reduce each block to x -> clip(x + a, l, h), starting from the identity
         lh = np.empty((2, nb, N))
         lh[0], lh[1] = -np.inf, np.inf
@@ -187,15 +187,15 @@ def clip_scan(d: np.ndarray, x: np.ndarray, out: np.ndarray, lo: float = LO, hi:
         a = D.sum(axis=0)
         np.negative(a, a)
         # pass 2: chain the block maps to get every block's starting point
-        starts = O[0]
+        starts = iterates[0]
         for b in range(nb):
             starts[b] = x
             x = _clip(x + a[b], lh[0, b], lh[1, b])
         # pass 3: replay the block interiors with the exact step rule, all blocks at once
         for k in range(block - 1):
-            np.subtract(O[k], D[k], O[k + 1])
-            _clip(O[k + 1], lo, hi, O[k + 1])
-        out[:main] = O.swapaxes(0, 1).reshape(main, N)
+            np.subtract(iterates[k], D[k], iterates[k + 1])
+            _clip(iterates[k + 1], lo, hi, iterates[k + 1])
+        out[:main] = iterates.swapaxes(0, 1).reshape(main, N)
     else:
         main = 0
     if main < Tc:  # plain loop over the remaining rows, writing in place

@@ -68,6 +68,7 @@ import functools
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -77,6 +78,9 @@ from torch import Tensor
 from . import models as md
 from . import optimizers as optim
 from .data import mnist_subset
+
+if TYPE_CHECKING:      # the figures' return annotations; matplotlib is imported where one is drawn
+    from matplotlib.figure import Figure
 
 CONFIG = {
     "batch": 64,                 # the protocol's batch size (plain SGD, no momentum)

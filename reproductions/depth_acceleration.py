@@ -344,7 +344,7 @@ def train_grid(problem: Problem, p: int, seeds, depths=CONFIG["depths"], lr_expo
     state = opt.init(P)
     config_steps, t, r_i = 0, 0, 0
 
-    def evaluate(P, cols):
+    def evaluate(P):
         s = P[d:].prod(0, keepdim=True) if K else 1.0
         w = (P[:d] * s).to(torch.float64)
         r = torch.addmm(-y64, X64, w)
@@ -352,7 +352,7 @@ def train_grid(problem: Problem, p: int, seeds, depths=CONFIG["depths"], lr_expo
 
     while True:
         if t == rec[r_i]:
-            L, w = evaluate(P, active)
+            L, w = evaluate(P)
             loss[active, r_i] = L
             w_final[active] = w
             keep = np.isfinite(L) & (L <= config["diverged"] * L0)

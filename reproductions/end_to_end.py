@@ -451,10 +451,10 @@ def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
         out["asymmetry"].append(jacobian_asymmetry(F, w0))
         out["closed_form_asymmetry"].append(float(torch.linalg.norm(K) / torch.linalg.norm(J)))
         out["closed_form_gap"].append(float(torch.linalg.norm(J - J.T - K) / torch.linalg.norm(J)))
-        I, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
-        out["loop"].append(I)
-        out["loop_relative"].append(abs(I) / bound)
-        out["stokes_gap"].append(abs(I - stokes_loop_value(X, y, N, w0, a, b, c["radius"]))
+        loop_value, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
+        out["loop"].append(loop_value)
+        out["loop_relative"].append(abs(loop_value) / bound)
+        out["stokes_gap"].append(abs(loop_value - stokes_loop_value(X, y, N, w0, a, b, c["radius"]))
                                  / bound)
         rule = torch.tensor(da.e2e_direction_multi(w0.numpy()[None], g.numpy()[None], N)[0])
         out["rule_gap"].append(float((F(w0) - rule).abs().max() / rule.abs().max()))
@@ -472,10 +472,10 @@ def linear_field_checks(seed: int, config: dict = CONFIG) -> dict:
                     dtype=torch.float64)
     F = lambda w: M @ w  # noqa: E731
     asym = float(torch.linalg.norm(M - M.T) / torch.linalg.norm(M))
-    I, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
+    loop_value, bound = loop_integral(F, w0, a, b, c["radius"], c["points"])
     exact = float(math.pi * c["radius"] ** 2 * (b @ (M - M.T) @ a))
     return {"asymmetry": abs(jacobian_asymmetry(F, w0) - asym) / asym,
-            "loop": abs(I - exact) / bound}
+            "loop": abs(loop_value - exact) / bound}
 
 
 # --- the kernels' own checks: an exactly balanced start, hand-derived factor gradients ------------

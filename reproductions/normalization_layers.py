@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -58,6 +59,9 @@ from torch import Tensor
 from . import batchnorm_landscape as bl
 from . import models as md
 from . import optimizers as optim
+
+if TYPE_CHECKING:      # the figures' return annotations; matplotlib is imported where one is drawn
+    from matplotlib.figure import Figure
 
 CONFIG = {
     "invariance": {

@@ -174,8 +174,8 @@ def fitted_slope(log_norms: np.ndarray) -> float:
 def linear_fit_r2(log_norms: np.ndarray) -> float:
     """R^2 of the least-squares line through the log-norm against the layer index: 1 for an
     exactly exponential decay (or growth)."""
-    l = np.arange(len(log_norms))
-    fit = np.polyval(np.polyfit(l, log_norms, 1), l)
+    layer = np.arange(len(log_norms))
+    fit = np.polyval(np.polyfit(layer, log_norms, 1), layer)
     return float(1 - ((log_norms - fit) ** 2).sum() / ((log_norms - log_norms.mean()) ** 2).sum())
 
 
@@ -541,9 +541,9 @@ def plot_log_norms(curves: dict, title: str = ""):
     ax = fig.add_subplot()
     for label, y in curves.items():
         ax.plot(np.arange(1, len(y) + 1), y, label=label)
-    l = np.arange(1, len(next(iter(curves.values()))) + 1)
-    ax.plot(l, -(l - 1.0), "k:", label="exp(-l) read literally")
-    ax.plot(l, -(l - 1.0) * math.log(2) / 2, "k--", label="2^(-l/2)")
+    layers = np.arange(1, len(next(iter(curves.values()))) + 1)
+    ax.plot(layers, -(layers - 1.0), "k:", label="exp(-l) read literally")
+    ax.plot(layers, -(layers - 1.0) * math.log(2) / 2, "k--", label="2^(-l/2)")
     ax.set_xlabel("layer l")
     ax.set_ylabel("log ||D^l W^l ... D^2 W^2 v||")
     ax.set_title(title)
