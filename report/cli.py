@@ -10,6 +10,7 @@
     repro baseline [latest|HISTORY_ENTRY]       pin the run later reports are judged against
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
+    repro schema                                print results.json's JSON Schema
 
 Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
 ``repro report --out /tmp/r -- --runslow -k adam``.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import signal
 import sys
@@ -30,6 +32,7 @@ from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
 from .processes import ForwardSignals
+from .schema import RESULTS
 from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
 from .sweep import MAX_SEEDS, parse_seeds, sweep
 
@@ -249,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "`repro baseline` (after an intended change)")
     base.add_argument("run", nargs="?", default="latest",
                       help="a file under report/out/history/<machine>/, or 'latest' (default)")
+    sub.add_parser("schema", help="print the JSON Schema every results.json follows (and every "
+                                  "reader checks)")
     args, rest = parser.parse_known_args(argv)
     # Only `report` (when it runs the claims) and `sweep` pass the rest to pytest, which rejects
     # what it does not know; elsewhere an unknown argument is a usage error, never ignored.
@@ -264,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "baseline":
             return cmd_baseline(args)
+        if args.command == "schema":
+            print(json.dumps(RESULTS, indent=1))
+            return 0
         return cmd_sweep(args, rest) if args.command == "sweep" else cmd_report(args, rest)
     except ResultsFileError as err:
         print(f"repro: error: {err}", file=sys.stderr)

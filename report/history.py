@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -63,12 +64,14 @@ def entries(root: str | Path, environment: dict) -> list[Path]:
 
 
 def _readable(paths: list[Path]) -> list[tuple[Path, dict]]:
+    """The entries that load; a damaged, older-version or misshapen one is skipped with a
+    warning on stderr, never fatal (one bad file must not break every later report)."""
     out = []
     for p in paths:
         try:
             out.append((p, load(p)))
-        except ResultsFileError:
-            continue    # a damaged or older-version entry is skipped, never fatal
+        except ResultsFileError as err:
+            print(f"repro: warning: skipping the history entry {err}", file=sys.stderr)
     return out
 
 

@@ -47,11 +47,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .evidence import PREFIX
+from .schema import VERSION, first_mismatch   # results.json's version and shape
 from .verdicts import (CLAIM_VERDICTS, ENTRY_VERDICTS, LABELS, PART_VERDICTS,
                        claim_verdict_reason, standing_of_part, verdict_of_claim, verdict_of_entry,
                        verdict_of_part, verdict_of_test)
 
-VERSION = 2
 _TIER_ORDER = {"default": 0, "slow": 1, "gpu": 2}
 _KINDS = {"check": "checks", "record": "records", "note": "notes", "figure": "figures",
           "cache": "cache", "reading": "readings"}
@@ -505,6 +505,10 @@ def load(path: str | os.PathLike) -> dict:
     if results["version"] != VERSION:
         raise ResultsFileError(f"{path}: results version {results['version']!r}; this version "
                                f"of the suite reads version {VERSION}; {again}")
+    mismatch = first_mismatch(results)
+    if mismatch:
+        raise ResultsFileError(f"{path}: not a results file of this suite's schema "
+                               f"(optclaims_report.schema): {mismatch}; {again}")
     return results
 
 

@@ -163,3 +163,29 @@ def test_a_stopped_sweep_stops_every_pytest_and_starts_no_other(slow_project):
     assert len(pids) <= 2 and all(gone(pid) for pid in pids), output
     assert "not started (the sweep was stopped)" in output
     assert not (slow_project / "sweep" / "seed-4.json").exists()
+
+
+# --- the results schema --------------------------------------------------------------------------
+@pytest.mark.parametrize("content, says", [
+    ({"version": 2, "claims": 5}, "is a required property"),
+    ({"version": 2, "claims": [{"id": "c"}], "environment": {}, "totals": {}}, "claims[0]"),
+])
+def test_a_results_file_of_the_wrong_shape_is_one_line_naming_it_and_exit_2(tmp_path, capsys,
+                                                                              content, says):
+    bad = tmp_path / "results.json"
+    bad.write_text(json.dumps(content))
+    assert cli.main(["report", "--from", str(bad), "--out", str(tmp_path / "site")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert str(bad) in line and says in line and "Traceback" not in line
+
+
+def test_a_misshapen_history_entry_is_skipped_with_a_warning(tmp_path, capsys):
+    results = {"version": 2, "claims": [], "environment": {"git_commit": "abc"}, "totals": {}}
+    good = history.record(results, tmp_path)
+    bad = good.with_name("29991231-000000-bad.json")
+    bad.write_text(json.dumps({"version": 2, "claims": 5}))
+    assert history.check_series(tmp_path, results) == {}
+    changes = history.changes_since_last_run(tmp_path, results, None)
+    assert changes is not None
+    err = capsys.readouterr().err
+    assert f"skipping the history entry {bad}" in err

@@ -10,13 +10,14 @@ from optclaims_report.compare import compare, margin
 
 def run(verdict="reproduced", value=2.0, interval=(1.8, 2.2), torch="2.13.0"):
     check = {"test": "test_effect", "name": "ratio", "value": value, "op": ">=", "bound": 1.0,
-             "status": "held" if interval[0] >= 1.0 else "failed",
+             "status": "held" if interval[0] >= 1.0 else "failed", "part": "more",
              "seeds": {"interval": list(interval)}}
-    return {"version": 2, "environment": {"torch": torch, "git_commit": "abc"},
-            "claims": [{"id": "toy", "verdict": verdict,
-                        "parts": [{"id": "more", "verdict": verdict},
-                                  {"id": "big", "verdict": "outside_run"}],
-                        "checks": [check]}]}
+    parts = [{"id": "more", "role": "effect", "statement": "s", "verdict": verdict},
+             {"id": "big", "role": "scope", "statement": "s", "verdict": "outside_run"}]
+    return {"version": 2, "environment": {"torch": torch, "git_commit": "abc"}, "totals": {},
+            "claims": [{"id": "toy", "title": "Toy", "verdict": verdict, "parts": parts,
+                        "checks": [check], "tests": [], "records": [], "notes": [],
+                        "figures": []}]}
 
 
 def test_margin_is_the_interval_end_nearest_the_bound_over_the_bound():

@@ -470,3 +470,11 @@ def test_an_unfinished_run_says_so_above_its_summary(interrupted, says):
 
 def test_a_finished_run_has_no_unfinished_banner():
     assert "did not run to the end" not in render(stopped_run(True, False))
+
+
+def test_what_the_results_builder_writes_follows_the_schema(results):
+    from optclaims_report.schema import first_mismatch
+    assert first_mismatch(results) is None
+    assert first_mismatch(stopped_run(False, True)) is None
+    broken = dict(results, claims=[dict(results["claims"][0], verdict="yes")])
+    assert first_mismatch(broken).startswith("claims[0].verdict")

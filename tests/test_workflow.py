@@ -99,8 +99,10 @@ def test_the_comparison_fails_the_job_on_a_flipped_verdict(tmp_path):
     """.ci/compare-with-main passes `repro compare`'s exit status on: 1 for a flipped verdict.
     Here `gh` is a stand-in that "downloads" an earlier results file."""
     def run(verdict):
-        return {"version": 2, "environment": {"git_commit": "abc"},
-                "claims": [{"id": "c", "verdict": verdict, "parts": [], "checks": []}]}
+        return {"version": 2, "environment": {"git_commit": "abc"}, "totals": {},
+                "claims": [{"id": "c", "title": "C", "verdict": verdict, "parts": [],
+                            "checks": [], "tests": [], "records": [], "notes": [],
+                            "figures": []}]}
     fake_gh = tmp_path / "bin" / "gh"
     fake_gh.parent.mkdir()
     fake_gh.write_text("#!/usr/bin/env bash\n"
