@@ -1,6 +1,6 @@
 """The results store: one run's evidence as ``results.json``.
 
-The plugin (``conftest.py``) turns each finished test into a *test record* and calls
+The plugin (``optclaims_report.plugin``) turns each finished test into a *test record* and calls
 :func:`build_results` once at the end of the session; the report builder reads the file back.
 Verdicts follow ``verdicts.py``: tests -> parts -> claim. Schema (``version`` 2)::
 

@@ -6,7 +6,7 @@ key is a sha256 over everything that can change them:
 
 - the source of the claim module and of every project module it reaches through its imports,
   transitively (``reproductions.*``, ``optclaims_report.*``, any module of the checkout), the
-  plugin (``conftest.py``) and what it imports (verdict rules, results builder) and,
+  plugin (``report/plugin/``) and what it imports (verdict rules, results builder) and,
   where the planted-bug table runs, the planted-bug sources under ``tests/``;
 - the data files' sha256 (every file under the data directory, or its absence);
 - the pytest arguments (seed, tier, selection) and the versions of python, torch, numpy, scipy
@@ -53,9 +53,10 @@ def _imports(path: Path, root: Path) -> set[Path]:
     """The project source files ``path`` imports (``import a.b``, ``from a import b``, relative
     imports inside a package)."""
     tree = ast.parse(path.read_text(), str(path))
-    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
-    package = next((name for name, folder in PROJECT_PACKAGES.items() if folder == package),
-                   package)
+    folders = path.relative_to(root).with_suffix("").parts[:-1]
+    top = next((name for name, folder in PROJECT_PACKAGES.items()
+                if folders and folder == folders[0]), folders[0] if folders else "")
+    package = ".".join([top, *folders[1:]]) if folders else ""
     found: set[Path] = set()
     for node in ast.walk(tree):
         names: list[str] = []
@@ -87,6 +88,17 @@ def reached_sources(root: Path, module: Path) -> list[Path]:
     return sorted(seen)
 
 
+PLUGIN = Path("report") / "plugin" / "__init__.py"
+
+
+def plugin_sources_of(root: Path) -> list[Path]:
+    """What the pytest plugin reaches (the verdict rules, the results builder, which judge every
+    claim), and a root conftest.py if the checkout has one."""
+    starts = [root / PLUGIN, root / "conftest.py"]
+    return sorted({path for start in starts if start.is_file()
+                   for path in reached_sources(root, start)})
+
+
 def data_digest(data_dir: Path | None) -> str:
     """sha256 over the names and sha256 of every file under the data directory."""
     digest = hashlib.sha256()
@@ -107,11 +119,10 @@ def versions() -> dict[str, str | None]:
 def module_key(root: Path, module: Path, pytest_args: list[str], data: str, planted: bool,
                plugin_sources: list[Path] | None = None) -> str:
     """The reuse key of one claim module's results (see the module docstring).
-    ``plugin_sources``: what ``conftest.py`` reaches (the verdict rules, the results builder,
-    which judge every claim), when the caller has it for many modules."""
+    ``plugin_sources``: ``plugin_sources_of(root)``, when the caller has it for many modules."""
     digest = hashlib.sha256()
     if plugin_sources is None:
-        plugin_sources = reached_sources(root, root / "conftest.py")
+        plugin_sources = plugin_sources_of(root)
     sources = sorted(set(reached_sources(root, module)) | set(plugin_sources))
     sources += [root / p for p in PLANTED_SOURCES if planted and (root / p).is_file()]
     for path in sources:
@@ -168,7 +179,7 @@ def lookup(root: Path, modules: list[str], pytest_args: list[str],
            planted: bool) -> tuple[dict[str, str], dict[str, dict]]:
     """Each claim module's key, and the kept results of those whose key has some."""
     data = data_digest(data_dir(root, pytest_args))
-    plugin = reached_sources(root, root / "conftest.py")
+    plugin = plugin_sources_of(root)
     keys = {m: module_key(root, root / m, pytest_args, data, planted, plugin) for m in modules}
     found = {m: kept(root, key) for m, key in keys.items()}
     return keys, {m: r for m, r in found.items() if r is not None}

@@ -101,7 +101,7 @@ def slow_project(tmp_path):
     """A checkout with one claim module whose second test sleeps, writing its pid first."""
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "test_slow.py").write_text(SLOW_CLAIM)
-    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["optclaims_report.plugin"]\n')
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\naddopts = "-p no:cacheprovider"\n')
     return tmp_path
 

@@ -1,7 +1,6 @@
-"""The pytest plugin (conftest.py), run on small claim modules in a scratch directory."""
+"""The pytest plugin (optclaims_report.plugin), run on small claim modules in a scratch directory."""
 
 import json
-from pathlib import Path
 
 import pytest
 # The plugin imports scipy.stats on its first seed interval. pytester's in-process runs drop the
@@ -9,7 +8,7 @@ import pytest
 # process: imported here once, scipy.stats outlives every in-process run.
 import scipy.stats  # noqa: F401
 
-ROOT_CONFTEST = (Path(__file__).resolve().parent.parent / "conftest.py").read_text()
+PLUGIN_CONFTEST = 'pytest_plugins = ["optclaims_report.plugin"]\n'   # a checkout's pyproject loads it with -p
 
 CLAIM_MODULE = '''
 import pytest
@@ -53,7 +52,7 @@ def test_on_gpu(evidence, device):
 
 @pytest.fixture
 def project(pytester):
-    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makeconftest(PLUGIN_CONFTEST)
     pytester.makepyfile(test_toy=CLAIM_MODULE)
     return pytester
 
@@ -501,7 +500,7 @@ def test_bench_one(benchmark):
 
 
 def test_a_module_may_declare_several_claims_each_with_its_own_verdict(pytester):
-    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makeconftest(PLUGIN_CONFTEST)
     pytester.makepyfile(test_two=TWO_CLAIMS)
     pytester.runpytest()
     verdicts = {c["id"]: c["verdict"] for c in results(pytester)["claims"]}
@@ -511,7 +510,7 @@ def test_a_module_may_declare_several_claims_each_with_its_own_verdict(pytester)
 
 
 def test_a_part_declared_by_two_claims_of_a_module_stops_the_run(pytester):
-    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makeconftest(PLUGIN_CONFTEST)
     pytester.makepyfile(test_two=TWO_CLAIMS.replace('part("two-holds"', 'part("one-holds"'))
     out = pytester.runpytest()
     assert out.ret == pytest.ExitCode.USAGE_ERROR
@@ -635,7 +634,7 @@ def test_big(big, evidence):
 
 
 def test_a_slow_experiment_is_cached_between_runs_unless_no_cache(pytester):
-    pytester.makeconftest(ROOT_CONFTEST)
+    pytester.makeconftest(PLUGIN_CONFTEST)
     pytester.makepyfile(test_cached=CACHED_MODULE)
     statuses, calls = [], []
     for args in ([], [], ["--no-cache"]):

@@ -27,7 +27,7 @@ ARGS = ["--", "-q", "-p", "no:cacheprovider", "-n0"]
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """Two claim modules, each reaching its own experiment module."""
-    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text())
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["optclaims_report.plugin"]\n')
     (tmp_path / "claims").mkdir()
     for claim, experiment in (("a", "experiment_a"), ("b", "experiment_b")):
         (tmp_path / "claims" / f"test_{claim}.py").write_text(
@@ -119,9 +119,11 @@ def test_a_changed_data_file_changes_the_data_digest(tmp_path):
 
 
 def test_a_change_to_what_the_plugin_imports_changes_every_modules_key(tmp_path):
-    """conftest.py imports the verdict rules: editing them must re-run every claim."""
-    sources = reuse.reached_sources(ROOT, ROOT / "conftest.py")
+    """The plugin imports the verdict rules and the results builder: editing them must re-run
+    every claim; so must editing what a checkout's own conftest.py imports."""
+    sources = reuse.plugin_sources_of(ROOT)
     assert ROOT / "report" / "verdicts.py" in sources and ROOT / "report" / "results.py" in sources
+    assert ROOT / "report" / "plugin" / "store.py" in sources
     (tmp_path / "claims").mkdir()
     (tmp_path / "claims" / "test_a.py").write_text("def test_a():\n    pass\n")
     (tmp_path / "conftest.py").write_text("import rules\n")
