@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part,
-                                   reading, theory, tried)
+from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
+                                    seed_range, theory, tried)
 from reproductions import adaptive_definitions as ad
 from reproductions import document_rules as dr
 from reproductions import optimizers as optim
@@ -218,7 +218,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 def torch_gap(rule, make, curvatures=C, steps=dr.STEPS):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
-                                    theory)
+                                    seed_range, theory)
 from reproductions import adaptive_overfit as ao
 from reproductions.data import load_cifar10
 
@@ -110,7 +110,7 @@ BALANCE_SLOW = {"ps": (0.52, 0.55, 0.6, 0.7), "ns": (50, 100), "n_seeds": 10}
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 @pytest.fixture(scope="module")
@@ -162,10 +162,10 @@ def test_adaptive_methods_predict_plus_one_on_every_test_point(runs, evidence):
                     "Left: test accuracy per method over 20 seeds (dashed: fraction of +1 test "
                     "labels). Right: mean |w| on the shared features 1-3 and on the unique ones.")
     for m in ao.ADAPTIVE:
-        evidence.check_seeds(f"{m}: seeds on which every test point is predicted +1",
-                             runs.frac_plus[m] == 1.0, "fraction", "==", 1.0, seeds=runs.seeds,
-                             reference=theory(1.0, "Wilson et al.: sign(X^T y) predicts +1 "
-                                                   "on any fresh test point"))
+        evidence.check_every_seed(f"{m}: seeds on which every test point is predicted +1",
+                                  runs.frac_plus[m] == 1.0, seeds=runs.seeds,
+                                  reference=theory(1.0, "Wilson et al.: sign(X^T y) predicts +1 "
+                                                        "on any fresh test point"))
         evidence.record(f"{m}: test accuracy minus the fraction of +1 test labels, max |.| "
                         "over seeds (0 when every point is predicted +1)",
                         np.abs(runs.test_acc[m] - runs.pos_frac).max())
@@ -177,13 +177,12 @@ def test_adaptive_methods_predict_plus_one_on_every_test_point(runs, evidence):
 def test_gd_and_sgd_classify_every_test_point_correctly(runs, evidence):
     """The non-adaptive methods generalize perfectly on the same data, with a margin."""
     for m in ("gd", "sgd"):
-        evidence.check_seeds(f"{m}: seeds with test accuracy 1", runs.test_acc[m] == 1.0,
-                             "fraction", "==", 1.0, seeds=runs.seeds,
-                             reference=theory(1.0, "Wilson et al.: X^+ y classifies every "
-                                                   "test point"))
-        evidence.check_seeds(f"{m}: seeds whose smallest test margin y<x,w> exceeds 0.5",
-                             runs.min_test_margin[m] > 0.5, "fraction", "==", 1.0,
-                             seeds=runs.seeds)
+        evidence.check_every_seed(f"{m}: seeds with test accuracy 1", runs.test_acc[m] == 1.0,
+                                  seeds=runs.seeds,
+                                  reference=theory(1.0, "Wilson et al.: X^+ y classifies every "
+                                                        "test point"))
+        evidence.check_every_seed(f"{m}: seeds whose smallest test margin y<x,w> exceeds 0.5",
+                                  runs.min_test_margin[m] > 0.5, seeds=runs.seeds)
         evidence.record(f"{m}: smallest test margin, per seed", runs.min_test_margin[m])
 
 
@@ -195,9 +194,9 @@ def test_gd_and_sgd_converge_to_the_minimum_norm_solution(runs, evidence):
         dist = np.linalg.norm(runs.weights[m] - runs.min_norm, axis=1) / \
             np.linalg.norm(runs.min_norm, axis=1)
         evidence.record(f"{m}: ||w - X^+y|| / ||X^+y||, per seed", dist)
-        evidence.check_seeds(f"{m}: seeds with ||w - X^+y|| / ||X^+y|| < 1e-4", dist < 1e-4,
-                             "fraction", "==", 1.0, seeds=runs.seeds,
-                             reference=theory(1.0, "GD from 0 converges to X^+ y"))
+        evidence.check_every_seed(f"{m}: seeds with ||w - X^+y|| / ||X^+y|| < 1e-4", dist < 1e-4,
+                                  seeds=runs.seeds,
+                                  reference=theory(1.0, "GD from 0 converges to X^+ y"))
 
 
 @pytest.mark.part("adaptive-sign-direction")
@@ -208,11 +207,12 @@ def test_adaptive_solutions_point_along_sign_of_Xty(runs, evidence):
         cos = cosine(w, runs.sign_dir)
         spread = np.abs(w[:, :3] - w[:, :1]).max(1) / np.abs(w[:, 0])
         evidence.record(f"{m}: 1 - cos(w, sign(X^T y)), per seed", 1 - cos)
-        evidence.check_seeds(f"{m}: seeds with cos(w, sign(X^T y)) > 0.999", cos > 0.999,
-                             "fraction", "==", 1.0, seeds=runs.seeds,
-                             reference=theory(1.0, "Wilson et al., Lemma 3.1"))
-        evidence.check_seeds(f"{m}: seeds with max |w_j - w_1| / |w_1| over j = 2, 3 below 1e-4",
-                             spread < 1e-4, "fraction", "==", 1.0, seeds=runs.seeds)
+        evidence.check_every_seed(f"{m}: seeds with cos(w, sign(X^T y)) > 0.999", cos > 0.999,
+                                  seeds=runs.seeds,
+                                  reference=theory(1.0, "Wilson et al., Lemma 3.1"))
+        evidence.check_every_seed(
+            f"{m}: seeds with max |w_j - w_1| / |w_1| over j = 2, 3 below 1e-4", spread < 1e-4,
+            seeds=runs.seeds)
 
 
 @pytest.mark.part("unseen-features-stay-zero")
@@ -232,12 +232,12 @@ def test_sgd_weighs_the_label_feature_above_the_constant_ones(runs, notes_runs, 
     for name, r in (("paper", runs), ("notes", notes_runs)):
         for solution, w in (("SGD", r.weights["sgd"]), ("X^+ y", r.min_norm)):
             ratio = w[:, 0] / (w[:, 1] + w[:, 2])
-            evidence.check_seeds(f"{name}'s construction, {solution}: seeds with w_1 > w_2 + w_3",
-                                 ratio > 1, "fraction", "==", 1.0, seeds=r.seeds,
-                                 reference=measured(13.7 if name == "paper" else 24.0,
-                                                    "w_1 / (w_2 + w_3), seeds 0-19"))
-        evidence.check_seeds(f"{name}'s construction, SGD: seeds with test accuracy 1",
-                             r.test_acc["sgd"] == 1.0, "fraction", "==", 1.0, seeds=r.seeds)
+            evidence.check_every_seed(
+                f"{name}'s construction, {solution}: seeds with w_1 > w_2 + w_3", ratio > 1,
+                seeds=r.seeds, reference=measured(13.7 if name == "paper" else 24.0,
+                               "w_1 / (w_2 + w_3), seeds 0-19"))
+        evidence.check_every_seed(f"{name}'s construction, SGD: seeds with test accuracy 1",
+                                  r.test_acc["sgd"] == 1.0, seeds=r.seeds)
 
 
 @pytest.mark.part("notes-wilson-majority-not-chance:document-differs")
@@ -268,10 +268,10 @@ def test_notes_variant_leaves_the_exact_sign_solution(notes_runs, evidence):
                   "features per negative example instead of the paper's five.")
     cos = np.stack([cosine(notes_runs.weights[m], notes_runs.sign_dir) for m in ao.ADAPTIVE])
     evidence.record("notes' variant: cos(w, sign(X^T y)), min over methods and seeds", cos.min())
-    evidence.check_seeds("notes' variant: seeds on which every adaptive method has "
-                         "cos(w, sign(X^T y)) < 0.999", (cos < 0.999).all(0), "fraction", "==",
-                         1.0, seeds=notes_runs.seeds,
-                         reference=measured(0.994, "largest cos over methods, seeds 0-19"))
+    evidence.check_every_seed("notes' variant: seeds on which every adaptive method has "
+                              "cos(w, sign(X^T y)) < 0.999", (cos < 0.999).all(0),
+                              seeds=notes_runs.seeds,
+                              reference=measured(0.994, "largest cos over methods, seeds 0-19"))
 
 
 @pytest.mark.part("notes-construction-p07")
@@ -279,13 +279,12 @@ def test_notes_variant_still_overfits_at_p_0_7(notes_runs, evidence):
     """The effect survives the notes' formula at p = 0.7: every adaptive method predicts +1
     everywhere, GD and SGD classify every test point."""
     for m in ao.ADAPTIVE:
-        evidence.check_seeds(f"notes' variant, {m}: seeds on which every test point is "
-                             "predicted +1", notes_runs.frac_plus[m] == 1.0, "fraction", "==",
-                             1.0, seeds=notes_runs.seeds)
+        evidence.check_every_seed(f"notes' variant, {m}: seeds on which every test point is "
+                                  "predicted +1", notes_runs.frac_plus[m] == 1.0,
+                                  seeds=notes_runs.seeds)
     for m in ("gd", "sgd"):
-        evidence.check_seeds(f"notes' variant, {m}: seeds with test accuracy 1",
-                             notes_runs.test_acc[m] == 1.0, "fraction", "==", 1.0,
-                             seeds=notes_runs.seeds)
+        evidence.check_every_seed(f"notes' variant, {m}: seeds with test accuracy 1",
+                                  notes_runs.test_acc[m] == 1.0, seeds=notes_runs.seeds)
 
 
 def balance_checks(evidence, sweep: dict, seeds: list) -> None:
@@ -298,14 +297,11 @@ def balance_checks(evidence, sweep: dict, seeds: list) -> None:
                     "point correctly on some seed", generalizing or ["none"])
     evidence.record("cells tried", len(sweep))
     overfit_everywhere = np.all([r["predicts_plus"] for r in sweep.values()], axis=0)
-    evidence.check_seeds("notes' variant: seeds on which every adaptive method, at every lr and "
-                         "p of the sweep, predicts +1 on every test point", overfit_everywhere,
-                         "fraction", "==", 1.0, seeds=seeds,
-                         reference=measured(0.0, "seeds 0-19: at p = 0.52 AdaGrad (lr 0.1), "
-                                                 "RMSProp (1e-2) and Adam (0.1) generalize"),
-                         # 0 at every base seed 0-19 and 10000-10019 (5 seeds each): a change
-                         # of two seeds in five is a changed finding
-                         pinned=(0.0, 0.2))
+    evidence.check_every_seed(
+        "notes' variant: seeds on which every adaptive method, at every lr and "
+        "p of the sweep, predicts +1 on every test point", overfit_everywhere, seeds=seeds,
+        reference=measured(0.0, "seeds 0-19: at p = 0.52 AdaGrad (lr 0.1), "
+        "RMSProp (1e-2) and Adam (0.1) generalize"), pinned=(0.0, 0.2))
 
 
 @pytest.mark.part("notes-construction-any-p")
@@ -316,7 +312,7 @@ def test_notes_variant_overfits_near_balanced_classes(seed, evidence):
     """The notes' p > 0.5 near its boundary: p = 0.52, n = 50, each adaptive method over its lr
     grid, 5 seeds; a method that classifies every test point there contradicts the statement."""
     c = BALANCE_DEFAULT
-    seeds = list(range(seed, seed + c["n_seeds"]))
+    seeds = seed_range(seed, c["n_seeds"])
     evidence.seeds(seeds)
     evidence.note(f"Sweep: p in {c['ps']}, n in {c['ns']}, lr grids {ao.ADAPTIVE_LRS}; training "
                   "labels have exactly round(p n) positives (see data.wilson_dataset).")
@@ -332,7 +328,7 @@ def test_notes_variant_over_the_whole_balance_grid(seed, evidence, experiment_ca
     10 seeds, for the notes' construction; the paper's construction's cells are recorded
     beside it."""
     c = BALANCE_SLOW
-    seeds = list(range(seed, seed + c["n_seeds"]))
+    seeds = seed_range(seed, c["n_seeds"])
     evidence.seeds(seeds)
     paper = experiment_cache(ao.balance_sweep, seeds, "paper", c["ps"], c["ns"])
     evidence.record("paper's construction: cells where an adaptive method classifies every "

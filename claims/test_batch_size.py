@@ -19,7 +19,7 @@ budget both prefer the smallest batches).
 import pytest
 import torch
 
-from optclaims_report.claim import measured, part, reading, theory, tried
+from optclaims_report.claim import measured, part, reading, seed_range, theory, tried
 from reproductions import batch_size as bs
 from reproductions import small_net_regularization as sr
 
@@ -101,7 +101,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 @pytest.fixture(scope="module")

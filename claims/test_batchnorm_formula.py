@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
-                                    theory, tried)
+                                    seed_range, theory, tried)
 from reproductions import batchnorm_formula as bf
 
 NOTES = "notes 000/001 §2.1"
@@ -144,7 +144,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from optclaims_report.claim import measured, part, reading, theory, tried
+from optclaims_report.claim import measured, part, reading, seed_range, theory, tried
 from reproductions import conditioning_and_init as ci
 
 S002 = "slides 002"
@@ -136,7 +136,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 @pytest.mark.part("formula-is-torchs")

@@ -36,7 +36,7 @@ import pytest
 import torch
 
 from optclaims_report.claim import (figure, known_non_reproduction, measured, paper, part, reading,
-                                    theory)
+                                    seed_range, theory)
 from reproductions import depth_acceleration as da
 from reproductions.data import load_mnist
 
@@ -185,7 +185,7 @@ def exact(data_dir):
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + CFG["n_seeds"]))
+    return seed_range(seed, CFG["n_seeds"])
 
 
 @pytest.mark.part("ethanol-data-as-described")
@@ -275,9 +275,10 @@ def test_depth_2_reaches_depth_1_final_loss_well_before_the_horizon(l4_csv, evid
                     "per seed", frac[2])
     evidence.record("l4, 2565 rows: depth 3 reaches depth 1's final loss at this fraction of T, "
                     "per seed (inf: not by T; 18 of 125 seeds in the sweep)", frac[3])
-    evidence.check_seeds("l4, 2565 rows: seeds on which depth 2 reaches depth 1's final loss "
-                         "before T", frac[2] < 1.0, "fraction", "==", 1.0, seeds=l4_csv.seeds,
-                         reference=measured(1.0, f"125 of 125 seeds, {SWEEP}; latest at 0.60 T"))
+    evidence.check_every_seed(
+        "l4, 2565 rows: seeds on which depth 2 reaches depth 1's final loss "
+        "before T", frac[2] < 1.0, seeds=l4_csv.seeds,
+        reference=measured(1.0, f"125 of 125 seeds, {SWEEP}; latest at 0.60 T"))
 
 
 # --- preconditions --------------------------------------------------------------------------------
@@ -291,9 +292,10 @@ def test_depth_1_baseline_is_tuned_at_its_stability_edge(l4_csv, evidence):
                         for s, a in enumerate(arg)])
     evidence.record("l4, 2565 rows: depth-1 chosen lr exponent per seed",
                     l4_csv.lr_exponents[arg])
-    evidence.check_seeds("l4, 2565 rows: seeds whose depth-1 lr is the largest stable one, the "
-                         "next diverging", at_edge, "fraction", "==", 1.0, seeds=l4_csv.seeds,
-                         reference=measured(1.0, f"125 of 125 seeds, {SWEEP}"))
+    evidence.check_every_seed(
+        "l4, 2565 rows: seeds whose depth-1 lr is the largest stable one, the "
+        "next diverging", at_edge, seeds=l4_csv.seeds,
+        reference=measured(1.0, f"125 of 125 seeds, {SWEEP}"))
 
 
 @pytest.mark.part("lr-grid-brackets")
@@ -304,9 +306,9 @@ def test_every_best_lr_lies_inside_its_grid(l4_csv, l2_csv, l4_exact, l2_exact, 
                     ("l4, 1316 exact rows", l4_exact), ("l2, 1316 exact rows", l2_exact)):
         _, arg = da.best_over_lr(g.final)                      # (seeds, depths)
         inside = ((arg > 0) & (arg < len(g.lr_exponents) - 1)).all(1)
-        evidence.check_seeds(f"{name}: seeds on which every depth's best lr is interior to the "
-                             f"grid 10^[{g.lr_exponents[0]:g} ... {g.lr_exponents[-1]:g}]",
-                             inside, "fraction", "==", 1.0, seeds=g.seeds)
+        evidence.check_every_seed(
+            f"{name}: seeds on which every depth's best lr is interior to the "
+            f"grid 10^[{g.lr_exponents[0]:g} ... {g.lr_exponents[-1]:g}]", inside, seeds=g.seeds)
 
 
 @pytest.mark.part("l4-exact-rows")
@@ -340,11 +342,10 @@ def test_deep_nets_beat_depth_1_at_every_lr_where_depth_1_is_stable(l4_csv, evid
                      if st and not b])
     evidence.record("l4, 2565 rows: (lr exponent, depth) pairs where a deep net fails to beat "
                     "a stable depth 1, per seed", lost)
-    evidence.check_seeds("l4, 2565 rows: seeds on which both deep nets beat depth 1 at every lr "
-                         "where depth 1 is stable", np.array([not x for x in lost]), "fraction",
-                         "==", 1.0, seeds=l4_csv.seeds,
-                         reference=measured(0.0, f"1-6 losing pairs per 5 seeds, {SWEEP}"),
-                         pinned=PIN_EVERY_STABLE)
+    evidence.check_every_seed(
+        "l4, 2565 rows: seeds on which both deep nets beat depth 1 at every lr "
+        "where depth 1 is stable", np.array([not x for x in lost]), seeds=l4_csv.seeds,
+        reference=measured(0.0, f"1-6 losing pairs per 5 seeds, {SWEEP}"), pinned=PIN_EVERY_STABLE)
 
 
 # --- control --------------------------------------------------------------------------------------
@@ -453,7 +454,7 @@ def test_general_end_to_end_rule_tracks_multi_output_training(seed, evidence):
     plot's height; plain GD from the same start does not (geometric mean over 8 seeds, rule set
     on seeds 0-99 and 10000-10099: over every window of 8 the rule's upper interval end was at
     most 0.0077 and plain GD's lower end at least 0.153)."""
-    seeds = list(range(seed, seed + 8))
+    seeds = seed_range(seed, 8)
     runs = [da.multi_output_tracking(s) for s in seeds]
     c = da.MULTI
     evidence.seeds(seeds)
@@ -671,9 +672,10 @@ N_LONG_CSV_L4 = 10
 def long_grids(csv, exact, seeds, seed, experiment_cache):
     """T = 5 x 10^4 with the wide grid (quarter decades from 10^-4, then sixteenths)."""
     grid = {p: da.lr_grid(p, CFG["wide_exponents"]) for p in (4, 2)}
+    seeds_of = {("csv", 4): seed_range(seed, N_LONG_CSV_L4)}
     return {(name, p): experiment_cache(
-                da.train_grid, problem, p, list(range(seed, seed + N_LONG_CSV_L4)) if (name, p) == ("csv", 4)
-                else seeds, lr_exponents=grid[p], steps=CFG["research_steps"])
+                da.train_grid, problem, p, seeds_of.get((name, p), seeds), lr_exponents=grid[p],
+                steps=CFG["research_steps"])
             for name, problem in (("csv", csv), ("exact", exact)) for p in (4, 2)}
 
 
@@ -726,9 +728,9 @@ def test_deep_nets_beat_depth_1_at_every_stable_lr_at_the_longer_horizon(long_gr
              if st and not b] for s in range(len(g.seeds))]
     evidence.record(f"{LONG}, 2565 rows: (lr exponent, depth) pairs where a deep net fails to "
                     "beat a stable depth 1, per seed", lost)
-    evidence.check_seeds(f"{LONG}, 2565 rows: seeds on which both deep nets beat depth 1 at "
-                         "every lr where depth 1 is stable", np.array([not x for x in lost]),
-                         "fraction", "==", 1.0, seeds=g.seeds, pinned=PIN_EVERY_STABLE_LONG)
+    evidence.check_every_seed(f"{LONG}, 2565 rows: seeds on which both deep nets beat depth 1 at "
+                              "every lr where depth 1 is stable", np.array([not x for x in lost]),
+                              seeds=g.seeds, pinned=PIN_EVERY_STABLE_LONG)
 
 
 @pytest.fixture(scope="module")
@@ -781,7 +783,7 @@ FIG5 = "Figure 5 (Ethanol, l4), read off at 10^6 steps"
 
 @pytest.fixture(scope="module")
 def paper_grids(csv, seed, experiment_cache):
-    seeds3 = list(range(seed, seed + CFG["paper_seeds"]))
+    seeds3 = seed_range(seed, CFG["paper_seeds"])
     grid = {p: da.lr_grid(p, PAPER_EXPONENTS) for p in (4, 2)}
     return {p: experiment_cache(da.train_grid, csv, p, seeds3, lr_exponents=grid[p], steps=CFG["paper_steps"])
             for p in (2, 4)}

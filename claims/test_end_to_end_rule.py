@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import discrepancy, measured, part, reading, theory, tried
+from optclaims_report.claim import discrepancy, measured, part, reading, seed_range, theory, tried
 from reproductions import end_to_end as ee
 
 ARORA = "Arora, Cohen, Hazan, ICML 2018"
@@ -218,7 +218,7 @@ CFG = ee.CONFIG
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 # --- e2e-rule-first-order -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import measured, part, theory, tried
+from optclaims_report.claim import measured, part, seed_range, theory, tried
 from reproductions import local_models as lm
 
 NOTES = "notes 000/001 §1"
@@ -87,7 +87,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 import torch
 
-from optclaims_report.claim import known_non_reproduction, measured, part, reading, theory, tried
+from optclaims_report.claim import (known_non_reproduction, measured, part, reading, seed_range,
+                                    theory, tried)
 from reproductions import model_fit as mf
 from reproductions import small_net_regularization as sr
 
@@ -207,7 +208,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 # --- the diagnosis (polynomials) ----------------------------------------------------------------

@@ -36,7 +36,7 @@ import pytest
 import torch
 
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
-                                   theory, tried)
+                                    seed_range, theory, tried)
 from optclaims_report.evidence import seed_interval
 from reproductions import document_rules as dr
 from reproductions import depth_acceleration as da
@@ -434,7 +434,7 @@ PARITY = 1.9e-7                                          # part-1 configurations
 
 @pytest.fixture(scope="module")
 def seeds1(seed):
-    return list(range(seed, seed + N_EXP1))
+    return seed_range(seed, N_EXP1)
 
 
 @pytest.fixture(scope="module")
@@ -551,7 +551,7 @@ def test_experiment_1_kernels_match_autograd_and_the_printed_emulate(seed, evide
 def exp1_slides(csv, seed, experiment_cache):
     """Experiment 1 at the slides' own setting (slow: 4.4 min of wall time on 3 seeds, on this
     2-core machine shared with other jobs)."""
-    return experiment_cache(s3.experiment1_slides, csv, list(range(seed, seed + 3)))
+    return experiment_cache(s3.experiment1_slides, csv, seed_range(seed, 3))
 
 
 def exp1_slides_note(evidence, r):
@@ -597,7 +597,7 @@ def test_rule_from_the_slides_init_draws_the_nets_curve_at_the_slides_setting(ex
     """Experiment 1's own setting: the rule from each net's end-to-end start against the net,
     on the slides' figure and at the end; every-iteration gaps recorded as our reading."""
     r = exp1_slides
-    seeds = list(range(seed, seed + len(r["real"])))
+    seeds = seed_range(seed, len(r["real"]))
     evidence.seeds(seeds)
     exp1_slides_note(evidence, r)
     span = figure_span(r)
@@ -628,7 +628,7 @@ def test_width_does_not_change_the_loss_curve_at_the_slides_setting(exp1_slides,
     the end; the escape from the near-zero start (steps to halve the loss) and the iterations to
     reach width 1's printed losses are recorded as our readings."""
     r = exp1_slides
-    seeds = list(range(seed, seed + len(r["real"])))
+    seeds = seed_range(seed, len(r["real"]))
     evidence.seeds(seeds)
     exp1_slides_note(evidence, r)
     span, T = figure_span(r), SLIDES["experiment1"]["iterations"]
@@ -682,7 +682,7 @@ def test_width_does_not_change_the_speed_from_balanced_factors(exp1, seeds1, evi
 @pytest.mark.slow
 @pytest.mark.part("restart-tracks")
 def test_rule_restart_tracks_and_plain_gd_does_not_on_l2_and_l4_more_seeds(seed, evidence):
-    seeds = list(range(seed, seed + 12))
+    seeds = seed_range(seed, 12)
     evidence.seeds(seeds)
     exp1_note(evidence, E1["losses"])
     r = s3.experiment1(seeds)
@@ -696,7 +696,7 @@ def test_rule_restart_tracks_and_plain_gd_does_not_on_l2_and_l4_more_seeds(seed,
 # --- Experiment 3 ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def seeds3(seed):
-    return list(range(seed, seed + N_EXP3))
+    return seed_range(seed, N_EXP3)
 
 
 @pytest.fixture(scope="module")
@@ -817,7 +817,7 @@ def test_experiment_3_kernels_match_autograd_and_keras(seed, evidence):
 def exp3_slides(csv, seed, experiment_cache):
     """Experiment 3, part 1 at the slides' settings (slow: 27 min of wall time for 3 seeds x 3
     methods x 600,000 epochs on the busy 2-core machine)."""
-    return experiment_cache(s3.experiment3_slides_part1, csv, list(range(seed, seed + 3)))
+    return experiment_cache(s3.experiment3_slides_part1, csv, seed_range(seed, 3))
 
 
 @pytest.fixture(scope="module")
@@ -826,7 +826,7 @@ def adam_slides(csv, seed, experiment_cache):
     parts from float64 by 1-2% on the deep nets at lr 0.001 by epoch 5000 and by up to 42% at
     60,000, where depth 3's loss spikes now and then (slow: 7.8 min of wall time for 5 seeds x
     3 depths x 2 lrs x 60,000 epochs on the busy 2-core machine)."""
-    return experiment_cache(s3.experiment3_slides_adam, csv, list(range(seed, seed + 5)),
+    return experiment_cache(s3.experiment3_slides_adam, csv, seed_range(seed, 5),
                             dtype=torch.float64)
 
 
@@ -910,7 +910,7 @@ def test_float32_steps_give_float64s_suboptimality_at_the_slides_settings(csv, s
     (losses in float64): the 600,000-epoch runs are float32. Adam's runs, which float32 moves by
     1-2% on the deep nets at lr 0.001 by epoch 5000 (recorded), run in float64."""
     E = SLIDES["experiment3"]
-    seeds3, seeds5 = list(range(seed, seed + 3)), list(range(seed, seed + 5))
+    seeds3, seeds5 = seed_range(seed, 3), seed_range(seed, 5)
     part1 = {dt: experiment_cache(s3.experiment3_slides_part1, csv, seeds3, dtype=dt,
                                   epochs=E["parity_epochs"])
              for dt in (torch.float32, torch.float64)}
@@ -1062,7 +1062,7 @@ def test_experiment_4_kernels_match_closed_forms(seed, evidence):
 # --- Experiment 4 ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def seeds4(seed):
-    return list(range(seed, seed + N_EXP4))
+    return seed_range(seed, N_EXP4)
 
 
 @pytest.fixture(scope="module")
@@ -1112,7 +1112,7 @@ def test_product_net_ends_below_the_plain_net(exp4, seeds4, evidence):
 @known_non_reproduction("over 8 seeds, each net at its best lr, the product digits MLP ends with "
                         "a higher training cross-entropy than the plain one with Adam")
 def test_product_net_ends_below_the_plain_net_more_seeds(seed, evidence):
-    seeds = list(range(seed, seed + 8))
+    seeds = seed_range(seed, 8)
     evidence.seeds(seeds)
     exp4_note(evidence)
     r = s3.experiment4(seeds)
@@ -1323,7 +1323,7 @@ INIT_SEEDS = 4
 def test_the_slides_factors_double_the_initial_pre_activations(data_dir, seed, evidence):
     images, _ = load_mnist(data_dir)
     theory_ratio = s3.truncated_std() * SLIDES["experiment4"]["init_std"] * math.sqrt(512)
-    seeds = list(range(seed, seed + INIT_SEEDS))
+    seeds = seed_range(seed, INIT_SEEDS)
     evidence.seeds(seeds)
     scales = [s3.initial_scales(images, s) for s in seeds]
     evidence.record("logits' std, product / plain, per seed", [r["logits"] for r in scales])

@@ -14,7 +14,7 @@ quantities come from seeds 0-59 and 10000-10059 where stated.
 import pytest
 import torch
 
-from optclaims_report.claim import measured, part, reading, theory
+from optclaims_report.claim import measured, part, reading, seed_range, theory
 from reproductions import training_practice as tp
 
 S002 = "slides 002"
@@ -135,7 +135,7 @@ CLAIMS = [
 
 @pytest.fixture(scope="module")
 def seeds(seed):
-    return list(range(seed, seed + N_SEEDS))
+    return seed_range(seed, N_SEEDS)
 
 
 # --- the step size and a sharp local minimum -----------------------------------------------------

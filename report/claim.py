@@ -79,6 +79,13 @@ def tried(configuration: str, outcome: str, kept: bool = False) -> dict:
     return {"configuration": configuration, "outcome": outcome, "kept": kept}
 
 
+def seed_range(base_seed: int, n: int) -> list[int]:
+    """The suite's seed rule: a claim measured over ``n`` seeds uses ``base_seed`` ..
+    ``base_seed + n - 1`` (``base_seed`` is the ``seed`` fixture, ``--seed``), so a run at another
+    base seed measures on seeds it has not seen."""
+    return list(range(base_seed, base_seed + n))
+
+
 def known_non_reproduction(reason: str):
     """Mark a test whose checks do not hold at our scale: a strict xfail that only an
     AssertionError (a failed check) satisfies. A crash inside it is an error, an inconclusive

@@ -368,6 +368,13 @@ class Evidence:
         return self._store(payload, f"{name}: {described} {verdict} {format_bound(op, bound)}",
                            pinned)
 
+    def check_every_seed(self, name: str, holds: Sequence[bool], seeds: Sequence[int],
+                         reference: Reference | None = None, pinned: Any = None) -> bool:
+        """A property that must hold on every seed: the fraction of seeds where ``holds`` is true
+        checked == 1 (``check_seeds`` with ``fraction``), each seed's value kept."""
+        return self.check_seeds(name, holds, "fraction", "==", 1.0, seeds=seeds,
+                                reference=reference, pinned=pinned)
+
     def finish(self) -> None:
         """Raise one error listing every failed check: :class:`Inconclusive` if the only failures
         are straddling intervals, :class:`ChangedNonReproduction` if a known non-reproduction's

@@ -478,3 +478,17 @@ def test_what_the_results_builder_writes_follows_the_schema(results):
     assert first_mismatch(stopped_run(False, True)) is None
     broken = dict(results, claims=[dict(results["claims"][0], verdict="yes")])
     assert first_mismatch(broken).startswith("claims[0].verdict")
+
+
+def test_check_every_seed_is_the_fraction_of_seeds_checked_equal_to_one():
+    kit, spelled_out = [], []
+    Evidence(kit).check_every_seed("every seed", [True, True, False], seeds=[3, 4, 5])
+    Evidence(spelled_out).check_seeds("every seed", [True, True, False], "fraction", "==", 1.0,
+                                      seeds=[3, 4, 5])
+    assert kit == spelled_out
+    assert kit[0][1]["status"] != "held" and kit[0][1]["seeds"]["seeds"] == [3, 4, 5]
+
+
+def test_seed_range_is_the_base_seed_and_the_next_ones():
+    from optclaims_report.claim import seed_range
+    assert seed_range(100, 3) == [100, 101, 102] and seed_range(0, 0) == []
