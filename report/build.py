@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from .compare import margin
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .papers import linked
-from .results import _strict
+from .results import strict_json
 from .verdicts import ENTRY_LEGEND, GATING, LABELS, LEGEND, ROLES
 
 
@@ -60,7 +60,7 @@ def speedup(x: float | None) -> Markup:
 
 def json_data_uri(value) -> str:
     """``value`` as a base64 JSON data URI, for a download link beside a figure."""
-    text = json.dumps(_strict(value), allow_nan=False, default=str, separators=(",", ":"))
+    text = json.dumps(strict_json(value), allow_nan=False, default=str, separators=(",", ":"))
     return "data:application/json;base64," + base64.b64encode(text.encode()).decode("ascii")
 
 

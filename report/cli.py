@@ -31,12 +31,12 @@ from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
+from .paths import HISTORY_DIR, MERGED_DIR, OUT, SWEEP_DIR
 from .processes import ForwardSignals
 from .schema import RESULTS
 from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
 from .sweep import MAX_SEEDS, parse_seeds, sweep
 
-DEFAULT_OUT = Path("report") / "out"
 PLANTED = Path("tests") / "test_planted_bugs.py"
 PLANTED_MODULES_ENV = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose bugs run (comma-separated)
 PYTEST_USAGE_ERROR = 4    # pytest.ExitCode.USAGE_ERROR, without importing pytest here
@@ -71,7 +71,7 @@ def cmd_report(args, pytest_args: list[str]) -> int:
         print(f"repro: wrote {write_report(load(source), out)}")
         return 0
     root = project_root()
-    out = Path(args.out) if args.out else root / DEFAULT_OUT
+    out = Path(args.out) if args.out else root / OUT
     out.mkdir(parents=True, exist_ok=True)
     results_path = (out / "results.json").resolve()
     if results_path.exists():
@@ -150,7 +150,7 @@ def cmd_merge(args) -> int:
     sources = [resolve_results(p) for p in args.from_]
     runs = [(str(p), load(p)) for p in sources]
     merged = merge(runs, allow_mixed_commits=args.allow_mixed_commits)
-    out = Path(args.out) if args.out else project_root() / DEFAULT_OUT / "merged"
+    out = Path(args.out) if args.out else project_root() / MERGED_DIR
     for o in merged["environment"]["merged_from"]:
         print(f"repro: run {o['run']}: {o['file']} (commit {(o['commit'] or 'none')[:10]}, "
               f"tiers {', '.join(o['tiers']) or 'none'}, written {o['written_utc'] or '?'})")
@@ -165,14 +165,14 @@ def cmd_baseline(args) -> int:
     if args.run in (None, "latest"):
         kept = history.entries(root, collect_environment(root))   # this machine's runs
         if not kept:
-            raise ResultsFileError(f"{root / history.HISTORY_DIR}: no run kept on this machine "
+            raise ResultsFileError(f"{root / HISTORY_DIR}: no run kept on this machine "
                                    "yet; run `repro report` first")
         entry = kept[-1]
     else:
         entry = Path(args.run)
         load(entry)  # a clear error for a missing or damaged file
-        if entry.resolve().parent.parent != (root / history.HISTORY_DIR).resolve():
-            raise ResultsFileError(f"{entry}: not a run kept in {history.HISTORY_DIR}/<machine>/;"
+        if entry.resolve().parent.parent != (root / HISTORY_DIR).resolve():
+            raise ResultsFileError(f"{entry}: not a run kept in {HISTORY_DIR}/<machine>/;"
                                    " name one of those files (or 'latest')")
     marker = history.set_baseline(entry)
     print(f"repro: {entry.name} is now the baseline of machine {entry.parent.name} ({marker})")
@@ -181,7 +181,7 @@ def cmd_baseline(args) -> int:
 
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
-    out = Path(args.out) if args.out else root / "report" / "out" / "sweep"
+    out = Path(args.out) if args.out else root / SWEEP_DIR
     return sweep(root, out.resolve(), args.seeds, pytest_args, args.jobs,
                  paths=args.paths or ["claims"])
 
@@ -217,12 +217,12 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser("report", help="run the claims and write an HTML report")
-    rep.add_argument("--out", metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/)")
+    rep.add_argument("--out", metavar="DIR", help=f"output folder (default {OUT}/)")
     rep.add_argument("--from", dest="from_", metavar="RESULTS_JSON", nargs="+",
                      help="rebuild the HTML from an existing results.json (or a folder holding "
                           "one, or 'latest': the newest pytest run under report/out/runs/); "
                           "runs nothing. Several files are merged into one report (each test "
-                          f"from the run that ran it; default --out {DEFAULT_OUT}/merged/)")
+                          f"from the run that ran it; default --out {OUT}/merged/)")
     rep.add_argument("--no-reuse", action="store_true",
                      help="run every claim module, even those whose sources, data, arguments "
                           "and versions are unchanged since a kept run (also implied by "
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                      help=f"refuse --seeds naming more than N seeds (default {MAX_SEEDS})")
     swp.add_argument("--out", metavar="DIR",
                      help="folder for seed-S.json, seed-S.log and sweep.json "
-                          f"(default {DEFAULT_OUT}/sweep/)")
+                          f"(default {OUT}/sweep/)")
     cmp = sub.add_parser("compare", help="what changed between two runs' results: flipped "
                                          "verdicts (exit 1), checks, intervals, margins, "
                                          "environment")

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from .compare import compare
+from .paths import HISTORY_DIR
 from .results import ResultsFileError, load, write_atomic
 
-HISTORY_DIR = Path("report") / "out" / "history"
 MACHINE_KEYS = ("cpu", "cpu_count", "gpu")
 SPARK_RUNS = 20   # runs shown in a check's sparkline
 BASELINE = "BASELINE"   # names the machine's baseline entry (repro baseline)

@@ -15,7 +15,7 @@ Runs of different commits measure different code; merging them is refused unless
 from __future__ import annotations
 
 from .history import fingerprint
-from .results import ResultsFileError, _judge, assemble, pair_benchmarks
+from .results import ResultsFileError, assemble, judge, pair_benchmarks
 
 NOT_RAN = ("outside_run", "not_run")
 
@@ -75,7 +75,7 @@ def merge_claim(versions: list[tuple[int, dict]], origins: list[dict]) -> dict:
         merged["duration_s"] += test["duration_s"]
         if test["outcome"] != "skipped" and test["tier"] not in merged["tiers"]:
             merged["tiers"].append(test["tier"])
-    _judge(merged)
+    judge(merged)
     return merged
 
 

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .evidence import PREFIX
+from .paths import RUNS_DIR
 from .schema import VERSION, first_mismatch   # results.json's version and shape
 from .verdicts import (CLAIM_VERDICTS, ENTRY_VERDICTS, LABELS, PART_VERDICTS,
                        claim_verdict_reason, standing_of_part, verdict_of_claim, verdict_of_entry,
@@ -301,7 +302,7 @@ def build_results(tests: Iterable[dict], benchmarks: Iterable[dict], environment
             claim["tiers"].append(test["tier"])
 
     for claim in claims.values():
-        _judge(claim)
+        judge(claim)
     results = assemble(list(claims.values()), pair_benchmarks(benchmarks), planted, environment,
                        catalogue or [], totals)
     results["timing"] = timing(tests)
@@ -358,7 +359,7 @@ def assemble(claims: list[dict], benchmarks: list[dict], planted: list[dict], en
             "totals": totals, "environment": environment}
 
 
-def _judge(claim: dict) -> None:
+def judge(claim: dict) -> None:
     """Each part's verdict from its tests, then the claim's from its parts."""
     for part in claim["parts"]:
         mine = [t for t in claim["tests"] if t["part"] == part["id"]]
@@ -433,13 +434,13 @@ def pair_benchmarks(benchmarks: Iterable[dict]) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
-def _strict(x: Any) -> Any:
+def strict_json(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     if isinstance(x, dict):
-        return {k: _strict(v) for k, v in x.items()}
+        return {k: strict_json(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_strict(v) for v in x]
+        return [strict_json(v) for v in x]
     return x
 
 
@@ -453,7 +454,7 @@ def write_atomic(results: dict, path: str | os.PathLike, replace: bool = True) -
     os.fchmod(fd, 0o644)  # mkstemp makes it private; a results file is for reading
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_strict(results), f, indent=1, allow_nan=False)
+            json.dump(strict_json(results), f, indent=1, allow_nan=False)
             f.write("\n")
         if replace:
             os.replace(tmp, path)
@@ -465,7 +466,6 @@ def write_atomic(results: dict, path: str | os.PathLike, replace: bool = True) -
     return path
 
 
-RUNS_DIR = Path("report") / "out" / "runs"   # a plain pytest run's results, one folder per run
 
 
 def latest_run(root: str | os.PathLike) -> Path:

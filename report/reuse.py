@@ -29,9 +29,9 @@ from pathlib import Path
 from reproductions.data import data_directory
 
 from .merge import merge
+from .paths import REUSE_DIR
 from .results import ResultsFileError, git_commit, library_versions, load, utc_now, write_atomic
 
-REUSE_DIR = Path("report") / "out" / "reuse"
 PROJECT_PACKAGES = {"reproductions": "reproductions", "optclaims_report": "report"}
 PLANTED_SOURCES = ("tests/planted_bugs.py", "tests/test_planted_bugs.py", "tests/forkserver.py")
 VERSIONED = ("torch", "numpy", "scipy", "sklearn")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from xdist.scheduler import LoadScopeScheduling
 
-from .history import HISTORY_DIR
+from .paths import HISTORY_DIR
 from .results import PLANTED_FOR
 
 

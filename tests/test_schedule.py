@@ -3,7 +3,6 @@
 
 from optclaims_report.schedule import longest_first, work_unit
 
-PLUGIN_CONFTEST = 'pytest_plugins = ["optclaims_report.plugin"]\n'   # a checkout's pyproject loads it with -p
 
 
 def test_a_test_parametrized_with_a_claim_module_runs_in_that_modules_unit():
@@ -29,8 +28,10 @@ def test_units_start_longest_first_and_keep_their_collection_order():
 
 def test_under_two_workers_a_modules_planted_tests_run_after_it_on_its_worker(pytester):
     """Each test appends (worker, its id) to a log: the tests parametrized with claims/test_a.py
-    run on the worker that ran claims/test_a.py, after its tests; each module on one worker."""
-    pytester.makeconftest(PLUGIN_CONFTEST)
+    run on the worker that ran claims/test_a.py, after its tests; each module on one worker.
+    The plugin is loaded as the checkout loads it (-p in the pytest options), which registers
+    it before xdist: its choice of schedule must still come first."""
+    pytester.makeini("[pytest]\naddopts = -p optclaims_report.plugin\n")
     log = pytester.path / "order.log"
     body = ("import os\n\ndef record(name):\n    with open({log!r}, 'a') as f:\n"
             "        f.write(os.environ.get('PYTEST_XDIST_WORKER', '-') + ' ' + name + '\\n')\n")

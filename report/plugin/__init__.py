@@ -48,14 +48,17 @@ from .store import ResultsStore, benchmarks_timed_here
 pytest_plugins = ("optclaims_report.plugin.options", "optclaims_report.plugin.fixtures")
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_cmdline_main(config):
     """``-n N`` distributes whole modules unless told otherwise (``--dist``): a claim module's
-    experiments are module-scoped fixtures, computed once on the worker that runs it."""
+    experiments are module-scoped fixtures, computed once on the worker that runs it. A wrapper,
+    so it runs before xdist's own hook (which turns an unset ``--dist`` into ``load``) whatever
+    the order the two plugins were loaded in."""
     if getattr(config.option, "numprocesses", None):
         if getattr(config.option, "dist", "no") == "no":
             config.option.dist = "loadscope"
             config.stash[MODULE_SCHEDULING] = True  # pytest_xdist_make_scheduler, below
+    return (yield)
 
 
 MODULE_SCHEDULING = pytest.StashKey[bool]()

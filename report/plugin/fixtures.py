@@ -9,11 +9,11 @@ import pytest
 
 from optclaims_report.cache import ExperimentCache
 from optclaims_report.evidence import Evidence
+from optclaims_report.paths import CACHE_DIR
 from optclaims_report.results import git_commit
 from reproductions.data import data_directory
 
 from .contract import is_benchmark, tier_of
-from .options import CACHE_DIR
 
 CACHE = pytest.StashKey[ExperimentCache]()   # the session's experiment cache, once made
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from optclaims_report.paths import CACHE_DIR
+
 DEFAULT_SEED = 0
-CACHE_DIR = Path("report") / "out" / "cache"
 
 
 def pytest_addoption(parser):
