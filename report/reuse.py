@@ -33,7 +33,10 @@ from .paths import REUSE_DIR
 from .results import ResultsFileError, git_commit, library_versions, load, utc_now, write_atomic
 
 PROJECT_PACKAGES = {"reproductions": "reproductions", "optclaims_report": "report"}
-PLANTED_SOURCES = ("tests/planted_bugs.py", "tests/test_planted_bugs.py", "tests/forkserver.py")
+# The planted-bug machinery every module's bugs run through; each module's own bugs are in
+# tests/planted_bugs/<name>.py (claims/test_<name>.py), which only its key covers.
+PLANTED_SOURCES = ("tests/planted_bugs/__init__.py", "tests/test_planted_bugs.py",
+                   "tests/forkserver.py")
 VERSIONED = ("torch", "numpy", "scipy", "sklearn")
 
 
@@ -124,7 +127,8 @@ def module_key(root: Path, module: Path, pytest_args: list[str], data: str, plan
     if plugin_sources is None:
         plugin_sources = plugin_sources_of(root)
     sources = sorted(set(reached_sources(root, module)) | set(plugin_sources))
-    sources += [root / p for p in PLANTED_SOURCES if planted and (root / p).is_file()]
+    own_bugs = Path("tests") / "planted_bugs" / f"{module.stem.removeprefix('test_')}.py"
+    sources += [root / p for p in (*PLANTED_SOURCES, own_bugs) if planted and (root / p).is_file()]
     for path in sources:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -3,7 +3,6 @@ Ctrl-C and SIGTERM: usage errors are one line and exit 2, nothing unknown is ign
 once never share a history entry, and a stopped run stops its pytest and still gets a report."""
 
 import json
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -56,17 +55,24 @@ def test_a_bad_command_line_is_a_one_line_usage_error(argv, says, capsys):
 
 
 # --- history -------------------------------------------------------------------------------------
-def record_at(args):
-    root, n, start = args
-    time.sleep(max(0.0, start - time.time()))   # every process records in the same instant
-    results = {"claims": [], "environment": {"git_commit": "abc", "cpu": "x"}, "run": n}
-    return str(history.record(results, root))
+RECORD_AT = """
+import json, sys, time
+from optclaims_report import history
+root, n, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+time.sleep(max(0.0, start - time.time()))      # every process records in the same instant
+results = {"claims": [], "environment": {"git_commit": "abc", "cpu": "x"}, "run": n}
+print(history.record(results, root))
+"""
 
 
 def test_runs_recorded_at_the_same_instant_each_get_an_entry_of_their_own(tmp_path):
-    start = time.time() + 1.0
-    with multiprocessing.get_context("fork").Pool(10) as pool:
-        paths = pool.map(record_at, [(tmp_path, n, start) for n in range(10)])
+    """Ten processes (not forks of this one: a fork of a threaded xdist worker can deadlock)
+    record a run in the same instant: ten entries, each holding its own run."""
+    start = time.time() + 3.0
+    procs = [subprocess.Popen([sys.executable, "-c", RECORD_AT, str(tmp_path), str(n), str(start)],
+                              stdout=subprocess.PIPE, text=True) for n in range(10)]
+    paths = [proc.communicate(timeout=60)[0].strip() for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs)
     assert len(set(paths)) == 10
     kept = sorted(json.loads(Path(p).read_text())["run"] for p in paths)
     assert kept == list(range(10))

@@ -1,4 +1,4 @@
-"""Planted-bug sensitivity: each bug of ``tests/planted_bugs.py`` must make at least one check of
+"""Planted-bug sensitivity: each bug of ``tests/planted_bugs/`` must make at least one check of
 its claim fail, and one of them a check of the part whose property the bug breaks.
 
 Each bug runs its claim module's selection with the bug planted, in a fork of a server process
@@ -164,3 +164,12 @@ def test_five_hand_written_kernels_carry_a_bug_their_own_claim_catches():
         assert roles.get(bug.expect) == "precondition", (name, bug.expect, roles)
         kernels.setdefault(bug.kernel, name)
     assert len(kernels) >= 5, kernels
+
+
+def test_every_bug_file_holds_the_bugs_of_an_existing_claim_module():
+    """tests/planted_bugs/<name>.py registers bugs of claims/test_<name>.py, which must exist;
+    the decorator takes the module from the file, so a bug cannot name another."""
+    for name, bug in BUGS.items():
+        assert (ROOT / bug.module).is_file(), (name, bug.module)
+        assert Path(sys.modules[bug.plant.__module__].__file__).stem == \
+            Path(bug.module).stem.removeprefix("test_"), name

@@ -132,3 +132,22 @@ def test_a_change_to_what_the_plugin_imports_changes_every_modules_key(tmp_path)
     (tmp_path / "rules.py").write_text("BOUND = 2\n")
     assert reuse.module_key(tmp_path, tmp_path / "claims" / "test_a.py", [], "d",
                             planted=False) != key
+
+
+def test_editing_one_modules_planted_bugs_changes_only_that_modules_key(tmp_path):
+    """A claim module's bugs live in tests/planted_bugs/<name>.py: only its key covers them."""
+    bugs = tmp_path / "tests" / "planted_bugs"
+    bugs.mkdir(parents=True)
+    (tmp_path / "claims").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "claims" / f"test_{name}.py").write_text("def test_x():\n    pass\n")
+        (bugs / f"{name}.py").write_text("BUG = 1\n")
+    (bugs / "__init__.py").write_text("")
+
+    def keys():
+        return {m: reuse.module_key(tmp_path, tmp_path / "claims" / f"test_{m}.py", [], "d",
+                                    planted=True) for m in ("a", "b")}
+    before = keys()
+    (bugs / "a.py").write_text("BUG = 2\n")
+    after = keys()
+    assert after["a"] != before["a"] and after["b"] == before["b"]
