@@ -1,7 +1,8 @@
 """Planted-bug sensitivity: each bug of ``tests/planted_bugs/`` must make at least one check of
 its claim fail, and one of them a check of the part whose property the bug breaks.
 
-Each bug runs its claim module's selection with the bug planted, in a fork of a server process
+Each bug runs the tests of the part it must break (among its claim module's ``-k`` selection)
+with the bug planted, in a fork of a server process
 that has imported torch and the other heavy libraries once (``tests/forkserver.py``), with the
 session's seed, data and tier options. The clean checks it is compared with come from the claim
 tests this process already ran (``pytest claims/ tests/``, and ``-n 2``, where the plugin runs a
@@ -24,7 +25,7 @@ from optclaims_report.results import build_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from forkserver import ForkServer  # noqa: E402
-from planted_bugs import BUGS, ENV  # noqa: E402
+from planted_bugs import BUGS, ENV, PART_ENV  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,14 +40,15 @@ def session_options(config) -> list[str]:
     return options + ["--runslow"] * bool(config.getoption("runslow"))
 
 
-def run_selection(server: ForkServer, options: list[str], module: str, select: str, out: Path,
-                  bug: str | None = None) -> dict:
-    """The results of ``pytest module -k select`` in a fork of ``server``, with ``bug`` planted."""
+def run_selection(server: ForkServer, options: list[str], module: str, select: str, part: str,
+                  out: Path, bug: str | None = None) -> dict:
+    """The results of ``pytest module -k select``, its tests of ``part`` only, in a fork of
+    ``server``, with ``bug`` planted."""
     results = out / "results.json"
     code = server.run(
         [module, "-k", select, "-p", "planted_bugs", f"--results={results}", "-q",
          "-p", "no:cacheprovider", "--benchmark-disable", *options],
-        env={ENV: bug or ""}, log=out / "pytest.log")
+        env={ENV: bug or "", PART_ENV: part}, log=out / "pytest.log")
     log = (out / "pytest.log").read_text(errors="replace")
     assert results.exists(), f"pytest exited {code}:\n{log[-6000:]}"
     return json.loads(results.read_text())
@@ -94,6 +96,7 @@ def fork_server():
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")])}
     env.pop(ENV, None)
+    env.pop(PART_ENV, None)
     server = ForkServer(ROOT, env)
     yield server
     server.close()
@@ -106,10 +109,10 @@ def clean_runs(fork_server, tmp_path_factory, request):
     cache = {}
 
     def get(bug):
-        key = (bug.module, bug.select)
+        key = (bug.module, bug.select, bug.expect)
         if key not in cache:
             cache[key] = run_selection(fork_server, session_options(request.config), bug.module,
-                                       bug.select, tmp_path_factory.mktemp("clean"))
+                                       bug.select, bug.expect, tmp_path_factory.mktemp("clean"))
         return outcomes(cache[key], bug.claim)
     return get
 
@@ -129,7 +132,7 @@ def test_planted_bug_is_caught_by_a_check_of_the_property_it_breaks(name, clean_
                                                                     tmp_path, request):
     bug = BUGS[name]
     planted = outcomes(run_selection(fork_server, session_options(request.config), bug.module,
-                                     bug.select, tmp_path, name), bug.claim)
+                                     bug.select, bug.expect, tmp_path, name), bug.claim)
     clean = clean_from_this_process(request.config, bug.module, bug.claim, planted)
     source = "this process's run of the claim module" if clean else "a clean fork"
     clean = clean or clean_runs(bug)

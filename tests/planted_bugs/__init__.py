@@ -26,6 +26,7 @@ from typing import Callable
 import pytest
 
 ENV = "OPTCLAIMS_PLANTED_BUG"
+PART_ENV = "OPTCLAIMS_PLANTED_PART"   # run only the tests of this part (the one a bug must break)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,20 @@ def pytest_configure(config):
     mp = pytest.MonkeyPatch()
     BUGS[name].plant(mp)
     config.add_cleanup(mp.undo)
+
+
+@pytest.hookimpl(trylast=True)   # after -k: of the selected tests, those of the part
+def pytest_collection_modifyitems(config, items):
+    """Keep only the tests of the part $OPTCLAIMS_PLANTED_PART names: a planted run (and the
+    clean run it is compared with) computes only what the part the bug must break reads."""
+    part = os.environ.get(PART_ENV)
+    if not part:
+        return
+    keep = [item for item in items if (mark := item.get_closest_marker("part")) is not None
+            and mark.args and mark.args[0] == part]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
 
 
 for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
