@@ -262,7 +262,7 @@ def _decode_tensor(node: dict, arrays: list) -> Any:
         raise ValueError(node["dtype"])
     tensor = torch.from_numpy(arrays[node["tensor"]].copy()).to(dtype)
     device = torch.device(node["device"])
-    if device.type != "cpu" and device.type == "cuda" and torch.cuda.is_available():
+    if device.type == "cuda" and torch.cuda.is_available():   # else kept on the CPU
         tensor = tensor.to(device)
     return tensor.requires_grad_(node["requires_grad"])
 

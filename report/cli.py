@@ -33,8 +33,8 @@ from .compare import compare
 from .merge import merge
 from .paths import HISTORY_DIR, MERGED_DIR, OUT, SWEEP_DIR
 from .processes import ForwardSignals
-from .schema import RESULTS
 from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
+from .schema import RESULTS
 from .sweep import MAX_SEEDS, parse_seeds, sweep
 
 PLANTED = Path("tests") / "test_planted_bugs.py"

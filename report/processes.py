@@ -22,7 +22,8 @@ class ForwardSignals:
     """While open (``with ForwardSignals() as children:``), SIGINT and SIGTERM received by this
     process are forwarded to every child started with ``children.popen``; after the first, no new
     child starts (``popen`` returns None). ``received`` is the first signal, or None. Open it in
-    the main thread (Python delivers signals there); ``popen`` may be called from any thread."""
+    the main thread (Python delivers signals there; elsewhere it forwards nothing); ``popen``
+    may be called from any thread."""
 
     def __init__(self):
         self.received: int | None = None
@@ -31,7 +32,8 @@ class ForwardSignals:
         self._previous: dict = {}
 
     def __enter__(self) -> "ForwardSignals":
-        self._previous = {s: signal.signal(s, self._forward) for s in FORWARDED}
+        if threading.current_thread() is threading.main_thread():   # signals reach only it
+            self._previous = {s: signal.signal(s, self._forward) for s in FORWARDED}
         return self
 
     def __exit__(self, *exc) -> None:

@@ -40,9 +40,9 @@ def parse_seeds(text: str, max_seeds: int = MAX_SEEDS) -> list[int]:
         low, high = int(match[1]), int(match[2] if match[2] is not None else match[1])
         if high < low:
             raise ValueError(f"{item!r} is a reversed range; write {high}-{low}")
-        if high - low + 1 + len(seeds) > max_seeds:   # before building a huge range
+        if high - low + 1 > max_seeds or len(seeds.union(range(low, high + 1))) > max_seeds:
             raise ValueError(f"{text!r} names more than {max_seeds} base seeds; pass "
-                             "--max-seeds N to run that many")
+                             "--max-seeds N to run that many")    # a huge range is never built
         seeds.update(range(low, high + 1))
     if not seeds:
         raise ValueError(f"no seeds in {text!r}")
