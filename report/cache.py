@@ -255,24 +255,22 @@ def _decode_dataclass(node: dict, arrays: list) -> Any:
     return obj
 
 
+def _torch_dtype(name: str) -> Any:
+    """torch's dtype ``name`` ("float32"); ValueError for any other attribute of torch."""
+    import torch
+    dtype = getattr(torch, name)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(name)
+    return dtype
+
+
 def _decode_tensor(node: dict, arrays: list) -> Any:
     import torch
-    dtype = getattr(torch, node["dtype"])
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(node["dtype"])
-    tensor = torch.from_numpy(arrays[node["tensor"]].copy()).to(dtype)
+    tensor = torch.from_numpy(arrays[node["tensor"]].copy()).to(_torch_dtype(node["dtype"]))
     device = torch.device(node["device"])
     if device.type == "cuda" and torch.cuda.is_available():   # else kept on the CPU
         tensor = tensor.to(device)
     return tensor.requires_grad_(node["requires_grad"])
-
-
-def _decode_torch_dtype(node: dict, arrays: list) -> Any:
-    import torch
-    dtype = getattr(torch, node["torch_dtype"])
-    if not isinstance(dtype, torch.dtype):
-        raise ValueError(node["torch_dtype"])
-    return dtype
 
 
 def _decode_torch_device(node: dict, arrays: list) -> Any:
@@ -292,7 +290,7 @@ _DECODERS: dict[str, Callable[[dict, list], Any]] = {
     "ndarray": lambda n, a: a[n["ndarray"]],
     "npscalar": lambda n, a: a[n["npscalar"]][()],
     "tensor": _decode_tensor,
-    "torch_dtype": _decode_torch_dtype,
+    "torch_dtype": lambda n, a: _torch_dtype(n["torch_dtype"]),
     "torch_device": _decode_torch_device,
 }
 

@@ -32,14 +32,13 @@ from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
 from .paths import HISTORY_DIR, MERGED_DIR, OUT, SWEEP_DIR
-from .processes import ForwardSignals
+from .processes import PYTEST_USAGE_ERROR, ForwardSignals
 from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
 from .schema import RESULTS
 from .sweep import MAX_SEEDS, parse_seeds, sweep
 
 PLANTED = Path("tests") / "test_planted_bugs.py"
 PLANTED_MODULES_ENV = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose bugs run (comma-separated)
-PYTEST_USAGE_ERROR = 4    # pytest.ExitCode.USAGE_ERROR, without importing pytest here
 
 
 def project_root() -> Path:

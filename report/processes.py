@@ -16,6 +16,7 @@ import subprocess
 import threading
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM)
+PYTEST_USAGE_ERROR = 4    # pytest.ExitCode.USAGE_ERROR: a child that rejected its arguments
 
 
 class ForwardSignals:

@@ -16,13 +16,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .processes import ForwardSignals
+from .processes import PYTEST_USAGE_ERROR, ForwardSignals
 from .results import load, write_atomic
 
 # A sweep of more base seeds than this needs --max-seeds: a typo such as 0-100000 would otherwise
 # start 100,001 pytest runs. The README's sweeps use 21 (0-19 and 100).
 MAX_SEEDS = 100
-PYTEST_USAGE_ERROR = 4
 
 
 def parse_seeds(text: str, max_seeds: int = MAX_SEEDS) -> list[int]:
