@@ -148,10 +148,11 @@ def stopped_run(results: dict) -> dict | None:
             "written_utc": env.get("written_utc")}
 
 
-def render(results: dict, changes: dict | None = None, series: dict | None = None) -> str:
+def render(results: dict, changes: dict | None = None, series: dict | None = None,
+           mutation: dict | None = None) -> str:
     """The report as one HTML string; ``changes`` (history.changes_since_last_run) adds the
-    "changed since the last run" section and ``series`` (history.check_series) each check's
-    sparkline over earlier runs."""
+    "changed since the last run" section, ``series`` (history.check_series) each check's
+    sparkline over earlier runs, and ``mutation`` (mutants.latest) the mutation score."""
     benchmarks_by_claim: dict[str | None, list] = {}
     for b in results.get("benchmarks", []):
         benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
@@ -162,15 +163,16 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
         legend=LEGEND, entry_legend=ENTRY_LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},
+        mutation=mutation,
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
 def write_report(results: dict, out_dir: str | Path, changes: dict | None = None,
-                 series: dict | None = None) -> Path:
+                 series: dict | None = None, mutation: dict | None = None) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
     tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(render(results, changes, series), encoding="utf-8")
+    tmp.write_text(render(results, changes, series, mutation), encoding="utf-8")
     tmp.replace(path)
     return path

@@ -11,6 +11,9 @@
     repro sweep --seeds 0-19,100 [--jobs 2] [--out DIR] [PYTEST_ARGS...]
                                                 run the claims at each base seed, compare verdicts
     repro schema                                print results.json's JSON Schema
+    repro mutants [--minutes 30] [--jobs 2] [--sample-seed 0] [--survivors] [NAME...]
+                                                a mutation score for reproductions/ (mutmut), judged
+                                                by the claim modules; kept for the report
 
 Arguments after the options (or after ``--``) go to pytest unchanged, e.g.
 ``repro report --out /tmp/r -- --runslow -k adam``.
@@ -26,14 +29,15 @@ import signal
 import sys
 from pathlib import Path
 
-from . import history, reuse
+from . import history, mutants, reuse
 from .build import write_report
 from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
-from .paths import HISTORY_DIR, MERGED_DIR, OUT, SWEEP_DIR
+from .paths import HISTORY_DIR, MERGED_DIR, MUTANTS_DIR, OUT, SWEEP_DIR
 from .processes import PYTEST_USAGE_ERROR, ForwardSignals
-from .results import ResultsFileError, collect_environment, latest_run, load, write_atomic
+from .results import (ResultsFileError, collect_environment, latest_run, load, utc_now,
+                      write_atomic)
 from .schema import RESULTS
 from .sweep import MAX_SEEDS, parse_seeds, sweep
 
@@ -41,12 +45,19 @@ PLANTED = Path("tests") / "test_planted_bugs.py"
 PLANTED_MODULES_ENV = "OPTCLAIMS_PLANTED_FOR"   # the claim modules whose bugs run (comma-separated)
 
 
-def project_root() -> Path:
+def find_project_root() -> Path | None:
     """The checkout holding ``claims/``: the working directory if it has one, else the folder
-    above this package (an editable install)."""
+    above this package (an editable install); None if neither has."""
     for candidate in (Path.cwd(), Path(__file__).resolve().parent.parent):
         if (candidate / "claims").is_dir():
             return candidate
+    return None
+
+
+def project_root() -> Path:
+    root = find_project_root()
+    if root is not None:
+        return root
     raise SystemExit("repro: no claims/ folder here or beside the installed package; "
                      "run it from the project's checkout")
 
@@ -60,6 +71,12 @@ def resolve_results(given: str) -> Path:
     return path / "results.json" if path.is_dir() else path
 
 
+def latest_mutants() -> dict | None:
+    """The newest ``repro mutants`` result of the checkout, if there is a checkout."""
+    root = find_project_root()
+    return None if root is None else mutants.latest(root)
+
+
 def cmd_report(args, pytest_args: list[str]) -> int:
     if args.from_ and len(args.from_) > 1:
         return cmd_merge(args)
@@ -67,7 +84,7 @@ def cmd_report(args, pytest_args: list[str]) -> int:
         source = resolve_results(args.from_[0])
         out = Path(args.out) if args.out else source.parent
         print(f"repro: rendering {source}")
-        print(f"repro: wrote {write_report(load(source), out)}")
+        print(f"repro: wrote {write_report(load(source), out, mutation=latest_mutants())}")
         return 0
     root = project_root()
     out = Path(args.out) if args.out else root / OUT
@@ -108,7 +125,9 @@ def cmd_report(args, pytest_args: list[str]) -> int:
     entry = history.record(results, root)
     changes = history.changes_since_last_run(root, results, entry)
     series = history.check_series(root, results)
-    print(f"repro: wrote {write_report(results, out, changes, series)} and {results_path}; "
+    mutation = mutants.latest(root)
+    print(f"repro: wrote {write_report(results, out, changes, series, mutation)} and "
+          f"{results_path}; "
           f"kept in {entry.relative_to(root)}"
           + (f"; {len(reused)} of {len(modules)} claim modules reused" if reused else ""))
     return status
@@ -204,6 +223,34 @@ def check_sweep_seeds(parser: argparse.ArgumentParser, args) -> None:
     args.seeds = seeds
 
 
+def cmd_mutants(args) -> int:
+    root = project_root()
+    out = root / MUTANTS_DIR / utc_now().replace(":", "")
+    try:
+        previous = None
+        if args.survivors:
+            previous = mutants.latest(root)
+            if previous is None:
+                raise mutants.MutantsError("--survivors: no repro mutants result is kept yet")
+        result = mutants.run(root, out, args.minutes, args.jobs, args.sample_seed, args.names,
+                             previous)
+    except mutants.MutantsError as err:
+        print(f"repro: error: {err}", file=sys.stderr)
+        return 2
+    print(mutants.as_text(result))
+    print(f"repro: wrote {out / 'mutants.json'}; `repro report` shows it")
+    if result["interrupted"]:
+        return 130
+    return 0 if result["mutmut_exit"] == 0 else 1
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
 def cmd_compare(args) -> int:
     earlier, later = (resolve_results(p) for p in (args.earlier, args.later))
     diff = compare(load(earlier), load(later))
@@ -253,6 +300,21 @@ def main(argv: list[str] | None = None) -> int:
                       help="a file under report/out/history/<machine>/, or 'latest' (default)")
     sub.add_parser("schema", help="print the JSON Schema every results.json follows (and every "
                                   "reader checks)")
+    mut = sub.add_parser("mutants", help="mutate reproductions/ with mutmut and count the "
+                                         "mutants the claim modules catch (a sample sized to "
+                                         "--minutes)")
+    mut.add_argument("names", nargs="*", metavar="NAME",
+                     help="judge these mutants (mutmut names, globs allowed) instead of a sample")
+    mut.add_argument("--survivors", action="store_true",
+                     help="judge the newest result's survivors again on the current tree (after "
+                          "a check was strengthened), keeping its other mutants' outcomes")
+    mut.add_argument("--minutes", type=positive_float, default=mutants.DEFAULT_MINUTES,
+                     help=f"wall-time budget the sample is sized to (default "
+                          f"{mutants.DEFAULT_MINUTES:g})")
+    mut.add_argument("--jobs", type=positive_int, default=os.cpu_count() or 1,
+                     help="mutants judged at once (default: every core)")
+    mut.add_argument("--sample-seed", type=int, default=0,
+                     help="seed of the random sample (default 0)")
     args, rest = parser.parse_known_args(argv)
     # Only `report` (when it runs the claims) and `sweep` pass the rest to pytest, which rejects
     # what it does not know; elsewhere an unknown argument is a usage error, never ignored.
@@ -268,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "baseline":
             return cmd_baseline(args)
+        if args.command == "mutants":
+            return cmd_mutants(args)
         if args.command == "schema":
             print(json.dumps(RESULTS, indent=1))
             return 0

@@ -9,3 +9,4 @@ CACHE_DIR = OUT / "cache"        # the slow and gpu tiers' experiment cache
 REUSE_DIR = OUT / "reuse"        # each claim module's results, kept for reuse
 SWEEP_DIR = OUT / "sweep"        # repro sweep's per-seed results and summary
 MERGED_DIR = OUT / "merged"      # repro report --from A B: the merged report
+MUTANTS_DIR = OUT / "mutants"    # repro mutants: one folder per run, and latest.json

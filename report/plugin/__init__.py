@@ -91,7 +91,8 @@ def pytest_configure(config):
     # claim tests that ran before them in the same process); only the controller writes them,
     # as xdist workers send their reports to it.
     worker = hasattr(config, "workerinput")
-    config.pluginmanager.register(ResultsStore(config, writes=not worker), "optclaims-results")
+    config.pluginmanager.register(ResultsStore(
+        config, writes=not worker and not config.getoption("no_results")), "optclaims-results")
     if not worker:
         if config.getoption("progress"):
             config.pluginmanager.register(Progress(config), "optclaims-progress")

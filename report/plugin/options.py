@@ -24,6 +24,9 @@ def pytest_addoption(parser):
                     help="where to write results.json (default: a new run directory "
                          "report/out/runs/<UTC time>-<pid>/ under the rootdir, so no run "
                          "overwrites another's results)")
+    group.addoption("--no-results", action="store_true", default=False,
+                    help="write no results.json: for throwaway runs, such as the one per mutant "
+                         "of `repro mutants`, that nobody reads back")
     group.addoption("--torch-threads", type=int, default=1, metavar="N",
                     help="torch intra-op threads (default 1: the claims' tensors are small, and "
                          "on a shared machine, or under xdist, more threads than free cores "
