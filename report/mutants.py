@@ -34,6 +34,7 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+from . import test_times
 from .paths import MUTANTS_DIR
 from .processes import ForwardSignals
 from .results import git_commit, utc_now
@@ -42,6 +43,8 @@ VERSION = 1
 MUTMUT = "mutmut==3.8.1"
 WORK = Path("mutants")                       # mutmut's working tree (it insists on this name)
 STATS = WORK / "mutmut-stats.json"
+TEST_TIMES = WORK / "optclaims-test-seconds.json"   # each claim test's whole time (test_times.py)
+PER_MUTANT_S = 1.0    # a forked pytest session's own start and collection, per mutant
 EQUIVALENT = Path("claims") / "equivalent_mutants.toml"
 DEFAULT_MINUTES = 30.0
 
@@ -88,7 +91,8 @@ def whole_modules(tests_by_function: dict[str, list[str]],
 def worst_case_seconds(mutant: str, tests_by_function: dict[str, list[str]],
                        duration_by_test: dict[str, float]) -> float:
     """The clean time of every test that judges ``mutant`` (what a survivor costs)."""
-    return sum(duration_by_test.get(t, 0.0) for t in tests_by_function.get(function_of(mutant), []))
+    tests = tests_by_function.get(function_of(mutant), [])
+    return PER_MUTANT_S + sum(duration_by_test.get(t, 0.0) for t in tests) if tests else 0.0
 
 
 def sample(mutants: list[str], cost: dict[str, float], budget_s: float, seed: int) -> list[str]:
@@ -202,9 +206,12 @@ def _mutmut_available() -> bool:
     return shutil.which("mutmut", path=str(Path(sys.executable).parent)) is not None
 
 
-def _python_step(root: Path, args: list[str], log, signals: ForwardSignals) -> int | None:
-    return signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", *args],
-                       cwd=root, stdout=log, stderr=subprocess.STDOUT, env=_env(root))
+def _prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> int | None:
+    env = dict(_env(root), PYTEST_PLUGINS="optclaims_report.test_times",
+               **{test_times.ENV: str((root / TEST_TIMES).resolve())})
+    return signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
+                        "--jobs", str(jobs)],
+                       cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def _env(root: Path) -> dict:
@@ -241,14 +248,18 @@ def start_afresh_if_changed(root: Path) -> bool:
 
 def expand_stats(root: Path) -> tuple[dict, dict]:
     """Rewrite mutmut's stats so every function is judged by its whole claim modules; returns
-    (tests by function, duration by test)."""
+    (tests by function, each test's whole time: ours where the stats run timed it, else
+    mutmut's call time)."""
     path = root / STATS
     stats = json.loads(path.read_text(encoding="utf-8"))
-    durations = stats["duration_by_test"]
-    expanded = whole_modules(stats["tests_by_mangled_function_name"], list(durations))
+    seconds = dict(stats["duration_by_test"])
+    if (root / TEST_TIMES).exists():
+        seconds.update(json.loads((root / TEST_TIMES).read_text(encoding="utf-8")))
+    expanded = whole_modules(stats["tests_by_mangled_function_name"],
+                             list(stats["duration_by_test"]))
     stats["tests_by_mangled_function_name"] = expanded
     path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
-    return expanded, durations
+    return expanded, seconds
 
 
 def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
@@ -271,7 +282,7 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
           f"calls which function){': one serial run of the claim modules' if afresh else ''}",
           flush=True)
     with open(log_path, "w") as log, ForwardSignals() as signals:
-        if _python_step(root, ["prepare", "--jobs", str(jobs)], log, signals) != 0:
+        if _prepare(root, jobs, log, signals) != 0:
             if signals.received:
                 raise MutantsError("interrupted while mutmut prepared the mutants")
             raise MutantsError(f"mutmut could not generate the mutants or collect its stats; "
