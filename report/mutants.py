@@ -10,8 +10,9 @@ Each mutant is judged by the claim modules only (``claims/``, never the unit tes
 those whose tests call its function. mutmut's own stats link a function only to the tests that
 call it while they run, and a claim module computes its experiments once, in module-scoped
 fixtures, for the first test that asks; the later tests that check those numbers would never be
-run against the mutant. So every function is linked to every test of each claim module that
-calls it (``whole_modules``).
+run against the mutant. So every function is also linked to each test of the same module that
+shares a module-wide fixture with a test that called it (``linked_tests``; the fixtures come from
+``mutants_probe``, a plugin loaded into mutmut's stats run).
 
 Survivors that cannot change any result are marked equivalent in ``claims/equivalent_mutants.toml``
 with a reason and the changed line, so that a renumbered mutant is never marked by mistake; the
@@ -34,7 +35,7 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
-from . import test_times
+from . import mutants_probe
 from .paths import MUTANTS_DIR
 from .processes import ForwardSignals
 from .results import git_commit, utc_now
@@ -43,7 +44,7 @@ VERSION = 1
 MUTMUT = "mutmut==3.8.1"
 WORK = Path("mutants")                       # mutmut's working tree (it insists on this name)
 STATS = WORK / "mutmut-stats.json"
-TEST_TIMES = WORK / "optclaims-test-seconds.json"   # each claim test's whole time (test_times.py)
+PROBE = WORK / "optclaims-probe.json"    # each claim test's whole time and fixtures (mutants_probe)
 PER_MUTANT_S = 1.0    # a forked pytest session's own start and collection, per mutant
 EQUIVALENT = Path("claims") / "equivalent_mutants.toml"
 DEFAULT_MINUTES = 30.0
@@ -75,17 +76,26 @@ def claim_module(test_id: str) -> str:
     return test_id.split("::", 1)[0]
 
 
-def whole_modules(tests_by_function: dict[str, list[str]],
-                  all_tests: list[str]) -> dict[str, list[str]]:
-    """Each function linked to every test of every claim module one of its tests is in."""
+def linked_tests(tests_by_function: dict[str, list[str]], all_tests: list[str],
+                 module_fixtures: dict[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Each function linked to the tests mutmut saw call it and to every test of the same claim
+    module that shares a module-wide fixture with one of them (it reuses a value the function
+    helped compute). A test whose fixtures are unknown stands for its whole module."""
     by_module: dict[str, set[str]] = defaultdict(set)
     for test in all_tests:
         by_module[claim_module(test)].add(test)
-    expanded = {}
+    fixtures = module_fixtures or {}
+    linked = {}
     for function, tests in tests_by_function.items():
-        modules = {claim_module(test) for test in tests}
-        expanded[function] = sorted(set(tests).union(*(by_module[m] for m in modules)))
-    return expanded
+        found = set(tests)
+        for test in tests:
+            module = by_module.get(claim_module(test), set())
+            if test not in fixtures:
+                found |= module
+            elif fixtures[test]:
+                found |= {t for t in module if set(fixtures.get(t, ())) & set(fixtures[test])}
+        linked[function] = sorted(found)
+    return linked
 
 
 def worst_case_seconds(mutant: str, tests_by_function: dict[str, list[str]],
@@ -207,8 +217,8 @@ def _mutmut_available() -> bool:
 
 
 def _prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> int | None:
-    env = dict(_env(root), PYTEST_PLUGINS="optclaims_report.test_times",
-               **{test_times.ENV: str((root / TEST_TIMES).resolve())})
+    env = dict(_env(root), PYTEST_PLUGINS="optclaims_report.mutants_probe",
+               **{mutants_probe.ENV: str((root / PROBE).resolve())})
     return signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
                         "--jobs", str(jobs)],
                        cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -247,16 +257,18 @@ def start_afresh_if_changed(root: Path) -> bool:
 
 
 def expand_stats(root: Path) -> tuple[dict, dict]:
-    """Rewrite mutmut's stats so every function is judged by its whole claim modules; returns
-    (tests by function, each test's whole time: ours where the stats run timed it, else
-    mutmut's call time)."""
+    """Rewrite mutmut's stats so every function is judged by the tests that reuse what it
+    computed (``linked_tests``); returns (tests by function, each test's whole time: the probe's
+    where the stats run timed it, else mutmut's call time)."""
     path = root / STATS
     stats = json.loads(path.read_text(encoding="utf-8"))
-    seconds = dict(stats["duration_by_test"])
-    if (root / TEST_TIMES).exists():
-        seconds.update(json.loads((root / TEST_TIMES).read_text(encoding="utf-8")))
-    expanded = whole_modules(stats["tests_by_mangled_function_name"],
-                             list(stats["duration_by_test"]))
+    seconds, fixtures = dict(stats["duration_by_test"]), None
+    if (root / PROBE).exists():
+        probe = json.loads((root / PROBE).read_text(encoding="utf-8"))
+        seconds.update(probe["seconds"])
+        fixtures = probe["module_fixtures"]
+    expanded = linked_tests(stats["tests_by_mangled_function_name"],
+                            list(stats["duration_by_test"]), fixtures)
     stats["tests_by_mangled_function_name"] = expanded
     path.write_text(json.dumps(stats, indent=1), encoding="utf-8")
     return expanded, seconds

@@ -22,14 +22,24 @@ DIFF = """--- reproductions/toy.py
 """
 
 
-def test_a_function_is_judged_by_every_test_of_each_claim_module_that_calls_it():
-    # mutmut saw only the first test of test_a.py call f (the module fixture computed there).
-    expanded = mutants.whole_modules(
-        {"r.m.x_f": ["claims/test_a.py::test_1"], "r.m.x_g": ["claims/test_b.py::test_2"]},
-        ["claims/test_a.py::test_1", "claims/test_a.py::test_2", "claims/test_b.py::test_1",
-         "claims/test_b.py::test_2", "claims/test_c.py::test_1"])
-    assert expanded["r.m.x_f"] == ["claims/test_a.py::test_1", "claims/test_a.py::test_2"]
-    assert expanded["r.m.x_g"] == ["claims/test_b.py::test_1", "claims/test_b.py::test_2"]
+ALL_TESTS = ["claims/test_a.py::test_1", "claims/test_a.py::test_2", "claims/test_a.py::test_3",
+             "claims/test_b.py::test_1", "claims/test_b.py::test_2", "claims/test_c.py::test_1"]
+
+
+def test_a_function_is_judged_by_the_tests_that_reuse_a_fixture_it_helped_compute():
+    # mutmut saw only test_1 call f: the module fixture `runs` was computed in its setup.
+    fixtures = {"claims/test_a.py::test_1": ["runs"], "claims/test_a.py::test_2": ["runs"],
+                "claims/test_a.py::test_3": ["grid"], "claims/test_b.py::test_1": [],
+                "claims/test_b.py::test_2": []}
+    linked = mutants.linked_tests({"r.m.x_f": ["claims/test_a.py::test_1"],
+                                   "r.m.x_g": ["claims/test_b.py::test_2"]}, ALL_TESTS, fixtures)
+    assert linked["r.m.x_f"] == ["claims/test_a.py::test_1", "claims/test_a.py::test_2"]
+    assert linked["r.m.x_g"] == ["claims/test_b.py::test_2"]
+
+
+def test_without_fixture_facts_a_function_is_judged_by_its_whole_claim_modules():
+    linked = mutants.linked_tests({"r.m.x_f": ["claims/test_a.py::test_1"]}, ALL_TESTS)
+    assert linked["r.m.x_f"] == ALL_TESTS[:3]
 
 
 def test_a_mutant_belongs_to_the_function_mutmut_names_before_its_number():
