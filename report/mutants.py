@@ -232,11 +232,12 @@ def _env(root: Path) -> dict:
 
 def tree_digest(root: Path) -> str:
     """sha256 over what mutmut's stats depend on: the experiments, the claim modules, the
-    plugin and the project configuration."""
+    plugin, the probe and the project configuration."""
     digest = hashlib.sha256()
     files = [root / "pyproject.toml", *sorted((root / "reproductions").rglob("*.py")),
              *sorted(p for p in (root / "claims").rglob("*") if p.suffix in (".py", ".toml")),
-             *sorted((root / "report" / "plugin").rglob("*.py"))]
+             *sorted((root / "report" / "plugin").rglob("*.py")),
+             root / "report" / "mutants_probe.py"]
     for path in files:
         digest.update(path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -248,7 +249,7 @@ def start_afresh_if_changed(root: Path) -> bool:
     only for new tests; after any edit of the tree they are dropped and collected again (a full
     serial run of the claim modules) rather than trusted. True if they were dropped."""
     stamp, digest = root / WORK / "optclaims-tree.sha256", tree_digest(root)
-    kept = stamp.exists() and stamp.read_text().strip() == digest
+    kept = stamp.exists() and stamp.read_text().strip() == digest and (root / PROBE).exists()
     if not kept and (root / WORK).exists():
         shutil.rmtree(root / WORK)
     (root / WORK).mkdir(exist_ok=True)
