@@ -72,6 +72,14 @@ def function_of(mutant: str) -> str:
     return mutant.rsplit("__mutmut_", 1)[0]
 
 
+def is_figure_code(mutant: str) -> bool:
+    """A mutant of a figure helper (``plot...``; mutmut names a function ``x_<name>`` and a
+    method ``xǁ<class>ǁ<name>``): it changes what a figure draws, never a number a check
+    judges, so it is left out of the sample and counted apart."""
+    name = function_of(mutant).rsplit(".", 1)[-1]
+    return name.removeprefix("x_").rsplit("ǁ", 1)[-1].startswith("plot")
+
+
 def claim_module(test_id: str) -> str:
     return test_id.split("::", 1)[0]
 
@@ -305,7 +313,8 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
         cost = {m: worst_case_seconds(m, tests_by_function, durations) for m in found}
         clean_s = sum(durations.values())
         budget_s = max(0.0, (minutes * 60 - (time.monotonic() - started) - clean_s) * jobs)
-        chosen = matching(names, found) if names else sample(list(found), cost, budget_s, seed)
+        population = [m for m in found if not is_figure_code(m)]
+        chosen = matching(names, found) if names else sample(population, cost, budget_s, seed)
         if not chosen:
             raise MutantsError(f"no mutant is named {' '.join(names)}")
         print(f"repro: {len(chosen)} of {len(found)} mutants (estimated worst case "
@@ -329,6 +338,7 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
               "sample_seed": seed, "named": bool(names), "mutmut_exit": status,
               "interrupted": interrupted is not None,
               "clean_test_seconds": round(clean_s, 1),
+              "figure_code_mutants": sum(map(is_figure_code, found)),
               "summary": summarize(judged, dict(generated)),
               "mutants": dict(sorted(judged.items()))}
     if previous is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from optclaims_report import cli, mutants
+from optclaims_report import cli, mutants, mutants_probe
 from optclaims_report.build import render
 from optclaims_report.results import build_results
 
@@ -45,6 +45,13 @@ def test_without_fixture_facts_a_function_is_judged_by_its_whole_claim_modules()
 def test_a_mutant_belongs_to_the_function_mutmut_names_before_its_number():
     assert mutants.function_of("reproductions.q.x_run__mutmut_12") == "reproductions.q.x_run"
     assert mutants.function_of("reproductions.q.xǁAǁstep__mutmut_3") == "reproductions.q.xǁAǁstep"
+
+
+def test_mutants_of_figure_helpers_are_told_apart():
+    assert mutants.is_figure_code("reproductions.bl.x_plot_landscape__mutmut_4")
+    assert mutants.is_figure_code("reproductions.bl.xǁRunǁplot__mutmut_1")
+    assert not mutants.is_figure_code("reproductions.bl.x_landscape_plotless__mutmut_1")
+    assert not mutants.is_figure_code("reproductions.bl.x_replot__mutmut_1")
 
 
 def test_the_sample_is_sized_to_the_budget_at_the_mean_cost_and_repeatable():
@@ -201,3 +208,36 @@ def test_survivors_judged_again_replace_only_their_own_outcomes():
                                    "seconds": 60.0}]
     results = build_results([], [], {"python": "3.x", "seed": 0, "argv": []})
     assert "judged again on t2" in render(results, mutation=merged)
+
+
+def test_the_probe_records_each_tests_module_fixtures_and_whole_time(pytester, monkeypatch):
+    pytester.makepyfile(test_probe="""
+        import time
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def runs():
+            time.sleep(0.2)          # the experiment, computed once for the module
+            return [1, 2]
+
+        @pytest.fixture
+        def fresh():
+            return 3
+
+        def test_first(runs):
+            assert runs
+
+        def test_second(runs, fresh):
+            assert runs
+
+        def test_alone(fresh):
+            assert fresh
+    """)
+    out = pytester.path / "probe.json"
+    monkeypatch.setenv(mutants_probe.ENV, str(out))
+    assert pytester.runpytest_subprocess("-p", "optclaims_report.mutants_probe").ret == 0
+    probe = json.loads(out.read_text())
+    fixtures = {k.split("::")[1]: v for k, v in probe["module_fixtures"].items()}
+    assert fixtures == {"test_first": ["runs"], "test_second": ["runs"], "test_alone": []}
+    seconds = {k.split("::")[1]: v for k, v in probe["seconds"].items()}
+    assert seconds["test_first"] >= 0.2 > seconds["test_second"]
