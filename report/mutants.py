@@ -225,8 +225,7 @@ def _mutmut_available() -> bool:
 
 
 def _prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> int | None:
-    env = dict(_env(root), PYTEST_PLUGINS="optclaims_report.mutants_probe",
-               **{mutants_probe.ENV: str((root / PROBE).resolve())})
+    env = dict(_env(root), **{mutants_probe.ENV: str((root / PROBE).resolve())})
     return signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
                         "--jobs", str(jobs)],
                        cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -241,3 +241,12 @@ def test_the_probe_records_each_tests_module_fixtures_and_whole_time(pytester, m
     assert fixtures == {"test_first": ["runs"], "test_second": ["runs"], "test_alone": []}
     seconds = {k.split("::")[1]: v for k, v in probe["seconds"].items()}
     assert seconds["test_first"] >= 0.2 > seconds["test_second"]
+
+
+def test_the_probe_runs_tests_given_in_any_order_in_file_order(pytester):
+    pytester.makepyfile(test_a="def test_a1(): pass\ndef test_a2(): pass\n",
+                        test_b="def test_b1(): pass\n")
+    ids = ["test_b.py::test_b1", "test_a.py::test_a2", "test_a.py::test_a1"]
+    run = pytester.runpytest_inprocess("-p", "optclaims_report.mutants_probe", "-v", *ids)
+    ran = [line.split(" ")[0] for line in run.outlines if " PASSED" in line]
+    assert ran == ["test_a.py::test_a1", "test_a.py::test_a2", "test_b.py::test_b1"]
