@@ -224,13 +224,6 @@ def _mutmut_available() -> bool:
     return shutil.which("mutmut", path=str(Path(sys.executable).parent)) is not None
 
 
-def _prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> int | None:
-    env = dict(_env(root), **{mutants_probe.ENV: str((root / PROBE).resolve())})
-    return signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
-                        "--jobs", str(jobs)],
-                       cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-
 def _env(root: Path) -> dict:
     env = dict(os.environ)
     env.setdefault("REPRO_DATA", str(root.parent / "shared" / "data"))
@@ -297,20 +290,11 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
     out_dir.mkdir(parents=True, exist_ok=True)
     started, started_utc = time.monotonic(), utc_now()
     log_path = out_dir / "mutmut.log"
-    afresh = start_afresh_if_changed(root)
-    print(f"repro: {'collecting' if afresh else 'reusing'} mutmut's stats (which claim test "
-          f"calls which function){': one serial run of the claim modules' if afresh else ''}",
-          flush=True)
     with open(log_path, "w") as log, ForwardSignals() as signals:
-        if _prepare(root, jobs, log, signals) != 0:
-            if signals.received:
-                raise MutantsError("interrupted while mutmut prepared the mutants")
-            raise MutantsError(f"mutmut could not generate the mutants or collect its stats; "
-                               f"see {log_path}")
-        tests_by_function, durations = expand_stats(root)
+        tests_by_function, seconds = prepare(root, jobs, log, signals)
         found = read_outcomes(root / WORK)
-        cost = {m: worst_case_seconds(m, tests_by_function, durations) for m in found}
-        clean_s = sum(durations.values())
+        cost = {m: worst_case_seconds(m, tests_by_function, seconds) for m in found}
+        clean_s = sum(seconds.values())
         budget_s = max(0.0, (minutes * 60 - (time.monotonic() - started) - clean_s) * jobs)
         population = [m for m in found if not is_figure_code(m)]
         chosen = matching(names, found) if names else sample(population, cost, budget_s, seed)
@@ -322,28 +306,53 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
         status = signals.run([str(Path(sys.executable).parent / "mutmut"), "run",
                               "--max-children", str(jobs), *chosen],
                              cwd=root, stdout=log, stderr=subprocess.STDOUT, env=_env(root))
-        interrupted = signals.exit_status
+        interrupted = signals.exit_status is not None
     found = read_outcomes(root / WORK)
-    sampled = {m: found[m] for m in chosen if m in found}
-    survivors = [m for m, f in sampled.items() if outcome(f["exit_code"]) == "survived"]
-    diffs = _diffs(root, survivors)
-    judged = judge(sampled, diffs, load_equivalent(root / EQUIVALENT))
-    generated = defaultdict(int)
-    for entry in found.values():
-        generated[entry["source"]] += 1
+    judged = judge_sampled(root, {m: found[m] for m in chosen if m in found})
     result = {"version": VERSION, "tool": MUTMUT, "started_utc": started_utc,
               "finished_utc": utc_now(), "seconds": round(time.monotonic() - started, 1),
               "git_commit": git_commit(root), "jobs": jobs, "minutes": minutes,
               "sample_seed": seed, "named": bool(names), "mutmut_exit": status,
-              "interrupted": interrupted is not None,
-              "clean_test_seconds": round(clean_s, 1),
+              "interrupted": interrupted, "clean_test_seconds": round(clean_s, 1),
               "figure_code_mutants": sum(map(is_figure_code, found)),
-              "summary": summarize(judged, dict(generated)),
+              "summary": summarize(judged, generated_per_source(found)),
               "mutants": dict(sorted(judged.items()))}
     if previous is not None:
         result = rejudged(previous, result)
     write(result, out_dir)
     return result
+
+
+def prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> tuple[dict, dict]:
+    """mutmut's mutants and stats, brought up to date (``start_afresh_if_changed``), then
+    linked to whole fixtures (``expand_stats``)."""
+    afresh = start_afresh_if_changed(root)
+    print(f"repro: {'collecting' if afresh else 'reusing'} mutmut's stats (which claim test "
+          f"calls which function){': one serial run of the claim modules' if afresh else ''}",
+          flush=True)
+    env = dict(_env(root), **{mutants_probe.ENV: str((root / PROBE).resolve())})
+    status = signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
+                          "--jobs", str(jobs)],
+                         cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if status != 0:
+        if signals.received:
+            raise MutantsError("interrupted while mutmut prepared the mutants")
+        raise MutantsError(f"mutmut could not generate the mutants or collect its stats; "
+                           f"see {log.name}")
+    return expand_stats(root)
+
+
+def judge_sampled(root: Path, sampled: dict[str, dict]) -> dict[str, dict]:
+    """The sampled mutants' statuses, with the survivors' diffs and the equivalence marks."""
+    survivors = [m for m, f in sampled.items() if outcome(f["exit_code"]) == "survived"]
+    return judge(sampled, _diffs(root, survivors), load_equivalent(root / EQUIVALENT))
+
+
+def generated_per_source(found: dict[str, dict]) -> dict[str, int]:
+    generated: dict[str, int] = defaultdict(int)
+    for entry in found.values():
+        generated[entry["source"]] += 1
+    return dict(generated)
 
 
 def rejudged(previous: dict, again: dict) -> dict:
