@@ -1,8 +1,11 @@
 """repro mutants (optclaims_report/mutants.py): the sample, the mapping of mutants to claim
-modules, the equivalence marks, the score, and the report's section. mutmut itself is not needed
-here: its output files are written by hand, in the shape mutmut 3.8.1 writes them."""
+modules, the equivalence marks, the score, and the report's section. Only the last test (slow
+tier) runs mutmut itself; the others write its output files by hand, in the shape mutmut 3.8.1
+writes them."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,71 @@ def test_the_probe_runs_tests_given_in_any_order_in_file_order(pytester):
     run = pytester.runpytest_inprocess("-p", "optclaims_report.mutants_probe", "-v", *ids)
     ran = [line.split(" ")[0] for line in run.outlines if " PASSED" in line]
     assert ran == ["test_a.py::test_a1", "test_a.py::test_a2", "test_b.py::test_b1"]
+
+
+# --- end to end, with mutmut --------------------------------------------------------------------
+TOY_EXPERIMENT = '''
+def scaled_sum(values, factor):
+    total = 0.0
+    for value in values:
+        total += value
+    return total * factor
+
+
+def plot_sum(values):
+    return [value for value in values]
+'''
+
+TOY_CLAIM = '''
+import pytest
+from reproductions.toy import plot_sum, scaled_sum
+
+
+@pytest.fixture(scope="module")
+def total():
+    return scaled_sum([1.0, 2.0, 3.0], 2.0)
+
+
+def test_total_is_positive(total):
+    assert total > 0
+
+
+def test_total_is_twice_the_sum(total):
+    assert total == 12.0
+
+
+def test_the_figure_has_a_point_per_value():
+    assert len(plot_sum([1, 2])) == 2
+'''
+
+TOY_PYPROJECT = '''
+[tool.mutmut]
+source_paths = ["reproductions/"]
+pytest_add_cli_args_test_selection = ["claims/"]
+pytest_add_cli_args = ["-p", "optclaims_report.mutants_probe", "-p", "no:cacheprovider", "-q"]
+also_copy = ["claims/"]
+process_isolation = "forkserver"
+'''
+
+
+@pytest.mark.slow
+def test_repro_mutants_judges_a_fixture_computed_value_by_every_test_that_reads_it(tmp_path):
+    pytest.importorskip("mutmut")
+    (tmp_path / "reproductions").mkdir()
+    (tmp_path / "reproductions" / "__init__.py").write_text("")
+    (tmp_path / "reproductions" / "toy.py").write_text(TOY_EXPERIMENT)
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "test_toy.py").write_text(TOY_CLAIM)
+    (tmp_path / "pyproject.toml").write_text(TOY_PYPROJECT)
+    done = subprocess.run([sys.executable, "-m", "optclaims_report.cli", "mutants",
+                           "--minutes", "10", "--jobs", "1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = mutants.latest(tmp_path)
+    total = result["summary"]["total"]
+    # `total = 0.0` made `1.0` changes only the exact value: only the second test, which mutmut
+    # never saw call scaled_sum (the module fixture ran for the first), can catch it.
+    assert total["sampled"] > 5 and total.get("survived", 0) == 0
+    assert total["caught"] == total["sampled"]
+    assert result["figure_code_mutants"] > 0
+    assert all(not mutants.is_figure_code(m) for m in result["mutants"])
