@@ -252,6 +252,11 @@ def test_a_bias_before_bn_drifts_when_the_statistics_are_detached(drifts, seeds,
     evidence.check("max over seeds and steps: |loss - loss at step 0| / loss at step 0",
                    worst(((r["loss"] - r["loss"][0]).abs() / r["loss"][0]).max() for r in runs),
                    "<=", 1e-12, theory(0.0, "the output does not depend on b"))
+    again = bf.bias_drift(seeds[0], detached=True)
+    evidence.check(f"seed {seeds[0]} run again: max |loss - first run's loss| (a seeded run "
+                   "draws its batch and target from its own seed, not the global generator)",
+                   (again["loss"] - runs[0]["loss"]).abs().max().item(), "==", 0.0,
+                   theory(0.0, "the same draws, the same steps"))
 
 
 @pytest.mark.part("full-backprop-keeps-the-bias")

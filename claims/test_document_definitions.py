@@ -341,6 +341,14 @@ def test_the_printed_ridge_lines_do_not_evaluate(seed, evidence):
     lines = dd.ridge_lines(X, y, theta, lam)
     line3 = lines["line 3 (-theta^T X^T, no y)"]
     evidence.check("line 3: shape (a number is 1 x 1)", tuple(np.shape(line3)), "==", (1, 30))
+    # Line 3 is the loss with the y of one cross term dropped: adding theta^T X^T back leaves,
+    # in every entry, the loss plus theta^T X^T y (the term the dropped y belonged to).
+    constant = line3 + theta.T @ X.T
+    expected = np.sum((y - X @ theta) ** 2) + lam * np.sum(theta**2) + (theta.T @ X.T @ y).item()
+    evidence.check("line 3 + theta^T X^T vs ||y - X theta||^2 + lambda ||theta||^2 + theta^T X^T y "
+                   "(every entry): max relative error", float(np.max(np.abs(constant - expected))
+                                                              / abs(expected)), "<", 1e-12,
+                   theory(0.0, "the printed line, term by term"))
     evidence.check("line 4, first render: does it evaluate (1 = yes)", int(not isinstance(
         lines["line 4, first render (-2 theta^T X^T y^T)"], Exception)), "==", 0,
         theory(0, "a 1 x 30 row times a 1 x 30 row"))
