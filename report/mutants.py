@@ -245,11 +245,11 @@ def tree_digest(root: Path) -> str:
     digest = hashlib.sha256()
     files = [root / "pyproject.toml", *sorted((root / "reproductions").rglob("*.py")),
              *sorted(p for p in (root / "claims").rglob("*") if p.suffix in (".py", ".toml")),
-             *sorted((root / "report" / "plugin").rglob("*.py")),
-             root / "report" / "mutants_probe.py"]
+             *sorted((root / "report" / "plugin").rglob("*.py")), Path(mutants_probe.__file__)]
     for path in files:
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+        if path.is_file():
+            name = path.relative_to(root) if path.is_relative_to(root) else path.name
+            digest.update(str(name).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

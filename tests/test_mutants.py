@@ -268,7 +268,7 @@ def scaled_sum(values, factor):
 
 
 def plot_sum(values):
-    return [value for value in values]
+    return [value * 2.0 for value in values]
 '''
 
 TOY_CLAIM = '''
@@ -320,7 +320,10 @@ def test_repro_mutants_judges_a_fixture_computed_value_by_every_test_that_reads_
     total = result["summary"]["total"]
     # `total = 0.0` made `1.0` changes only the exact value: only the second test, which mutmut
     # never saw call scaled_sum (the module fixture ran for the first), can catch it.
-    assert total["sampled"] > 5 and total.get("survived", 0) == 0
+    assert total["sampled"] >= 4 and total.get("survived", 0) == 0
     assert total["caught"] == total["sampled"]
+    stats = json.loads((tmp_path / mutants.STATS).read_text())
+    assert set(stats["tests_by_mangled_function_name"]["reproductions.toy.x_scaled_sum"]) == {
+        "claims/test_toy.py::test_total_is_positive", "claims/test_toy.py::test_total_is_twice_the_sum"}
     assert result["figure_code_mutants"] > 0
     assert all(not mutants.is_figure_code(m) for m in result["mutants"])
