@@ -505,11 +505,33 @@ def test_adadelta_with_a_sum_parts_from_torch(evidence):
                    ">", 0.5, measured(0.96, "this deterministic problem"))
 
 
+class Scheduled:
+    """A torch.optim optimizer whose step size follows ``schedule(t)`` at its step t = 1, 2, ...
+    (a LambdaLR on a base step size of 1, stepped after each step)."""
+
+    def __init__(self, optimizer, schedule):
+        self.optimizer = optimizer
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: schedule(k + 1))
+
+    def zero_grad(self):
+        self.optimizer.zero_grad()
+
+    def step(self):
+        self.optimizer.step()
+        self.scheduler.step()
+
+
 @pytest.mark.part("slides-adadelta-sum:reference-agrees")
 def test_shared_adadelta_follows_torch(evidence):
     evidence.check("gap, shared Adadelta vs torch.optim.Adadelta",
                    torch_gap(dr.reference(optim.adadelta()), lambda p: torch.optim.Adadelta(p)),
                    "<", 1e-12)
+    schedule = optim.inverse_sqrt(1.0)
+    evidence.check("gap, shared Adadelta vs torch.optim.Adadelta, both with the step size "
+                   "1/sqrt(t) (the shared rule counts its steps from 1)",
+                   torch_gap(dr.reference(optim.adadelta(schedule)),
+                             lambda p: Scheduled(torch.optim.Adadelta(p, lr=1.0), schedule)),
+                   "<", 1e-12, theory(0.0, "the same update rule and step sizes"))
 
 
 # --- units ------------------------------------------------------------------------------------
