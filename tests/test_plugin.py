@@ -530,6 +530,11 @@ def test_results_flag_writes_only_where_it_says(project):
     assert (project.path / "mine.json").is_file() and not run_files(project)
 
 
+def test_no_results_flag_writes_no_results_anywhere(project):
+    project.runpytest("--no-results").assert_outcomes(passed=1, xfailed=1, skipped=2)
+    assert not run_files(project)
+
+
 def test_a_keyword_selection_is_recorded_as_partial(project):
     project.runpytest("-k", "effect")
     sel = results(project)["environment"]["selection"]
