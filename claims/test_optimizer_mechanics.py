@@ -29,6 +29,7 @@ from optclaims_report.claim import measured, part, reading, seed_range, theory
 from reproductions import optimizers as optim
 from reproductions import quadratics as q
 from reproductions import stochastic_training as st
+from reproductions.data import digits_standardized
 
 SLIDES = "Slides 002"
 NOTES = "Lecture notes 000/001 §1.2"
@@ -813,7 +814,7 @@ def test_on_separable_data_the_decay_does_not_help(schedules, seeds, evidence):
 # --- gradient clipping ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def clipping(seed):
-    return st.clipping_runs(seed_range(seed, CLIP_SEEDS), st.digits_standardized())
+    return st.clipping_runs(seed_range(seed, CLIP_SEEDS), digits_standardized())
 
 
 @pytest.mark.part("clipped-runs-train")
@@ -877,7 +878,7 @@ def test_clipping_semantics(seed, evidence):
     check_batched_clipping(evidence)
     evidence.check("the runs' batched forward vs torch's nn.Sequential per seed: max |logits "
                    "difference| / max |logits|", st.stacked_forward_gap(
-                       seed_range(seed, CLIP_SEEDS), st.digits_standardized()), "<", 1e-5,
+                       seed_range(seed, CLIP_SEEDS), digits_standardized()), "<", 1e-5,
                    theory(0.0, "the same net (float32)"))
 
 
@@ -920,7 +921,7 @@ def check_batched_clipping(evidence):
 @pytest.fixture(scope="module")
 def growth(seed):
     seeds = seed_range(seed, CLIP_SEEDS)
-    data = st.digits_standardized()
+    data = digits_standardized()
     lr = st.CONFIG["clip"]["lr"]
     runs = {"gain 2": st.weight_growth(seeds, data, st.CONFIG["clip"]["gain"], lr),
             "gain 2, lr / 100": st.weight_growth(seeds, data, st.CONFIG["clip"]["gain"],
@@ -972,7 +973,7 @@ def test_the_he_net_keeps_its_weights(growth, evidence):
 
 @pytest.mark.part("growth-kernels")
 def test_the_growth_runs_match_torch_nn(seed, evidence):
-    data = st.digits_standardized()
+    data = digits_standardized()
     X, y = data
     cfg = dict(st.CONFIG["clip"], steps=1)
     evidence.check("batched forward vs nn.Sequential at gain 2: max |logits difference| / max "

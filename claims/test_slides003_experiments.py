@@ -41,7 +41,7 @@ from optclaims_report.evidence import seed_interval
 from reproductions import document_rules as dr
 from reproductions import depth_acceleration as da
 from reproductions import slides003_experiments as s3
-from reproductions.data import load_mnist
+from reproductions.data import digits_standardized, load_mnist
 
 S003 = "slides 003"
 # Readings measured for this module (earlier runs, each with its seeds and tier).
@@ -1041,7 +1041,7 @@ def test_experiment_4_kernels_match_closed_forms(seed, evidence):
     p = {k: v[None] for k, v in s3.mlp_init(seed, True).items()}
     folded = dict(p, A1=p["B1"] @ p["A1"], A2=p["B2"] @ p["A2"])
     del folded["B1"], folded["B2"]
-    xd = s3.digits_data()[0][None, :64]
+    xd = digits_standardized()[0][None, :64]
     evidence.check("digits MLP: product forward vs the plain forward with W = B A, max relative "
                    "difference", max_rel(s3.mlp_forward(p, xd), s3.mlp_forward(folded, xd)), "<",
                    1e-5, theory(0.0, "the same matrix (float32 rounding)"))

@@ -64,7 +64,6 @@ Deviations from the paper and choices the protocol leaves open, stated:
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -77,7 +76,7 @@ from torch import Tensor
 
 from . import models as md
 from . import optimizers as optim
-from .data import mnist_subset
+from .data import digits, mnist_subset
 
 if TYPE_CHECKING:      # the figures' return annotations; matplotlib is imported where one is drawn
     from matplotlib.figure import Figure
@@ -134,20 +133,11 @@ def _stratified(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray,
     return np.sort(tr), np.sort(te)
 
 
-@functools.lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's digits (images, targets), read once: parsing its CSV took a third of each
-    split's time, and a run makes about 90 splits."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    return d.images, d.target
-
-
 def digits_split(seed: int, flat: bool = False, cfg: dict = CONFIG) -> Split:
     """scikit-learn's 1797 real 8x8 digits in a stratified split fixed by ``seed``, standardized
     (``_standardize``). ``flat``: (N, 64) for the MLP, else (N, 1, 8, 8)."""
-    images, target = _digits()
-    x = torch.tensor(images, dtype=torch.float32)      # a copy: the cached arrays stay intact
+    images, _, target = digits()
+    x = torch.tensor(images, dtype=torch.float32)
     x = x.reshape(len(x), 64) if flat else x[:, None]
     y = torch.tensor(target, dtype=torch.int64)
     tr, te = _stratified(target, cfg["digits_test"], seed)

@@ -10,6 +10,7 @@ message names the file, the expected checksum and where to get it.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
@@ -114,6 +115,31 @@ CIFAR10_MD5 = {
     "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
     "test_batch": "40351d587109b95175f43aff81a1287e",
 }
+
+
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+    bunch = load_digits()
+    return bunch.images, bunch.data, bunch.target
+
+
+def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's 1797 real 8x8 digits (shipped with the package): images (N, 8, 8), the same
+    pixels as rows (N, 64), float64, and labels (N,). Parsed once per process (the CSV takes
+    about 50 ms); each call returns copies, so a caller may change them."""
+    images, rows, labels = _digits_arrays()
+    return images.copy(), rows.copy(), labels.copy()
+
+
+def digits_standardized():
+    """The digits as torch tensors: rows (N, 64) float32 shifted and scaled by one mean and one
+    standard deviation over all pixels, labels (N,) int64."""
+    import torch
+
+    _, rows, labels = digits()
+    X = torch.tensor(rows, dtype=torch.float32)
+    return (X - X.mean()) / X.std(), torch.tensor(labels, dtype=torch.int64)
 
 
 def load_cifar10(data_dir: str | Path, checksums: dict[str, str] = CIFAR10_MD5):

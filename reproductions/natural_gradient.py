@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .data import digits
+
 CONFIG = {
     "fisher": {"n": 200, "dim": 5, "classes": 3, "weight_scale": 1.0},
     "dataset_fisher": {"pool": 2000, "dim": 5, "classes": 3, "sizes": (25, 100, 400, 1600),
@@ -254,12 +256,11 @@ def quadratic_model_minimizer(seed: int, c: float, cfg: dict = CONFIG["kl_step"]
 # --- natural gradient vs gradient descent per iteration, digits -----------------------------------
 def digits_softmax_split(seed: int, train_fraction: float):
     """scikit-learn's 8x8 digits, standardized features plus a bias column, a random split."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    X = torch.tensor(d.data, dtype=torch.float64)
+    _, rows, labels = digits()
+    X = torch.tensor(rows, dtype=torch.float64)
     X = (X - X.mean(0)) / X.std(0).clamp_min(1e-12)
     X = torch.cat([X, torch.ones(len(X), 1, dtype=torch.float64)], 1)
-    y = torch.tensor(d.target, dtype=torch.int64)
+    y = torch.tensor(labels, dtype=torch.int64)
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     n = int(train_fraction * len(y))
     return X[order[:n]], y[order[:n]], X[order[n:]], y[order[n:]]

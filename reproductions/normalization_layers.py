@@ -59,6 +59,7 @@ from torch import Tensor
 from . import batchnorm_landscape as bl
 from . import models as md
 from . import optimizers as optim
+from .data import digits_standardized
 
 if TYPE_CHECKING:      # the figures' return annotations; matplotlib is imported where one is drawn
     from matplotlib.figure import Figure
@@ -631,10 +632,9 @@ def vanishing_convnet(seed: int, kind: str, cfg: dict = VANISHING) -> torch.nn.S
 
 @functools.lru_cache(maxsize=1)
 def vanishing_digits() -> tuple[Tensor, Tensor]:
-    """scikit-learn's digits (``stochastic_training.digits_standardized``) as (N, 1, 8, 8)
+    """scikit-learn's digits (``data.digits_standardized``) as (N, 1, 8, 8)
     images, and their labels; loaded once (every seed and normalization reads them, none
     writes to them)."""
-    from .stochastic_training import digits_standardized
     X, Y = digits_standardized()
     return X.reshape(-1, 1, 8, 8), Y
 

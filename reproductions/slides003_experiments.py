@@ -31,6 +31,7 @@ import torch
 
 from . import depth_acceleration as da
 from . import optimizers as optim
+from .data import digits_standardized
 
 CONFIG = {
     # Synthetic regression shared by Experiments 1 and 3: n rows, d features; the mixing
@@ -402,14 +403,6 @@ DIGITS = {
 }
 
 
-def digits_data():
-    """scikit-learn's 1797 8x8 digits, standardized (one mean and std over all pixels)."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    X = torch.tensor(d.data, dtype=torch.float32)
-    return (X - X.mean()) / X.std(), torch.tensor(d.target, dtype=torch.int64)
-
-
 def truncated_normal(g: torch.Generator, shape, std: float) -> torch.Tensor:
     """N(0, std^2) cut at +-2 std by redrawing (tf.truncated_normal)."""
     x = torch.randn(*shape, generator=g)
@@ -454,7 +447,7 @@ def train_mlps(seeds, product: bool, method: str, lr_exponents, cfg: dict = DIGI
     minibatch ``method`` ("sgd": plain SGD; "adam": Adam with torch's constants) for ``epochs``
     epochs, a fresh permutation per epoch from the seed. Returns the final full-batch training
     cross-entropy (seeds, lrs), inf where it is not finite."""
-    X, Y = digits_data()
+    X, Y = digits_standardized()
     seeds, L = list(seeds), len(lr_exponents)
     inits = [mlp_init(s, product, cfg) for s in seeds]
     params = {k: torch.stack([i[k] for i in inits]).repeat_interleave(L, 0) for k in inits[0]}

@@ -13,13 +13,13 @@ functional_call under ``vmap``); the shared optimizers update the stacked parame
 
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import torch
 from torch.func import grad, vmap
 
 from . import optimizers as optim
+from .data import digits_standardized
 
 CONFIG = {
     "hidden": 64, "batch": 32, "epochs": 8, "test_fraction": 0.2,
@@ -44,18 +44,8 @@ def make_optimizer(method: str, lr: torch.Tensor) -> optim.Optimizer:
     return optim.sgd(lr, momentum=0.9, nesterov=method == "nesterov")
 
 
-@functools.lru_cache(maxsize=1)
-def standardized_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's digits, standardized; read once (parsing the file took ~50 ms a call, once
-    per seed and method before)."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    X = torch.tensor(d.data, dtype=torch.float32)
-    return (X - X.mean()) / X.std(), torch.tensor(d.target, dtype=torch.int64)
-
-
 def digits_split(seed: int, test_fraction: float):
-    X, y = standardized_digits()
+    X, y = digits_standardized()
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     n = int((1 - test_fraction) * len(y))
     return X[order[:n]], y[order[:n]]

@@ -29,6 +29,7 @@ import torch
 from torch.func import grad, vmap
 
 from . import optimizers as optim
+from .data import digits as digit_arrays
 
 CONFIG = {
     "hidden": 128,
@@ -60,11 +61,10 @@ CONFIG = {
 def digits(seed: int, n_train: int | None = None, n_test: int = 360):
     """A stratified split of the digits: ``n_train`` training images (all the rest by default)
     and ``n_test`` test images, standardized with the training statistics."""
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
-    d = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(d.data, d.target, test_size=n_test, random_state=seed,
-                                          stratify=d.target)
+    _, rows, labels = digit_arrays()
+    Xtr, Xte, ytr, yte = train_test_split(rows, labels, test_size=n_test, random_state=seed,
+                                          stratify=labels)
     if n_train is not None and n_train < len(ytr):
         Xtr, _, ytr, _ = train_test_split(Xtr, ytr, train_size=n_train, random_state=seed,
                                           stratify=ytr)

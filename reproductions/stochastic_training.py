@@ -286,15 +286,6 @@ def clipping_runs(seeds, data, cfg: dict = CONFIG["clip"]) -> dict:
     return out
 
 
-def digits_standardized():
-    """scikit-learn's 8x8 digits (1797 images, shipped with the package), standardized."""
-    from sklearn.datasets import load_digits
-    d = load_digits()
-    X = torch.tensor(d.data, dtype=torch.float32)
-    X = (X - X.mean()) / X.std()
-    return X, torch.tensor(d.target, dtype=torch.int64)
-
-
 # --- exploding gradients and step sizes ---------------------------------------------------------
 def weight_growth(seeds, data, gain: float, lr: float, cfg: dict = CONFIG["clip"]) -> dict:
     """The deep ReLU net of the clipping runs (``cfg``'s depth and width, weights N(0, gain^2 /

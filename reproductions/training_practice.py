@@ -12,6 +12,8 @@ import math
 import numpy as np
 import torch
 
+from .data import digits
+
 DT = torch.float64
 
 # A broad quadratic with a narrow dip: f(x) = x^2 / 2 - DIP_DEPTH exp(-(x - DIP_AT)^2 / (2 w^2)).
@@ -153,9 +155,8 @@ def ridge_test_gain(seed: int, n: int, dim: int = 30, noise: float = 1.0,
 # --- memorization ---------------------------------------------------------------------------------
 def digits_split(seed: int):
     """scikit-learn's digits (pixels / 16), a stratified 80/20 split drawn by ``seed``."""
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
-    X, y = load_digits(return_X_y=True)
+    _, X, y = digits()
     return train_test_split(X / 16.0, y, test_size=0.2, random_state=seed, stratify=y)
 
 
