@@ -35,10 +35,12 @@ import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+from reproductions.data import data_directory
+
 from . import mutants_probe
 from .paths import MUTANTS_DIR
 from .processes import ForwardSignals
-from .results import git_commit, utc_now
+from .results import git_commit, utc_now, write_atomic
 
 VERSION = 1
 MUTMUT = "mutmut==3.8.1"
@@ -51,6 +53,7 @@ PER_MUTANT_S = 1.0    # a forked pytest session's own start and collection, per 
 # margin under the budget.
 EXPECTED_OVER_WORST = 0.6
 EQUIVALENT = Path("claims") / "equivalent_mutants.toml"
+DRIVER = [sys.executable, "-m", "optclaims_report.mutmut_driver"]   # mutmut's steps, in a child
 DEFAULT_MINUTES = 30.0
 
 # mutmut 3.8.1's exit codes (mutmut/stats.py), grouped as this report counts them. A mutant that
@@ -229,14 +232,15 @@ def summarize(judged: dict[str, dict], generated: dict[str, int]) -> dict:
 
 # --- running mutmut ---------------------------------------------------------------------------
 
-def _mutmut_available() -> bool:
-    return shutil.which("mutmut", path=str(Path(sys.executable).parent)) is not None
+def _mutmut_executable() -> str | None:
+    """The mutmut command of this environment, or None if it is not installed."""
+    return shutil.which("mutmut", path=str(Path(sys.executable).parent))
 
 
 def _env(root: Path) -> dict:
-    env = dict(os.environ)
-    env.setdefault("REPRO_DATA", str(root.parent / "shared" / "data"))
-    return env
+    """This environment, with the data directory named outright: mutmut runs pytest inside
+    ``mutants/``, beside which ``../shared/data`` is not the checkout's."""
+    return dict(os.environ, REPRO_DATA=str(data_directory(root)))
 
 
 def tree_digest(root: Path) -> str:
@@ -293,7 +297,8 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
         names = [m for m, e in previous["mutants"].items() if e["status"] == "survived"]
         if not names:
             raise MutantsError("the newest repro mutants result has no survivors to judge again")
-    if not _mutmut_available():
+    mutmut = _mutmut_executable()
+    if mutmut is None:
         raise MutantsError(f"mutmut is not installed in this environment; "
                            f"pip install -e '.[mutation]' (it pins {MUTMUT})")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -312,8 +317,7 @@ def run(root: Path, out_dir: Path, minutes: float, jobs: int, seed: int,
         print(f"repro: {len(chosen)} of {len(found)} mutants (estimated worst case "
               f"{sum(cost[m] for m in chosen) / jobs / 60:.0f} min on {jobs} cores, after "
               f"{clean_s / 60:.0f} min of clean tests); mutmut's output: {log_path}", flush=True)
-        status = signals.run([str(Path(sys.executable).parent / "mutmut"), "run",
-                              "--max-children", str(jobs), *chosen],
+        status = signals.run([mutmut, "run", "--max-children", str(jobs), *chosen],
                              cwd=root, stdout=log, stderr=subprocess.STDOUT, env=_env(root))
         interrupted = signals.exit_status is not None
     found = read_outcomes(root / WORK)
@@ -340,8 +344,7 @@ def prepare(root: Path, jobs: int, log, signals: ForwardSignals) -> tuple[dict, 
           f"calls which function){': one serial run of the claim modules' if afresh else ''}",
           flush=True)
     env = dict(_env(root), **{mutants_probe.ENV: str((root / PROBE).resolve())})
-    status = signals.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "prepare",
-                          "--jobs", str(jobs)],
+    status = signals.run([*DRIVER, "prepare", "--jobs", str(jobs)],
                          cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
     if status != 0:
         if signals.received:
@@ -380,20 +383,16 @@ def rejudged(previous: dict, again: dict) -> dict:
 def _diffs(root: Path, names: list[str]) -> dict[str, str]:
     if not names:
         return {}
-    done = subprocess.run([sys.executable, "-m", "optclaims_report.mutmut_driver", "diffs",
-                           *names], cwd=root, capture_output=True, text=True, env=_env(root))
+    done = subprocess.run([*DRIVER, "diffs", *names], cwd=root, capture_output=True, text=True,
+                          env=_env(root))
     return json.loads(done.stdout) if done.returncode == 0 else {}
 
 
 # --- keeping and reading results ----------------------------------------------------------------
 
 def write(result: dict, out_dir: Path) -> Path:
-    path = out_dir / "mutants.json"
-    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    latest = out_dir.parent / "latest.json"
-    tmp = latest.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1), encoding="utf-8")
-    tmp.replace(latest)
+    path = write_atomic(result, out_dir / "mutants.json")
+    write_atomic(result, out_dir.parent / "latest.json")
     return path
 
 

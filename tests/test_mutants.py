@@ -188,7 +188,7 @@ def test_a_kept_result_of_another_version_is_skipped_with_a_warning(tmp_path, ca
 
 
 def test_repro_mutants_without_mutmut_is_one_line_and_exit_2(monkeypatch, capsys):
-    monkeypatch.setattr(mutants, "_mutmut_available", lambda: False)
+    monkeypatch.setattr(mutants, "_mutmut_executable", lambda: None)
     assert cli.main(["mutants", "--minutes", "1"]) == 2
     err = capsys.readouterr().err
     assert "mutmut is not installed" in err and len(err.strip().splitlines()) == 1
