@@ -21,7 +21,7 @@ import torch
 
 from optclaims_report.claim import measured, part, reading, seed_range, theory, tried
 from reproductions import batch_size as bs
-from reproductions import small_net_regularization as sr
+from reproductions import digits_mlp as mlp
 
 S002 = "slides 002, 'SelectBatch(X)'"
 N_SEEDS = 6
@@ -111,7 +111,7 @@ def table(seeds):
 
 def note(evidence, seeds):
     evidence.seeds(seeds)
-    evidence.note(f"Digits, {C['n_train']} training images, MLP 64-{sr.CONFIG['hidden']}-10, "
+    evidence.note(f"Digits, {C['n_train']} training images, MLP 64-{mlp.HIDDEN}-10, "
                   f"plain SGD, lr grid 10^{list(C['grids']['sgd'])}; the full training set's "
                   "cross-entropy at the end, each configuration at its best lr per seed.")
 
@@ -150,7 +150,7 @@ def test_every_best_lr_is_inside_its_grid(table, seeds, evidence):
 
 @pytest.mark.part("training-matches-torch")
 def test_minibatch_sgd_matches_torch(seed, evidence):
-    gap = sr.training_parity(seed, C["n_train"], 2, SMALL, {"name": "sgd", "lr": 0.3})
+    gap = mlp.training_parity(seed, C["n_train"], 2, SMALL, {"name": "sgd", "lr": 0.3})
     evidence.check("2 epochs of batch-10 SGD: max |parameter difference| / max |parameter| "
                    "against torch.nn + torch.optim.SGD", gap, "<", 1e-5,
                    theory(0.0, "the same computation: float32 rounding only"))
@@ -220,12 +220,12 @@ def test_at_equal_training_loss_the_sharpness_gap_closes(sharpness, seeds, evide
 
 @pytest.mark.part("sharpness-measure-responds")
 def test_rescaling_makes_the_same_function_sharper(seed, evidence):
-    X, Y, _, _ = sr.digits(seed, n_train=C["n_train"])
-    params = sr.init(seed)
+    X, Y, _, _ = mlp.digits(seed, n_train=C["n_train"])
+    params = mlp.init(seed)
     scaled = bs.rescaled(params, C["rescale"])
     with torch.no_grad():
-        change = float((sr.forward(scaled, X) - sr.forward(params, X)).abs().max()
-                       / sr.forward(params, X).abs().max())
+        change = float((mlp.forward(scaled, X) - mlp.forward(params, X)).abs().max()
+                       / mlp.forward(params, X).abs().max())
     evidence.check("outputs: max |rescaled - original| / max |original|", change, "<", 1e-5,
                    theory(0.0, "ReLU is positively homogeneous"))
     ratio = bs.top_hessian_eigenvalue(scaled, X, Y) / bs.top_hessian_eigenvalue(params, X, Y)
@@ -237,7 +237,7 @@ def test_rescaling_makes_the_same_function_sharper(seed, evidence):
 def test_power_iteration_finds_the_explicit_hessians_top_eigenvalue(seed, evidence):
     g = torch.Generator().manual_seed(seed)
     X, Y = torch.randn(40, 64, generator=g), torch.randint(0, 10, (40,), generator=g)
-    params = sr.init(seed, 6)
+    params = mlp.init(seed, 6)
     ours = bs.top_hessian_eigenvalue(params, X, Y, iterations=500)
     theirs = bs.dense_hessian_top_eigenvalue(params, X, Y)
     evidence.check("6 hidden units, 40 random examples, 500 iterations: |power iteration - "

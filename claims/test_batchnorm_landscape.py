@@ -45,6 +45,7 @@ import pytest
 from optclaims_report.claim import (known_non_reproduction, measured, part, reading, seed_range,
                                     theory, tried)
 from optclaims_report.evidence import interval_status, seed_interval
+from reproductions import batched_nets as nets
 from reproductions import batchnorm_landscape as bl
 from reproductions import models as md
 from reproductions.data import load_mnist
@@ -351,17 +352,17 @@ def check_plain_fails(evidence, run, net, lrs=(1.0, 3.0)):
 # --- precondition: the hand-written kernels against torch.nn and autograd ------------------------
 @pytest.fixture(scope="module")
 def kernel_points(seed):
-    """Per net, in float64 (the kernels are dtype-generic; see ``bl.torch_net``): the initial
+    """Per net, in float64 (the kernels are dtype-generic; see ``nets.torch_net``): the initial
     weights of a plain and a BN model of one seed (identical) and their first batch, with the
     loss kind, step sizes, lr, and the specs and data the evaluation check needs."""
     points = {}
     for net in ("mlp", "cnn"):
-        specs = bl.grid([seed], ["plain", "bn"], (0.1,))
-        splits = {seed: bl.digits_split(seed, flat=net == "mlp")}
+        specs = nets.grid([seed], ["plain", "bn"], (0.1,))
+        splits = {seed: nets.digits_split(seed, flat=net == "mlp")}
         # A batch of 16 (every example is treated alike; in float64 the mini-VGG's direct
         # computations dominated the check's time) and, for the evaluation, the first 256
         # training and 64 test rows (its pass over all 1797 images took a second).
-        sample, data, model_seed = bl.split_sampler(splits, specs, 16, 1)
+        sample, data, model_seed = nets.split_sampler(splits, specs, 16, 1)
         x, y = sample(0)
         data = {k: (v.double() if v.is_floating_point() else v)[:, :256 if "train" in k else 64]
                 for k, v in data.items()}
@@ -425,14 +426,14 @@ def test_batched_nets_match_a_torch_nn_rebuild(kernel_points, evidence):
     """Loss and every parameter's gradient of the batched plain and BN nets against torch.nn,
     and the full-batch training loss of the evaluation (float64)."""
     for net, p in kernel_points.items():
-        errs = bl.grads_vs_torch(p["arch"], p["params"], p["x"], p["y"], ["plain", "bn"],
+        errs = nets.grads_vs_torch(p["arch"], p["params"], p["x"], p["y"], ["plain", "bn"],
                                  p["kind"])
         evidence.check(f"{net}: largest relative difference of loss and gradients (plain, BN)",
                        float(max(errs["loss"].max(), errs["grad"].max())), "<", KERNEL_TOL,
                        reference=measured(7.7e-14, KERNEL_NOISE))
         if "eval" in p:
             evidence.check(f"{net}: full-batch training loss, largest relative difference",
-                           float(bl.evaluate_vs_torch(p["arch"], p["params"], *p["eval"]).max()),
+                           float(nets.evaluate_vs_torch(p["arch"], p["params"], *p["eval"]).max()),
                            "<", KERNEL_TOL, reference=measured(1.5e-15, KERNEL_NOISE))
 
 
@@ -919,7 +920,7 @@ def seeds(seed):
 
 @pytest.fixture(scope="module")
 def bench_splits(seeds):
-    return {net: {s: bl.digits_split(s, flat=net == "mlp") for s in seeds}
+    return {net: {s: nets.digits_split(s, flat=net == "mlp") for s in seeds}
             for net in ("mlp", "cnn")}
 
 
@@ -949,6 +950,6 @@ def test_bench_batched_seeds(benchmark, net, seeds, bench_splits):
     benchmark.group = f"batchnorm-landscape: train plain + BN {net}, 20 steps"
     benchmark.extra_info["units"] = len(seeds)
     benchmark.extra_info["baseline"] = f"test_bench_naive_per_seed_loop[{net}]"
-    specs = bl.grid(seeds, ["plain", "bn"], (0.1,))
+    specs = nets.grid(seeds, ["plain", "bn"], (0.1,))
     benchmark.pedantic(bl.train_on_splits, args=(CFG[net], bench_splits[net], specs, BENCH_STEPS),
                        kwargs={"final_eval": False}, rounds=3, iterations=1, warmup_rounds=1)

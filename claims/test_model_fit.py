@@ -27,7 +27,8 @@ import torch
 from optclaims_report.claim import (known_non_reproduction, measured, part, reading, seed_range,
                                     theory, tried)
 from reproductions import model_fit as mf
-from reproductions import small_net_regularization as sr
+from reproductions import digits_mlp as mlp
+from reproductions import minibatch
 
 S002 = "slides 002"
 JUDGE = f"{S002}, 'How to judge if a deep machine learning model is overfitting or not?'"
@@ -486,7 +487,7 @@ def test_random_labels_are_uniform_and_dropout_is_torchs(seed, evidence):
                    (0.1 - 4 * np.sqrt(0.09 / 300), 0.1 + 4 * np.sqrt(0.09 / 300)),
                    theory(0.1, "independent of the images"))
     evidence.check("dropout in training against torch.nn.Dropout: max |difference| / max "
-                   "|output|", sr.dropout_layer_parity(seed, mf.CONFIG["keep"]), "<", 1e-6)
+                   "|output|", mlp.dropout_layer_parity(seed, mf.CONFIG["keep"]), "<", 1e-6)
 
 
 # --- dropout and co-adaptation -----------------------------------------------------------------
@@ -517,8 +518,8 @@ def test_two_plain_nets_lose_alike(coadaptation, evidence):
 @pytest.mark.part("ablation-kernel")
 def test_ablation_keeping_every_unit_is_the_intact_net(seed, evidence):
     X, Y, Xte, Yte = mf.split([seed], 300)
-    p = sr.stack([sr.init(seed, mf.CONFIG["wide"])])
-    intact = sr.accuracy(p, Xte, Yte)
+    p = minibatch.stack([mlp.init(seed, mf.CONFIG["wide"])])
+    intact = mlp.accuracy(p, Xte, Yte)
     evidence.check("keep 1: |ablated - intact accuracy|",
                    float(abs(mf.ablated_accuracy(p, Xte, Yte, 1.0, 3, seed) - intact)[0]), "<",
                    1e-6)

@@ -32,6 +32,8 @@ import torch
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
                                     seed_range, theory, tried)
 from optclaims_report.evidence import seed_interval
+from reproductions import digits_mlp as mlp
+from reproductions import optimizers as optim
 from reproductions import small_net_regularization as sr
 
 S = "Slides 002"
@@ -46,7 +48,7 @@ def check_training_parity(evidence, label, seed, n_train, epochs, batch, spec):
     the minibatch order) against torch.nn with torch.optim and F.cross_entropy."""
     evidence.check(f"{label}: train() against torch.nn + torch.optim on the same minibatches, "
                    f"{epochs} epochs: max |parameter difference| / max |parameter|",
-                   sr.training_parity(seed, n_train, epochs, batch, spec), "<", PARITY_TOL,
+                   mlp.training_parity(seed, n_train, epochs, batch, spec), "<", PARITY_TOL,
                    theory(0.0, "the same computation: float32 rounding only"))
 
 
@@ -55,7 +57,7 @@ def check_soft_cross_entropy(evidence, seed):
     g = torch.Generator().manual_seed(seed)
     logits = torch.randn(64, 10, generator=g) * 3
     target = torch.softmax(torch.randn(64, 10, generator=g), -1)
-    ours, theirs = sr.soft_ce(logits, target), torch.nn.functional.cross_entropy(logits, target)
+    ours, theirs = mlp.soft_ce(logits, target), torch.nn.functional.cross_entropy(logits, target)
     evidence.check("soft-target cross-entropy: |ours - torch's| / torch's",
                    float(abs(ours - theirs) / theirs), "<", 1e-6,
                    theory(0.0, "the same formula: float32 rounding only"))
@@ -626,10 +628,10 @@ def test_the_training_dropout_is_torch_dropout(seed, evidence):
     keep = sr.CONFIG["dropout"]["keep"]
     evidence.check("forward() with a mask against a torch.nn net with nn.Dropout(1 - keep), "
                    "the mask read off torch's draw: max |difference| / max |output|",
-                   sr.dropout_layer_parity(seed, keep), "<", 1e-6,
+                   mlp.dropout_layer_parity(seed, keep), "<", 1e-6,
                    theory(0.0, "inverted dropout: kept units divided by keep"))
     gens = [torch.Generator().manual_seed(seed + m) for m in range(10)]
-    mask = sr.dropout_mask((150, sr.CONFIG["hidden"]), keep, gens)
+    mask = mlp.dropout_mask((150, mlp.HIDDEN), keep, gens)
     evidence.check(f"training masks: fraction of units kept ({mask.numel()} draws)",
                    float(mask.mean()), "in", binomial_band(keep, mask.numel()),
                    theory(keep, "Bernoulli(keep) per unit, 4 standard errors"))
@@ -693,7 +695,7 @@ def test_gaussian_noise_raises_the_test_accuracy(noise_runs, evidence):
 def test_the_input_noise_has_the_stated_law_and_training_matches_torch(seed, evidence):
     sigma = sr.CONFIG["input_noise"]
     gens = [torch.Generator().manual_seed(seed + m) for m in range(10)]
-    noise = sr.input_noise(torch.zeros(10, 150, 64), sigma, gens)
+    noise = mlp.input_noise(torch.zeros(10, 150, 64), sigma, gens)
     n = noise.numel()
     evidence.check(f"input noise: mean over {n} draws", float(noise.mean()), "in",
                    (-4 * sigma / n ** 0.5, 4 * sigma / n ** 0.5),
@@ -866,7 +868,7 @@ def test_the_snapshot_ensemble_beats_its_last_member(snapshots, evidence):
 def test_the_cyclic_schedule_and_its_training_match_torch(seed, evidence):
     c = sr.CONFIG["snapshots"]
     period = c["epochs_per_cycle"] * (c["n_train"] // c["batch"])
-    lr = sr.cosine_restarts(c["lr"], period)
+    lr = optim.cosine_restarts(c["lr"], period)
     opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=c["lr"])
     sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=period)
     gap = 0.0

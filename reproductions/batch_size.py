@@ -3,7 +3,7 @@ each batch size, with SGD and with Adam, on scikit-learn's digits.
 
 Source: slides 002, 'SelectBatch(X)' (smaller batches than N converge faster in total
 computation; the best batch size also depends on the algorithm). The MLP, the data split and the
-batched training are ``small_net_regularization``'s (every seed one model in one vmapped batch,
+batched training are ``digits_mlp``'s (every seed one model in one vmapped batch,
 each with its own minibatch order); the cost of a run is counted in examples whose gradient it
 computed (epochs times the training set), the measure the slide's "total computation" names on
 one device; a per-step count is the control.
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import optimizers as optim
-from . import small_net_regularization as sr
+from . import digits_mlp as mlp
 
 CONFIG = {
     # 300 training images, 128 hidden units: full batch is 300; 10 epochs is 3000 examples;
@@ -46,12 +46,12 @@ def training_losses(seeds, optimizer: str, batch: int, epochs: int,
                     cfg: dict = CONFIG) -> np.ndarray:
     """Full training-set cross-entropy per (lr of the grid, seed) after ``epochs`` epochs of
     minibatches of ``batch`` (NaN where a run diverged)."""
-    X, Y, _, _ = sr.stacked_digits(seeds, cfg["n_train"])
+    X, Y, _, _ = mlp.stacked_digits(seeds, cfg["n_train"])
     out = []
     for exponent in cfg["grids"][optimizer]:
-        p = sr.train([sr.init(s) for s in seeds], X, Y, epochs, batch,
+        p = mlp.train([mlp.init(s) for s in seeds], X, Y, epochs, batch,
                      make_optimizer(optimizer, 10.0 ** exponent), seeds)
-        out.append(sr.mean_loss(p, X, Y))
+        out.append(mlp.mean_loss(p, X, Y))
     losses = np.array(out)
     return np.where(np.isfinite(losses), losses, np.nan)
 
@@ -84,7 +84,7 @@ def top_hessian_eigenvalue(params: dict, X: torch.Tensor, Y: torch.Tensor,
 
     def loss(*flat):
         p = dict(zip(keys, flat))
-        return sr.soft_ce(sr.forward(p, X), torch.nn.functional.one_hot(Y, 10).float())
+        return mlp.soft_ce(mlp.forward(p, X), torch.nn.functional.one_hot(Y, 10).float())
 
     primals = tuple(params[k] for k in keys)
     g = torch.Generator().manual_seed(seed)
@@ -104,16 +104,16 @@ def sharpness_experiment(seeds, cfg: dict = CONFIG) -> dict:
     best lr on the default grid: the test accuracy, training loss and top Hessian eigenvalue of
     the training loss after ``sharp_epochs`` epochs, and the full batch's again after ten times
     as many (where its training loss reaches the minibatch run's)."""
-    X, Y, Xte, Yte = sr.stacked_digits(seeds, cfg["n_train"])
+    X, Y, Xte, Yte = mlp.stacked_digits(seeds, cfg["n_train"])
     epochs = cfg["sharp_epochs"]
     runs = {"minibatch": (cfg["batches"][0], cfg["sharp_lrs"][0], epochs),
             "full batch": (cfg["n_train"], cfg["sharp_lrs"][1], epochs),
             "full batch, 10x epochs": (cfg["n_train"], cfg["sharp_lrs"][1], 10 * epochs)}
     out = {}
     for name, (batch, exponent, run_epochs) in runs.items():
-        p = sr.train([sr.init(s) for s in seeds], X, Y, run_epochs, batch,
+        p = mlp.train([mlp.init(s) for s in seeds], X, Y, run_epochs, batch,
                      optim.sgd(10.0 ** exponent), seeds)
-        out[name] = {"test": sr.accuracy(p, Xte, Yte), "train": sr.mean_loss(p, X, Y),
+        out[name] = {"test": mlp.accuracy(p, Xte, Yte), "train": mlp.mean_loss(p, X, Y),
                      "sharpness": np.array([top_hessian_eigenvalue(
                          {k: v[m] for k, v in p.items()}, X[m], Y[m])
                          for m in range(len(seeds))])}
@@ -135,7 +135,7 @@ def dense_hessian_top_eigenvalue(params: dict, X: torch.Tensor, Y: torch.Tensor)
     def loss(flat):
         chunks = torch.split(flat, sizes)
         p = {k: c.reshape(s) for k, c, s in zip(keys, chunks, shapes)}
-        return sr.soft_ce(sr.forward(p, X.double()),
+        return mlp.soft_ce(mlp.forward(p, X.double()),
                           torch.nn.functional.one_hot(Y, 10).double())
 
     flat = torch.cat([params[k].flatten() for k in keys]).double()

@@ -16,7 +16,8 @@ network of width 20 on Gaussian data. Hyperparameters are in ``CONFIG``, each wi
 
 How it runs: every network has a leading model dimension (``reproductions.models``), so all
 seeds, learning rates and variants (plain / BN / noisy BN / ℓ1 / ℓ∞) of one architecture train
-as one batch of independent models. The update is the shared pure ``reproductions.optimizers.sgd``
+as one batch of independent models (the data splits, per-model minibatches, gradients and
+full-batch evaluation of such a batch are ``reproductions.batched_nets``). The update is the shared pure ``reproductions.optimizers.sgd``
 applied to the stacked parameter tensors, with a per-model learning rate. The landscape probe
 measures every model at one step size after another (``landscape_probe``), and the ICS
 measurement stacks one copy per layer.
@@ -74,9 +75,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import batched_nets as nets
+from . import minibatch
 from . import models as md
 from . import optimizers as optim
-from .data import digits, mnist_subset
 
 if TYPE_CHECKING:      # the figures' return annotations; matplotlib is imported where one is drawn
     from matplotlib.figure import Figure
@@ -118,73 +120,7 @@ CONFIG = {
 
 
 # --- data -----------------------------------------------------------------------------------------
-@dataclass
-class Split:
-    x_train: Tensor   # (N, *input shape) float32
-    y_train: Tensor   # (N,) int64
-    x_test: Tensor
-    y_test: Tensor
-
-
-def _stratified(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-    idx = np.arange(len(labels))
-    tr, te = train_test_split(idx, test_size=n_test, stratify=labels, random_state=seed)
-    return np.sort(tr), np.sort(te)
-
-
-def digits_split(seed: int, flat: bool = False, cfg: dict = CONFIG) -> Split:
-    """scikit-learn's 1797 real 8x8 digits in a stratified split fixed by ``seed``, standardized
-    (``_standardize``). ``flat``: (N, 64) for the MLP, else (N, 1, 8, 8)."""
-    images, _, target = digits()
-    x = torch.tensor(images, dtype=torch.float32)
-    x = x.reshape(len(x), 64) if flat else x[:, None]
-    y = torch.tensor(target, dtype=torch.int64)
-    tr, te = _stratified(target, cfg["digits_test"], seed)
-    return _standardize(Split(x[tr], y[tr], x[te], y[te]))
-
-
-def _standardize(s: Split) -> Split:
-    """Pixels shifted and scaled by the training split's global mean and standard deviation (one
-    scalar each, as the usual MNIST normalization (x - 0.1307) / 0.3081)."""
-    mu, sd = s.x_train.mean(), s.x_train.std()
-    return Split((s.x_train - mu) / sd, s.y_train, (s.x_test - mu) / sd, s.y_test)
-
-
-def mnist_split(images: np.ndarray, labels: np.ndarray, seed: int, cfg: dict = CONFIG) -> Split:
-    """A class-balanced 5000-image subset of the MNIST images (``mnist_subset``), pixels / 255,
-    split 4000 / 1000 (stratified), both fixed by ``seed``, standardized (``_standardize``)."""
-    sub = mnist_subset(images, labels, cfg["mnist_per_class"], seed)
-    x = torch.tensor(images[sub], dtype=torch.float32)[:, None]
-    y = torch.tensor(labels[sub], dtype=torch.int64)
-    tr, te = _stratified(labels[sub], len(sub) - cfg["mnist_train"], seed)
-    return _standardize(Split(x[tr], y[tr], x[te], y[te]))
-
-
-def batch_order(seed: int, n: int, steps: int, batch: int) -> Tensor:
-    """(steps, batch) example indices: a fresh permutation every epoch, last partial batch
-    dropped. Plain and BN runs of one seed see the same batches."""
-    gen = torch.Generator().manual_seed(int(seed) + 7919)
-    per_epoch = n // batch
-    epochs = -(-steps // per_epoch)
-    rows = [torch.randperm(n, generator=gen)[:per_epoch * batch].view(per_epoch, batch)
-            for _ in range(epochs)]
-    return torch.cat(rows)[:steps]
-
-
 # --- the models being trained ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Spec:
-    seed: int
-    variant: str      # a key of models.VARIANTS
-    lr: float
-
-
-def grid(seeds, variants, lrs) -> list[Spec]:
-    """Every (variant, lr, seed), variants outermost: each variant's models are consecutive."""
-    return [Spec(int(s), v, float(lr)) for v in variants for lr in lrs for s in seeds]
-
-
 @dataclass
 class Run:
     """What ``train`` measured. Arrays have the models (``specs`` order) on their first axis."""
@@ -219,25 +155,6 @@ class Run:
     @property
     def seeds(self) -> list[int]:
         return sorted({s.seed for s in self.specs})
-
-
-def _loss(logits: Tensor, y: Tensor, kind: str) -> Tensor:
-    """Per-model mean loss (M,) from logits (B, M, out) and targets (B, M) or (B, M, out)."""
-    if kind == "mse":
-        return (logits - y).pow(2).mean((0, 2))
-    B, M, C = logits.shape
-    return F.cross_entropy(logits.reshape(B * M, C), y.reshape(-1),
-                           reduction="none").view(B, M).mean(0)
-
-
-def grads_and_loss(arch, params, x, y, variant, kind="ce", noise=None, record=None):
-    """Per-model losses (M,) and the gradient of every parameter: each model's own, since the
-    models share nothing and the gradient taken is that of the sum of their losses."""
-    p = {k: v.detach().requires_grad_(True) for k, v in params.items()}
-    loss = _loss(md.forward(arch, p, x, variant, noise, record=record), y, kind)
-    g = torch.autograd.grad(loss.sum(), list(p.values()), allow_unused=True)
-    return loss.detach(), {k: torch.zeros_like(v) if gk is None else gk
-                           for (k, v), gk in zip(p.items(), g)}
 
 
 def noise_generators(specs: list) -> list[torch.Generator]:
@@ -292,7 +209,7 @@ def landscape_probe(arch, params, grads, x, y, variant, etas, kind="ce") -> dict
     losses, diffs = [], []
     for e in torch.tensor(etas, dtype=torch.float32, device=x.device):  # float32 step sizes
         moved = {k: p - e * grads[k] for k, p in params.items()}
-        loss, g = grads_and_loss(arch, moved, x, y, variant, kind)
+        loss, g = nets.grads_and_loss(arch, moved, x, y, variant, kind)
         losses.append(loss)
         diffs.append(_flat_norm({k: g[k] - grads[k] for k in g}))
     return _probe_measures(torch.stack(losses, 1), torch.stack(diffs, 1), _flat_norm(grads),
@@ -320,7 +237,7 @@ def ics(arch, params, grads, x, y, variant, lr: Tensor, kind="ce") -> dict:
         shape = (-1,) + (1,) * (p.dim() - 1)
         step = (lr.view(shape) * grads[k]).repeat_interleave(L, 0)
         moved[k] = p.repeat_interleave(L, 0) - (owner[k] < copy).view(shape) * step
-    _, g = grads_and_loss(arch, moved, x.repeat_interleave(L, 1), y.repeat_interleave(L, 1),
+    _, g = nets.grads_and_loss(arch, moved, x.repeat_interleave(L, 1), y.repeat_interleave(L, 1),
                           variant.repeat_interleave(L), kind)
     rel, cos, diff = (torch.empty(M, L, dtype=g["w0"].dtype) for _ in range(3))
     for i in range(L):
@@ -349,8 +266,8 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
                                                  "lecun" if arch.kind == "dln" else "he").items()}
     variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
     lr = torch.tensor([s.lr for s in specs], dtype=torch.float32, device=device)
-    opts = {k: optim.sgd(lr.view(-1, *[1] * (p.dim() - 1))) for k, p in params.items()}
-    states = {k: opts[k].init(p) for k, p in params.items()}
+    opts = {k: optim.sgd(minibatch.per_model(lr, p)) for k, p in params.items()}
+    states = minibatch.init_each(opts, params)
     noisy = (variant == md.VARIANTS["noisy"]).nonzero().flatten()
     if len(noisy) and int(noisy[-1] - noisy[0]) != len(noisy) - 1:
         raise ValueError("noisy models must be consecutive in specs")
@@ -369,7 +286,7 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
             noise = _draw_noise(arch, gens, xb.shape[0], _spatial(arch, xb.shape), cfg,
                                 device)
         record = {record_layer: []} if record_layer is not None else None
-        loss, grads = grads_and_loss(arch, params, xb, yb, variant, kind, noise, record)
+        loss, grads = nets.grads_and_loss(arch, params, xb, yb, variant, kind, noise, record)
         batch_loss[:, t] = loss.cpu()
         if record is not None:
             stats.append(torch.stack(record[record_layer][0], 1).cpu())     # (M, 2, C)
@@ -383,9 +300,7 @@ def train(arch: md.Arch, specs: list, steps: int, sample, kind: str = "ce",
                       {k: v[compared] for k, v in grads.items()}, xb[:, compared],
                       yb[:, compared], variant[compared], lr[compared], kind)
             run.ics[t] = {k: _scatter(v, compared.numpy(), M) for k, v in res.items()}
-        for k in params:
-            upd, states[k] = opts[k].update(grads[k], states[k])
-            params[k] = params[k] + upd
+        params, states = minibatch.step_each(opts, params, grads, states)
     run.batch_loss = batch_loss.numpy()
     run.params = params
     if stats:
@@ -400,60 +315,13 @@ def _scatter(v: np.ndarray, idx: np.ndarray, M: int) -> np.ndarray:
 
 
 # --- data feeding ---------------------------------------------------------------------------------
-def split_sampler(splits: dict, specs: list, batch: int, steps: int, device="cpu"):
-    """``sample(t)`` for ``train``: model m gets the t-th batch of its own seed's split (the
-    batch order depends only on the seed), plus the stacked data for ``evaluate``."""
-    seeds = sorted({s.seed for s in specs})
-    pos = {s: k for k, s in enumerate(seeds)}
-    data = {k: torch.stack([getattr(splits[s], k) for s in seeds]).to(device)
-            for k in ("x_train", "y_train", "x_test", "y_test")}
-    model_seed = torch.tensor([pos[s.seed] for s in specs], device=device)
-    n = data["x_train"].shape[1]
-    order = torch.stack([batch_order(s, n, steps, batch) for s in seeds]).to(device)
-    rows = torch.arange(len(seeds), device=device)[:, None]
-
-    def sample(t):
-        idx = order[:, t]
-        return (data["x_train"][rows, idx][model_seed].movedim(0, 1),
-                data["y_train"][rows, idx][model_seed].movedim(0, 1))
-
-    return sample, data, model_seed
-
-
-def evaluate(arch, params, specs, data, model_seed, kind="ce", budget: float = 4e7,
-             eval_rows: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Full-batch training loss and test accuracy per model, noise off, BN statistics from the
-    training split (its first ``eval_rows`` examples when given). Models are evaluated in
-    chunks whose first activation stays under ``budget`` floats."""
-    xtr, ytr = data["x_train"], data["y_train"]
-    xte, yte = data["x_test"], data["y_test"]
-    if eval_rows is not None:
-        xtr, ytr, xte, yte = xtr[:, :eval_rows], ytr[:, :eval_rows], xte[:, :eval_rows], \
-            yte[:, :eval_rows]
-    n = xtr.shape[1]
-    first = md.layer_shapes(arch)[0][0][0] * int(np.prod(xtr.shape[3:]) or 1)
-    chunk = max(1, int(budget // ((n + xte.shape[1]) * first)))
-    variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
-    losses, accs = [], []
-    with torch.no_grad():
-        for a in range(0, len(specs), chunk):
-            sl = slice(a, a + chunk)
-            ms = model_seed[sl]
-            xs = torch.cat([xtr[ms], xte[ms]], 1).movedim(0, 1)
-            out = md.forward(arch, {k: v[sl] for k, v in params.items()}, xs, variant[sl],
-                             stat_rows=n)
-            losses.append(_loss(out[:n], ytr[ms].movedim(0, 1), kind).cpu())
-            accs.append((out[n:].argmax(-1) == yte[ms].movedim(0, 1)).float().mean(0).cpu())
-    return torch.cat(losses).numpy(), torch.cat(accs).numpy()
-
-
 def train_on_splits(arch, splits, specs, steps, cfg=CONFIG, device="cpu", eval_rows=None,
                     final_eval: bool = True, **kw) -> Run:
     """``train`` on per-seed data splits, then (``final_eval``) ``evaluate`` the final weights."""
-    sample, data, model_seed = split_sampler(splits, specs, cfg["batch"], steps, device)
+    sample, data, model_seed = nets.split_sampler(splits, specs, cfg["batch"], steps, device)
     run = train(arch, specs, steps, sample, "ce", cfg, device=device, **kw)
     if final_eval:
-        run.train_loss, run.test_acc = evaluate(arch, run.params, specs, data, model_seed,
+        run.train_loss, run.test_acc = nets.evaluate(arch, run.params, specs, data, model_seed,
                                                 eval_rows=eval_rows)
     return run
 
@@ -476,7 +344,7 @@ def gaussian_sampler(seeds_of_models: list, width: int, batch: int, device="cpu"
 
 
 # --- the experiments ------------------------------------------------------------------------------
-def lr_specs(seeds, plan: dict | None = None, cfg: dict = CONFIG) -> list[Spec]:
+def lr_specs(seeds, plan: dict | None = None, cfg: dict = CONFIG) -> list[nets.Spec]:
     """The models of the learning-rate runs. ``plan`` gives how many of ``seeds`` (the first
     ones) run each group; by default every group runs on every seed:
       grid:  plain and BN at every lr of the grid (Fig. 1, the usable lr);
@@ -486,11 +354,11 @@ def lr_specs(seeds, plan: dict | None = None, cfg: dict = CONFIG) -> list[Spec]:
     n = {k: len(seeds) for k in ("grid", "speed", "noisy_small_lr", "noisy", "lp")}
     n.update(plan or {})
     lrs, seeds = cfg["lrs"], list(seeds)
-    return (grid(seeds[:n["grid"]], ["plain", "bn"], lrs)
-            + grid(seeds[n["grid"]:n["speed"]], ["plain", "bn"], lrs[:1])
-            + grid(seeds[:n["noisy_small_lr"]], ["noisy"], lrs[:1])
-            + grid(seeds[:n["noisy"]], ["noisy"], (1.0,))
-            + grid(seeds[:n["lp"]], ["l1", "linf"], (1.0,)))
+    return (nets.grid(seeds[:n["grid"]], ["plain", "bn"], lrs)
+            + nets.grid(seeds[n["grid"]:n["speed"]], ["plain", "bn"], lrs[:1])
+            + nets.grid(seeds[:n["noisy_small_lr"]], ["noisy"], lrs[:1])
+            + nets.grid(seeds[:n["noisy"]], ["noisy"], (1.0,))
+            + nets.grid(seeds[:n["lp"]], ["l1", "linf"], (1.0,)))
 
 
 def lr_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG,
@@ -499,7 +367,7 @@ def lr_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG,
     steps each, same initial weights and batches per seed; the middle norm layer's output
     statistics recorded every step."""
     flat = cfg[arch_name].kind == "mlp"
-    splits = {s: digits_split(s, flat, cfg) for s in seeds}
+    splits = {s: nets.digits_split(s, flat, cfg["digits_test"]) for s in seeds}
     return train_on_splits(cfg[arch_name], splits, lr_specs(seeds, plan, cfg), cfg["steps"],
                            cfg, record_layer=cfg["noise_layer"])
 
@@ -513,10 +381,10 @@ def landscape_experiment(seeds, arch_name: str = "cnn", cfg: dict = CONFIG,
     p = cfg["probe"]
     last = max(max(p["steps"]), max(cfg["ics_steps"]))
     flat = cfg[arch_name].kind == "mlp"
-    splits = {s: digits_split(s, flat, cfg) for s in seeds}
+    splits = {s: nets.digits_split(s, flat, cfg["digits_test"]) for s in seeds}
     lp = [v for v in variants if v in ("l1", "linf")]
-    specs = (grid(seeds, [v for v in variants if v not in lp], (p["lr"],))
-             + grid(list(seeds)[:lp_seeds], lp, (p["lr"],)))
+    specs = (nets.grid(seeds, [v for v in variants if v not in lp], (p["lr"],))
+             + nets.grid(list(seeds)[:lp_seeds], lp, (p["lr"],)))
     return train_on_splits(cfg[arch_name], splits, specs, last + 1, cfg,
                            probe_steps=p["steps"], etas=p["etas"],
                            ics_steps=cfg["ics_steps"] if measure_ics else (), final_eval=False)
@@ -526,7 +394,7 @@ def dln_experiment(seeds, cfg: dict = CONFIG, variants=("plain", "bn")) -> Run:
     """Definition 2.1 on the 25-layer deep linear network (MSE, Gaussian data), plus the
     landscape probe at step sizes ``eta_over_lr`` times its lr."""
     d = cfg["dln"]
-    specs = grid(seeds, variants, (d["lr"],))
+    specs = nets.grid(seeds, variants, (d["lr"],))
     sample = gaussian_sampler([s.seed for s in specs], d["arch"].in_dim, d["batch"])
     etas = tuple(d["lr"] * r for r in d["eta_over_lr"])
     last = max(max(d["ics_steps"]), max(d["probe_steps"]))
@@ -536,8 +404,9 @@ def dln_experiment(seeds, cfg: dict = CONFIG, variants=("plain", "bn")) -> Run:
 
 def mnist_experiment(images, labels, seeds, cfg: dict = CONFIG, lrs=(0.3, 1.0)) -> Run:
     """Fig. 1 on the 5000-image MNIST subset: plain and BN, narrow mini-VGG, ``steps`` steps."""
-    splits = {s: mnist_split(images, labels, s, cfg) for s in seeds}
-    return train_on_splits(cfg["mnist_cnn"], splits, grid(seeds, ["plain", "bn"], lrs),
+    splits = {s: nets.mnist_split(images, labels, s, cfg["mnist_per_class"], cfg["mnist_train"])
+              for s in seeds}
+    return train_on_splits(cfg["mnist_cnn"], splits, nets.grid(seeds, ["plain", "bn"], lrs),
                            cfg["steps"], cfg)
 
 
@@ -580,63 +449,13 @@ def failed(loss: np.ndarray, cfg: dict = CONFIG) -> np.ndarray:
 # --- the kernels against torch.nn and autograd ---------------------------------------------------
 # Each claim that relies on a hand-written kernel (the batched nets, the normalization variants,
 # noisy BN, the landscape probe, the ICS measurement, the full-batch evaluation) checks it with
-# these functions, against a torch.nn rebuild of each model (``models.to_torch``: nn.Conv2d /
+# these functions and those of ``batched_nets``, against a torch.nn rebuild of each model (``models.to_torch``: nn.Conv2d /
 # nn.Linear, nn.BatchNorm in train mode, its own autograd graph) or a closed form. The kernels
 # are dtype-generic; the checks run them in float64, where rounding cannot flip a ReLU between
 # the two computations (in float32 one flip moved an MLP's effective beta by 2e-3, seed 100).
-def torch_net(arch, params, m: int, variant: str) -> torch.nn.Sequential:
-    """Model ``m`` rebuilt by ``models.to_torch`` in the parameters' dtype, holding their exact
-    values (to_torch's layers are float32: a float64 check needs them converted and refilled)."""
-    net = md.to_torch(arch, {k: v.detach().float() for k, v in params.items()}, m,
-                      variant).to(params["w0"].dtype)
-    mods, i = list(net), 0
-    with torch.no_grad():
-        for k, mod in enumerate(mods):
-            if not isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
-                continue
-            mod.weight.copy_(params[f"w{i}"][m])
-            if mod.bias is not None:
-                mod.bias.copy_(params[f"b{i}"][m])
-            after = mods[k + 1] if k + 1 < len(mods) else None
-            if isinstance(after, torch.nn.modules.batchnorm._BatchNorm):
-                after.weight.copy_(params[f"g{i}"][m])
-                after.bias.copy_(params[f"beta{i}"][m])
-            i += 1
-    return net
-
-
-def _torch_grads(arch, params, m: int, variant: str, x, y, kind: str):
-    """Loss and gradients (this module's names) of model ``m`` rebuilt by ``torch_net``, on its
-    own batch x[:, m], y[:, m]."""
-    net = torch_net(arch, params, m, variant)
-    out = net(x[:, m])
-    loss = F.mse_loss(out, y[:, m]) if kind == "mse" else F.cross_entropy(out, y[:, m])
-    loss.backward()
-    return float(loss.detach()), md.from_torch(arch, net, grads=True)
-
-
 def _as_float32(value: float) -> float:
     """``value`` rounded to float32, as the trainer's and the probe's step-size tensors hold it."""
     return float(torch.tensor(value, dtype=torch.float32))
-
-
-def grads_vs_torch(arch, params, x, y, variants: list, kind: str = "ce") -> dict:
-    """``grads_and_loss`` on the batched models against each model's torch.nn rebuild (variants
-    "plain" or "bn"), per model: ``loss``, the relative difference of the loss, and ``grad``,
-    the largest over parameter tensors of ||ours - torch's|| / max(||torch's||, 1e-3 ||torch's
-    whole gradient||) (the floor keeps a tensor whose exact gradient is 0, a bias before a BN
-    layer, from dividing rounding by rounding)."""
-    code = torch.tensor([md.VARIANTS[v] for v in variants])
-    loss, grads = grads_and_loss(arch, params, x, y, code, kind)
-    out = {"loss": [], "grad": []}
-    for m, v in enumerate(variants):
-        ref_loss, ref = _torch_grads(arch, params, m, v, x, y, kind)
-        total = math.sqrt(sum(float(g.pow(2).sum()) for g in ref.values()))
-        out["loss"].append(abs(float(loss[m]) - ref_loss) / abs(ref_loss))
-        out["grad"].append(max(float((grads[k][m] - g).norm()) / max(float(g.norm()),
-                                                                       1e-3 * total)
-                               for k, g in ref.items()))
-    return {k: np.array(v) for k, v in out.items()}
 
 
 def probe_vs_torch(arch, params, x, y, variants: list, etas, kind: str = "ce") -> dict:
@@ -644,18 +463,18 @@ def probe_vs_torch(arch, params, x, y, variants: list, etas, kind: str = "ce") -
     its torch.nn rebuild at w and at every w - eta g, loss and gradient by autograd. Returns
     per model the relative difference of ``range``, ``pred`` and ``beta``."""
     code = torch.tensor([md.VARIANTS[v] for v in variants])
-    _, grads = grads_and_loss(arch, params, x, y, code, kind)
+    _, grads = nets.grads_and_loss(arch, params, x, y, code, kind)
     ours = landscape_probe(arch, params, grads, x, y, code, etas, kind)
     etas = [_as_float32(e) for e in etas]     # the probe's step sizes are float32 tensors
     out = {k: [] for k in ("range", "pred", "beta")}
     for m, v in enumerate(variants):
-        _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
+        _, g0 = nets.torch_grads(arch, params, m, v, x, y, kind)
         gnorm = math.sqrt(sum(float(g.pow(2).sum()) for g in g0.values()))
         losses, diffs = [], []
         for eta in etas:
             moved = {k: p[m:m + 1] - eta * g0[k][None] if k in g0 else p[m:m + 1]
                      for k, p in params.items()}
-            loss, g = _torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
+            loss, g = nets.torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
             losses.append(loss)
             diffs.append(math.sqrt(sum(float((g[k] - g0[k]).pow(2).sum()) for k in g0)))
         ref = {"range": max(losses) - min(losses), "pred": max(diffs),
@@ -674,19 +493,19 @@ def ics_vs_torch(arch, params, x, y, variants: list, lr: float, kind: str = "ce"
     over those layers, and the largest relative difference of the l2 difference ||G - G'||
     over those after the first (whose shift is 0)."""
     code = torch.tensor([md.VARIANTS[v] for v in variants])
-    _, grads = grads_and_loss(arch, params, x, y, code, kind)
+    _, grads = nets.grads_and_loss(arch, params, x, y, code, kind)
     ours = ics(arch, params, grads, x, y, code, torch.full((len(variants),), lr), kind)
     owner = {k: i for i in range(arch.n_layers) for k in md.layer_keys(arch, i)}
     lr = _as_float32(lr)                       # as ``train`` holds it
     layers = list(range(arch.n_layers) if layers is None else layers)
     out = {"rel": [], "cos": [], "diff": []}
     for m, v in enumerate(variants):
-        _, g0 = _torch_grads(arch, params, m, v, x, y, kind)
+        _, g0 = nets.torch_grads(arch, params, m, v, x, y, kind)
         rel, cos, diff = [], [], []
         for i in layers:
             moved = {k: p[m:m + 1] - lr * g0[k][None] if owner[k] < i and k in g0
                      else p[m:m + 1] for k, p in params.items()}
-            _, g = _torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
+            _, g = nets.torch_grads(arch, moved, 0, v, x[:, m:m + 1], y[:, m:m + 1], kind)
             G, Gp = g0[f"w{i}"].flatten(), g[f"w{i}"].flatten()
             diff.append(float((G - Gp).norm()))
             rel.append(diff[-1] / float(G.norm()))
@@ -767,7 +586,7 @@ def noise_draw_stats(seeds, arch: md.Arch, steps: int = 20, cfg: dict = CONFIG) 
     ``cfg["batch"]``): the range of sigma and of the per-channel mean shift (the shift averaged
     over batch and space, so the jitter mostly cancels), and the jitter's standard deviation
     around it."""
-    gens = noise_generators(grid(seeds, ["noisy"], (0.1,)))
+    gens = noise_generators(nets.grid(seeds, ["noisy"], (0.1,)))
     spatial = _spatial(arch, (1, 1, 8, 8))
     sig, mu, jit = [], [], []
     for _ in range(steps):
@@ -782,31 +601,16 @@ def noise_draw_stats(seeds, arch: md.Arch, steps: int = 20, cfg: dict = CONFIG) 
             float(mu.max())), "jitter_std": float(jit.std())}
 
 
-def evaluate_vs_torch(arch, params, specs, data, model_seed) -> np.ndarray:
-    """``evaluate``'s full-batch training loss (BN statistics of the whole training split)
-    against each plain or BN model rebuilt by ``models.to_torch`` and run in train mode on the
-    whole training split at once: the relative difference per model."""
-    ours, _ = evaluate(arch, params, specs, data, model_seed)
-    errs = []
-    with torch.no_grad():
-        for m, s in enumerate(specs):
-            net = torch_net(arch, params, m, s.variant).train()
-            k = int(model_seed[m])
-            ref = float(F.cross_entropy(net(data["x_train"][k]), data["y_train"][k]))
-            errs.append(abs(float(ours[m]) - ref) / ref)
-    return np.array(errs)
-
-
 # --- the naive per-seed baseline ------------------------------------------------------------------
-def train_reference(arch: md.Arch, split: Split, seed: int, variant: str, lr: float, steps: int,
-                    cfg: dict = CONFIG) -> tuple[np.ndarray, dict]:
+def train_reference(arch: md.Arch, split: nets.Split, seed: int, variant: str, lr: float,
+                    steps: int, cfg: dict = CONFIG) -> tuple[np.ndarray, dict]:
     """One seed, one net: ``torch.nn`` layers with ``nn.BatchNorm`` (train mode),
     ``torch.optim.SGD``, and ``float(loss)`` read every step as a training loop would. Same
     initial weights and batches as ``train``, no code shared with its forward or update.
     Returns the mini-batch losses and the final parameters (``train``'s names, no model axis)."""
     net = md.to_torch(arch, md.init(arch, [seed]), 0, variant)
     opt = torch.optim.SGD(net.parameters(), lr=lr)
-    order = batch_order(seed, len(split.y_train), steps, cfg["batch"])
+    order = nets.batch_order(seed, len(split.y_train), steps, cfg["batch"])
     losses = []
     for t in range(steps):
         idx = order[t]
@@ -819,7 +623,7 @@ def train_reference(arch: md.Arch, split: Split, seed: int, variant: str, lr: fl
 
 
 # --- the gpu tier: paper scale --------------------------------------------------------------------
-def gpu_data(data_dir, name: str) -> Split:
+def gpu_data(data_dir, name: str) -> nets.Split:
     """The paper-scale data set ``name``: ``"cifar10"`` (``load_cifar10``, per-channel
     standardized, NCHW) or ``"mnist10k"`` (the 10k MNIST test images split 8000 / 2000). Each is
     its own configuration: a missing file raises DataMissing, a corrupt one DataCorrupt; neither
@@ -832,24 +636,24 @@ def gpu_data(data_dir, name: str) -> Split:
     raise ValueError(f"unknown paper-scale data set {name!r}")
 
 
-def cifar_split(xtr, ytr, xte, yte) -> Split:
+def cifar_split(xtr, ytr, xte, yte) -> nets.Split:
     """CIFAR-10 arrays (N, 32, 32, 3) uint8 as standardized float (N, 3, 32, 32)."""
     x = torch.tensor(xtr, dtype=torch.float32).permute(0, 3, 1, 2)
     mu, sd = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)
     xt = torch.tensor(xte, dtype=torch.float32).permute(0, 3, 1, 2)
-    return Split((x - mu) / sd, torch.as_tensor(ytr, dtype=torch.int64), (xt - mu) / sd,
+    return nets.Split((x - mu) / sd, torch.as_tensor(ytr, dtype=torch.int64), (xt - mu) / sd,
                  torch.as_tensor(yte, dtype=torch.int64))
 
 
-def mnist10k_split(images, labels, seed: int, cfg: dict = CONFIG) -> Split:
+def mnist10k_split(images, labels, seed: int, cfg: dict = CONFIG) -> nets.Split:
     """All 10k MNIST test images, stratified 8000 / 2000, standardized."""
     x = torch.tensor(images, dtype=torch.float32)[:, None]
     y = torch.tensor(labels, dtype=torch.int64)
-    tr, te = _stratified(np.asarray(labels), cfg["gpu"]["mnist_test"], seed)
-    return _standardize(Split(x[tr], y[tr], x[te], y[te]))
+    tr, te = nets.stratified_indices(np.asarray(labels), cfg["gpu"]["mnist_test"], seed)
+    return nets.standardized(nets.Split(x[tr], y[tr], x[te], y[te]))
 
 
-def gpu_experiment(name: str, split: Split, seeds, device, cfg: dict = CONFIG) -> Run:
+def gpu_experiment(name: str, split: nets.Split, seeds, device, cfg: dict = CONFIG) -> Run:
     """Plain and BN VGG (CIFAR-10) or the wide mini-VGG (MNIST 10k) at the gpu lrs, batch 128,
     landscape probed every ``probe_every`` steps (looped over the step sizes: batching them
     would multiply the activation memory of a VGG by 8)."""
@@ -859,7 +663,8 @@ def gpu_experiment(name: str, split: Split, seeds, device, cfg: dict = CONFIG) -
     steps = g["cifar_steps"] if name == "cifar10" else g["mnist_steps"]
     run_cfg = dict(cfg, batch=g["batch"])
     probe_steps = tuple(range(g["probe_every"], steps, g["probe_every"]))
-    return train_on_splits(arch, {s: split for s in seeds}, grid(seeds, ["plain", "bn"], g["lrs"]),
+    return train_on_splits(arch, {s: split for s in seeds},
+                           nets.grid(seeds, ["plain", "bn"], g["lrs"]),
                            steps, run_cfg, device=device, eval_rows=g["eval_rows"],
                            probe_steps=probe_steps, etas=cfg["probe"]["etas"])
 

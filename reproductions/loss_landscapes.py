@@ -9,7 +9,7 @@ filter of the weights; bias directions zero); lecture notes 000/001 §3 (these p
 loss along random and gradient directions, and a comment from class on slices along one layer).
 
 Scale: MLPs on scikit-learn's digits (1437 training images of a stratified split fixed by the
-seed, standardized: ``small_net_regularization.digits``), depth 3 and 6 (weight layers), width
+seed, standardized: ``digits_mlp.digits``), depth 3 and 6 (weight layers), width
 32, He initialization, minibatch SGD with momentum or Adam (``reproductions.optimizers``), and
 depth 1 (softmax regression, a convex model) as a reference. All seeds of one (depth, optimizer)
 configuration train as one batch of independent nets (``batched_losses``: one batched matrix
@@ -53,8 +53,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import digits_mlp as mlp
+from . import minibatch
 from . import optimizers as optim
-from .small_net_regularization import digits
 
 CONFIG = {
     "width": 32,                              # small: 8 seeds x 4 runs train in seconds
@@ -138,16 +139,12 @@ def batched_gradient(p: dict, X, Y) -> dict:
     return dict(zip(params, grads))
 
 
-def stack(dicts: list) -> dict:
-    return {k: torch.stack([d[k] for d in dicts]) for k in dicts[0]}
-
-
 # --- data and training ----------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def training_split(seed: int) -> tuple:
     """(X (1437, 64), y (1437,)): the training split of ``seed`` (loaded once per seed; the
     tensors are only read)."""
-    return digits(int(seed))[:2]
+    return mlp.digits(int(seed))[:2]
 
 
 def training_data(seeds) -> tuple:
@@ -169,23 +166,19 @@ def train(init_seeds, data_seeds, depth: int, opt_name: str, cfg: dict = CONFIG)
     own training split in an order fixed by its data seed. Returns the weights at the start,
     after ``mid_epoch`` epochs, and at the end, each stacked (M, ...)."""
     X, Y = training_data(data_seeds)
-    p = stack([init(s, depth, cfg["width"]) for s in init_seeds])
+    p = minibatch.stack([init(s, depth, cfg["width"]) for s in init_seeds])
     M, n = Y.shape
     opt = make_optimizer(opt_name, cfg["epochs"] * (n // cfg["batch"]), cfg)
-    state = {k: opt.init(v) for k, v in p.items()}
+    state = minibatch.init_each(opt, p)
     gens = [torch.Generator().manual_seed(int(s) + 7919) for s in data_seeds]
     rows = torch.arange(M)[:, None]
     out = {"theta0": {k: v.clone() for k, v in p.items()}}
     for epoch in range(cfg["epochs"]):
         if epoch == cfg["mid_epoch"]:
             out["mid"] = {k: v.clone() for k, v in p.items()}
-        perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
-        for s in range(0, n - cfg["batch"] + 1, cfg["batch"]):
-            idx = perm[:, s:s + cfg["batch"]]
+        for idx in minibatch.shuffled_batches(gens, n, cfg["batch"]):
             grads = batched_gradient(p, X[rows, idx], Y[rows, idx])
-            for k in p:
-                upd, state[k] = opt.update(grads[k], state[k])
-                p[k] = p[k] + upd
+            p, state = minibatch.step_each(opt, p, grads, state)
     out["thetaT"] = p
     return out
 
@@ -231,7 +224,7 @@ def train_reference(init_seed: int, data_seed: int, depth: int, opt_name: str,
     """One net of ``train`` the plain way: ``torch.nn`` layers in float32, ``torch.optim.SGD``
     (momentum) or ``torch.optim.Adam`` with a ``LambdaLR`` linear decay, the same initial weights
     and minibatch order. Returns its final weights {w0, b0, ...}."""
-    p0 = stack([init(init_seed, depth, cfg["width"])])
+    p0 = minibatch.stack([init(init_seed, depth, cfg["width"])])
     net = sequential(p0).float()
     X, Y = training_split(data_seed)
     n, batch = Y.shape[0], cfg["batch"]
@@ -269,7 +262,7 @@ def kernel_errors(seed: int, cfg: dict = CONFIG) -> dict:
                                            / ref[k].abs().max()) for k in ref)
     # Two nets with non-zero biases, a direction over weights and biases.
     seeds = [seed, seed + 1]
-    theta = stack([init(s, depth, cfg["width"]) for s in seeds])
+    theta = minibatch.stack([init(s, depth, cfg["width"]) for s in seeds])
     theta = {k: v + 0.1 if k.startswith("b") else v for k, v in theta.items()}
     X, Y = training_data(seeds)
     d = gaussian_direction(theta, [s + cfg["direction_offset"] for s in seeds])

@@ -1,5 +1,5 @@
 """Judging and curing a model's fit, and what dropout does to memorization, on scikit-learn's
-digits with the 64-h-10 ReLU MLP of ``small_net_regularization``.
+digits with the 64-h-10 ReLU MLP of ``digits_mlp``.
 
 Sources: slides 002 (Velasco-Forero), "How to judge if a deep machine learning model is
 overfitting or not?" (the two diagnoses and their "What to do?" lists) and "Dropout" (its first
@@ -7,7 +7,7 @@ two bullets, after Srivastava et al. 2014); the random-label protocol is Zhang e
 Arpit et al. (2017), whose Figure 10 (MNIST, random labels) shows dropout holding the training
 accuracy on noise down while real labels are still fitted.
 
-Every experiment trains all its seeds as one batch (``small_net_regularization.train``: vmap over
+Every experiment trains all its seeds as one batch (``digits_mlp.train``: vmap over
 models, the shared Adam, each model with its own random streams) with full-batch Adam: every
 training image seen at every step, so a model's training error is what its optimization reached,
 not a minibatch artefact. Errors are classification errors (1 - accuracy); a model's gap is its
@@ -24,7 +24,7 @@ from torch.func import vmap
 
 from . import optimizers as optim
 from . import regularization as rg
-from . import small_net_regularization as sr
+from . import digits_mlp as mlp
 
 CONFIG = {
     # Full-batch Adam at lr 1e-2 for 300 steps: the width-128 net reaches zero training error on
@@ -56,7 +56,7 @@ def split(seeds, n_train: int | None = None, features: int = 64,
           n_test: int = CONFIG["n_test"]):
     """Each seed's stratified digits split, stacked (M, n, features); ``features`` 16 replaces the
     8x8 image by the means of its 2x2 blocks (a 4x4 image)."""
-    X, Y, Xte, Yte = sr.stacked_digits(seeds, n_train, n_test)
+    X, Y, Xte, Yte = mlp.stacked_digits(seeds, n_train, n_test)
     if features == 16:
         X, Xte = block_means(X), block_means(Xte)
     return X, Y, Xte, Yte
@@ -68,21 +68,10 @@ def block_means(X: torch.Tensor) -> torch.Tensor:
     return X.reshape(M, n, 4, 2, 4, 2).mean((3, 5)).reshape(M, n, 16)
 
 
-def init(seed: int, hidden: int, features: int = 64) -> dict:
-    """He-initialized 64-h-10 MLP (``sr.init``), with ``features`` inputs."""
-    if features == 64:
-        return sr.init(seed, hidden)
-    g = torch.Generator().manual_seed(seed)
-    return {"w1": torch.randn(hidden, features, generator=g) * (2 / features) ** 0.5,
-            "b1": torch.zeros(hidden),
-            "w2": torch.randn(10, hidden, generator=g) * (2 / hidden) ** 0.5,
-            "b2": torch.zeros(10)}
-
-
 def errors(params, X, Y, Xte, Yte) -> dict:
     """Training and test classification errors per model, and the gap between them."""
-    train = 1 - sr.accuracy(params, X, Y)
-    test = 1 - sr.accuracy(params, Xte, Yte)
+    train = 1 - mlp.accuracy(params, X, Y)
+    test = 1 - mlp.accuracy(params, Xte, Yte)
     return {"train": train, "test": test, "gap": test - train}
 
 
@@ -92,7 +81,7 @@ def fit(seeds, hidden: int, features: int = 64, lr: float = CONFIG["lr"],
     """One configuration trained on every seed's split (``n_train`` images, all but the test
     images by default): its errors per seed."""
     X, Y, Xte, Yte = split(seeds, n_train, features, n_test)
-    p = sr.train([init(s, hidden, features) for s in seeds], X, Y, CONFIG["steps"],
+    p = mlp.train([mlp.init(s, hidden, features) for s in seeds], X, Y, CONFIG["steps"],
                  X.shape[1], optim.adam(lr), seeds, variant)
     return errors(p, X, Y, Xte, Yte)
 
@@ -200,10 +189,10 @@ def memorization(seeds, steps: int = CONFIG["memorize_steps"], cfg: dict = CONFI
     out = {}
     for labels_name, labels in (("true", Y), ("random", noise)):
         for name, variant in (("plain", None), ("dropout", {"keep": cfg["keep"]})):
-            p = sr.train([sr.init(s, cfg["wide"]) for s in seeds], X, labels,
+            p = mlp.train([mlp.init(s, cfg["wide"]) for s in seeds], X, labels,
                          steps, cfg["memorize_n"], optim.adam(cfg["memorize_lr"]), seeds,
                          variant)
-            out[f"{name}, {labels_name} labels"] = sr.accuracy(p, X, labels)
+            out[f"{name}, {labels_name} labels"] = mlp.accuracy(p, X, labels)
     return out
 
 
@@ -222,7 +211,7 @@ def ablated_accuracy(params, X, Y, keep: float, masks: int, seed: int) -> np.nda
     scores = []
     for mask in ablation_masks(masks * M, hidden, keep, seed).reshape(masks, M, hidden):
         with torch.no_grad():
-            out = vmap(lambda p, x, m: sr.forward(p, x, keep, m))(params, X, mask)
+            out = vmap(lambda p, x, m: mlp.forward(p, x, keep, m))(params, X, mask)
         scores.append((out.argmax(-1) == Y).float().mean(-1).numpy())
     return np.mean(scores, 0)
 
@@ -236,9 +225,9 @@ def coadaptation(seeds, cfg: dict = CONFIG, masks: int = 20) -> dict:
               "plain, another init": (50_000, None)}
     out = {}
     for name, (offset, variant) in models.items():
-        p = sr.train([sr.init(s + offset, cfg["wide"]) for s in seeds], X, Y, cfg["steps"],
+        p = mlp.train([mlp.init(s + offset, cfg["wide"]) for s in seeds], X, Y, cfg["steps"],
                      X.shape[1], optim.adam(cfg["lr"]), seeds, variant)
-        intact = sr.accuracy(p, Xte, Yte)
+        intact = mlp.accuracy(p, Xte, Yte)
         out[name] = intact - ablated_accuracy(p, Xte, Yte, cfg["keep"], masks, seeds[0])
         out[name + " intact"] = intact
     return out

@@ -56,7 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import batchnorm_landscape as bl
+from . import batched_nets as nets
+from . import minibatch
 from . import models as md
 from . import optimizers as optim
 from .data import digits_standardized
@@ -189,7 +190,7 @@ def sgd_norm_growth(seed: int, normalize: bool, cfg: dict = CONFIG) -> dict:
 # --- gradients through depth ----------------------------------------------------------------------
 def digits_batches(seeds, cfg: dict = CONFIG) -> tuple[Tensor, Tensor]:
     """(x, y) of shape (B, M, 64) and (B, M): each seed's first training batch of digits
-    (``batchnorm_landscape``'s split and batch order), float64."""
+    (``batched_nets``' split and batch order), float64."""
     return _digits_batches(tuple(int(s) for s in seeds), cfg["depth"]["batch"])
 
 
@@ -197,8 +198,8 @@ def digits_batches(seeds, cfg: dict = CONFIG) -> tuple[Tensor, Tensor]:
 def _digits_batches(seeds: tuple, B: int) -> tuple[Tensor, Tensor]:
     xs, ys = [], []
     for s in seeds:
-        split = bl.digits_split(s, flat=True)
-        idx = bl.batch_order(s, len(split.y_train), 1, B)[0]
+        split = nets.digits_split(s, flat=True)
+        idx = nets.batch_order(s, len(split.y_train), 1, B)[0]
         xs.append(split.x_train[idx])
         ys.append(split.y_train[idx])
     return torch.stack(xs, 1).double(), torch.stack(ys, 1)
@@ -257,7 +258,7 @@ def gradient_profile(seeds, depth: int, scale: float, variant: str,
 def backprop_vs_torch(seeds, depth: int, scale: float, variant: str,
                       cfg: dict = CONFIG) -> dict:
     """``backprop``'s numbers against a torch.nn rebuild of each model
-    (``batchnorm_landscape.torch_net``: its own layers, nn.BatchNorm1d in train mode, autograd),
+    (``batched_nets.torch_net``: its own layers, nn.BatchNorm1d in train mode, autograd),
     float64, per seed: the relative difference
     of the loss, the largest over layers of ||grad W_i - torch's|| / ||torch's||, and the
     largest over hidden layers of the relative difference of ||dL/dh_i||. Arrays (M,)."""
@@ -267,7 +268,7 @@ def backprop_vs_torch(seeds, depth: int, scale: float, variant: str,
     params = scaled_init(arch, seeds, scale)
     out = {"loss": [], "weight_grad": [], "signal": []}
     for m in range(len(seeds)):
-        net = bl.torch_net(arch, params, m, variant)
+        net = nets.torch_net(arch, params, m, variant)
         h, hidden = x[:, m], []
         for mod in net:
             h = mod(h)
@@ -355,21 +356,19 @@ def train_mlp_grid(seeds, depth: int, lrs, steps: int, init_std: float | None = 
     one batch of models. Returns {(variant, lr): (full-batch training losses (M,), test
     accuracies (M,))}, seeds in order."""
     arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
-    specs = bl.grid(seeds, variants, lrs)
-    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
-    sample, data, model_seed = bl.split_sampler(splits, specs, bl.CONFIG["batch"], steps)
+    specs = nets.grid(seeds, variants, lrs)
+    splits = {s: nets.digits_split(s, flat=True) for s in seeds}
+    sample, data, model_seed = nets.split_sampler(splits, specs, cfg["depth"]["batch"], steps)
     params = mlp_init(arch, [s.seed for s in specs], init_std)
     variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
     lr = torch.tensor([s.lr for s in specs], dtype=torch.float32)
-    opts = {k: optim.sgd(lr.view(-1, *[1] * (p.dim() - 1))) for k, p in params.items()}
-    states = {k: opts[k].init(p) for k, p in params.items()}
+    opts = {k: optim.sgd(minibatch.per_model(lr, p)) for k, p in params.items()}
+    states = minibatch.init_each(opts, params)
     for t in range(steps):
         xb, yb = sample(t)
-        _, grads = bl.grads_and_loss(arch, params, xb, yb, variant)
-        for k in params:
-            upd, states[k] = opts[k].update(grads[k], states[k])
-            params[k] = params[k] + upd
-    loss, acc = bl.evaluate(arch, params, specs, data, model_seed)
+        _, grads = nets.grads_and_loss(arch, params, xb, yb, variant)
+        params, states = minibatch.step_each(opts, params, grads, states)
+    loss, acc = nets.evaluate(arch, params, specs, data, model_seed)
     out = {}
     for v in variants:
         for r in lrs:
@@ -390,15 +389,15 @@ def mlp_init(arch: md.Arch, seeds, init_std: float | None = None) -> dict[str, T
 
 def training_kernel_vs_torch(seeds, depth: int, init_std: float | None = None,
                              cfg: dict = CONFIG) -> dict:
-    """The training runs' loss and gradients (``batchnorm_landscape.grads_and_loss`` on the
+    """The training runs' loss and gradients (``batched_nets.grads_and_loss`` on the
     batched MLP) at their initial weights on each seed's first batch, against a torch.nn
-    rebuild of each model: ``batchnorm_landscape.grads_vs_torch``'s relative differences, per
+    rebuild of each model: ``batched_nets.grads_vs_torch``'s relative differences, per
     variant ("plain", "bn"). In float64 (the code is dtype-generic; the runs are float32), so
     that rounding flips no ReLU between the two computations."""
     arch = md.mlp(64, cfg["depth"]["width"], depth, 10)
     x, y = digits_batches(seeds, cfg)
     params = {k: v.double() for k, v in mlp_init(arch, seeds, init_std).items()}
-    return {v: bl.grads_vs_torch(arch, params, x, y, [v] * len(seeds)) for v in ("plain", "bn")}
+    return {v: nets.grads_vs_torch(arch, params, x, y, [v] * len(seeds)) for v in ("plain", "bn")}
 
 
 def slides_bn_vs_torch(seed: int, cfg: dict = CONFIG) -> dict:
@@ -555,8 +554,8 @@ def group_norm_cases(seed: int, cfg: dict = CONFIG) -> dict:
 def hidden_activations(seed: int, cfg: dict = CONFIG) -> Tensor:
     """relu(x W^T) for a batch of standardized digits and a random He layer, float64 (B, width)."""
     c = cfg["layernorm"]
-    split = bl.digits_split(seed, flat=True)
-    idx = bl.batch_order(seed, len(split.y_train), 1, c["batch"])[0]
+    split = nets.digits_split(seed, flat=True)
+    idx = nets.batch_order(seed, len(split.y_train), 1, c["batch"])[0]
     gen = torch.Generator().manual_seed(int(seed) + 1)
     W = torch.randn(c["width"], 64, generator=gen, dtype=torch.float64) * math.sqrt(2 / 64)
     return F.relu(split.x_train[idx].double() @ W.T)

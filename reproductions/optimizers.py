@@ -41,6 +41,18 @@ def inverse_sqrt(alpha: float) -> Schedule:
     return lambda t: alpha / math.sqrt(t)
 
 
+def cosine_restarts(lr0: float, period: int) -> Schedule:
+    """Huang et al.'s (2017) cyclic cosine schedule, eq. (2): lr0/2 (cos(pi mod(t - 1, period) /
+    period) + 1) at 1-based step t, restarting at lr0 every ``period`` steps."""
+    return lambda t: 0.5 * lr0 * (1 + math.cos(math.pi * ((t - 1) % period) / period))
+
+
+def step_decay(lr0: float, milestones: tuple, factor: float = 0.1) -> Schedule:
+    """lr0, multiplied by ``factor`` at each of the 1-based steps in ``milestones`` (Zhang et
+    al.'s CIFAR schedule: 0.1, divided by 10 at epochs 100 and 150)."""
+    return lambda t: lr0 * factor ** sum(t > m for m in milestones)
+
+
 # --------------------------------------------------------------------------------------------
 class SgdState(NamedTuple):
     t: int

@@ -55,6 +55,8 @@ import math
 import numpy as np
 import torch
 
+from . import digits_mlp as mlp
+from . import minibatch
 from . import optimizers as optim
 
 CONFIG = {
@@ -273,8 +275,7 @@ def relu_mask_errors(seed: int, cfg: dict = CONFIG["mask"]) -> dict:
 # --- digits MLPs ----------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _digits_split(seed: int):
-    from .small_net_regularization import digits
-    return digits(seed)
+    return mlp.digits(seed)
 
 
 def digits_train(seed: int):
@@ -350,11 +351,9 @@ def train_mlp(seeds, lrs, depth: int, init: str, activation: str = "relu",
                     momentum=cfg["momentum"])
     states = [opt.init(p) for p in params]
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    n, batch, rows = X.shape[1], cfg["batch"], torch.arange(S * K)[:, None]
+    rows = torch.arange(S * K)[:, None]
     for _ in range(epochs):
-        perm = torch.stack([torch.randperm(n, generator=g) for g in gens]).repeat_interleave(K, 0)
-        for start in range(0, n - batch + 1, batch):
-            idx = perm[:, start:start + batch]
+        for idx in minibatch.shuffled_batches(gens, X.shape[1], cfg["batch"], repeat=K):
             loss = mean_losses(Ws, bs, X[rows, idx], Y[rows, idx], activation, scale)
             grads = torch.autograd.grad(loss.sum(), params)
             with torch.no_grad():

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from . import depth_acceleration as da
+from . import minibatch
 from . import optimizers as optim
 from .data import digits_standardized
 
@@ -449,24 +450,19 @@ def train_mlps(seeds, product: bool, method: str, lr_exponents, cfg: dict = DIGI
     cross-entropy (seeds, lrs), inf where it is not finite."""
     X, Y = digits_standardized()
     seeds, L = list(seeds), len(lr_exponents)
-    inits = [mlp_init(s, product, cfg) for s in seeds]
-    params = {k: torch.stack([i[k] for i in inits]).repeat_interleave(L, 0) for k in inits[0]}
+    params = {k: v.repeat_interleave(L, 0) for k, v in
+              minibatch.stack([mlp_init(s, product, cfg) for s in seeds]).items()}
     lr = torch.tensor([10.0 ** e for e in lr_exponents] * len(seeds))
     opt = {"sgd": optim.sgd, "adam": optim.adam}[method]
-    opts = {k: opt(lr.view(-1, *[1] * (v.dim() - 1))) for k, v in params.items()}
-    states = {k: opts[k].init(v) for k, v in params.items()}
+    opts = {k: opt(minibatch.per_model(lr, v)) for k, v in params.items()}
+    states = minibatch.init_each(opts, params)
     gens = [torch.Generator().manual_seed(10_000 + s) for s in seeds]
-    n, b = len(Y), cfg["batch"]
     for _ in range(cfg["epochs"]):
-        perm = torch.stack([torch.randperm(n, generator=g) for g in gens]).repeat_interleave(L, 0)
-        for start in range(0, n - b + 1, b):
-            idx = perm[:, start:start + b]
+        for idx in minibatch.shuffled_batches(gens, len(Y), cfg["batch"], repeat=L):
             leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
             grads = torch.autograd.grad(mlp_losses(leaves, X[idx], Y[idx]).sum(),
                                         list(leaves.values()))
-            for k, g in zip(leaves, grads):
-                upd, states[k] = opts[k].update(g, states[k])
-                params[k] = params[k] + upd
+            params, states = minibatch.step_each(opts, params, dict(zip(leaves, grads)), states)
     with torch.no_grad():
         M = len(lr)
         final = mlp_losses(params, X.expand(M, -1, -1), Y.expand(M, -1))
@@ -741,7 +737,7 @@ def train_slides_convnet(images: np.ndarray, labels: np.ndarray, product: bool, 
     params = convnet_init(seed, product, cfg)
     schedule = lambda t: lr * cfg["decay"] ** (((t - 1) * b) // n)    # noqa: E731
     opt = optim.sgd(schedule, momentum=cfg["momentum"])
-    states = {k: opt.init(v) for k, v in params.items()}
+    states = minibatch.init_each(opt, params)
     drop = torch.Generator().manual_seed(10_000 + seed)
     ce_log, loss_log = np.empty(cfg["steps"]), np.empty(cfg["steps"])
     for step in range(cfg["steps"]):
@@ -752,9 +748,7 @@ def train_slides_convnet(images: np.ndarray, labels: np.ndarray, product: bool, 
         ce = torch.nn.functional.cross_entropy(convnet_logits(leaves, x, keep), y)
         loss = ce + cfg["l2"] * convnet_penalty(leaves)
         grads = torch.autograd.grad(loss, list(leaves.values()))
-        for k, g in zip(leaves, grads):
-            upd, states[k] = opt.update(g, states[k])
-            params[k] = params[k] + upd
+        params, states = minibatch.step_each(opt, params, dict(zip(leaves, grads)), states)
         ce_log[step], loss_log[step] = float(ce.detach()), float(loss.detach())
     with torch.no_grad():
         final = torch.nn.functional.cross_entropy(convnet_logits(params, x_all), y_all)

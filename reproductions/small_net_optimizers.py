@@ -13,11 +13,12 @@ functional_call under ``vmap``); the shared optimizers update the stacked parame
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from torch.func import grad, vmap
 
+from . import digits_mlp as mlp
+from . import minibatch
 from . import optimizers as optim
 from .data import digits_standardized
 
@@ -51,19 +52,8 @@ def digits_split(seed: int, test_fraction: float):
     return X[order[:n]], y[order[:n]]
 
 
-def init_params(seed: int, hidden: int) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    he = lambda fan_in, shape: torch.randn(*shape, generator=g) * (2.0 / fan_in) ** 0.5  # noqa
-    return {"w1": he(64, (hidden, 64)), "b1": torch.zeros(hidden),
-            "w2": he(hidden, (10, hidden)), "b2": torch.zeros(10)}
-
-
-def forward(p: dict, x: torch.Tensor) -> torch.Tensor:
-    return torch.relu(x @ p["w1"].T + p["b1"]) @ p["w2"].T + p["b2"]
-
-
 def loss_fn(p, x, y):
-    return torch.nn.functional.cross_entropy(forward(p, x), y)
+    return torch.nn.functional.cross_entropy(mlp.forward(p, x), y)
 
 
 def train_method(method: str, seeds, cfg: dict = CONFIG) -> np.ndarray:
@@ -73,26 +63,19 @@ def train_method(method: str, seeds, cfg: dict = CONFIG) -> np.ndarray:
     data = [digits_split(s, cfg["test_fraction"]) for s in seeds]
     X = torch.stack([d[0] for d in data]).repeat_interleave(len(lrs), 0)    # (M, n, 64)
     Y = torch.stack([d[1] for d in data]).repeat_interleave(len(lrs), 0)
-    inits = [init_params(s, cfg["hidden"]) for s in seeds]
-    params = {k: torch.stack([i[k] for i in inits]).repeat_interleave(len(lrs), 0)
-              for k in inits[0]}
+    params = {k: v.repeat_interleave(len(lrs), 0) for k, v in
+              minibatch.stack([mlp.init(s, cfg["hidden"]) for s in seeds]).items()}
     M, n = X.shape[:2]
     lr = torch.tensor(lrs * len(seeds))
-    opts = {k: make_optimizer(method, lr.view(-1, *[1] * (v.dim() - 1))) for k, v in
-            params.items()}
-    states = {k: opts[k].init(v) for k, v in params.items()}
+    opts = {k: make_optimizer(method, minibatch.per_model(lr, v)) for k, v in params.items()}
+    states = minibatch.init_each(opts, params)
     batch_grad = vmap(grad(lambda p, x, y: loss_fn(p, x, y)))
     gens = [torch.Generator().manual_seed(1000 + s) for s in seeds]
     rows = torch.arange(M)[:, None]
     for _ in range(cfg["epochs"]):
-        perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
-        perm = perm.repeat_interleave(len(lrs), 0)
-        for start in range(0, n - cfg["batch"] + 1, cfg["batch"]):
-            idx = perm[:, start:start + cfg["batch"]]
+        for idx in minibatch.shuffled_batches(gens, n, cfg["batch"], repeat=len(lrs)):
             grads = batch_grad(params, X[rows, idx], Y[rows, idx])
-            for k in params:
-                upd, states[k] = opts[k].update(grads[k], states[k])
-                params[k] = params[k] + upd
+            params, states = minibatch.step_each(opts, params, grads, states)
     with torch.no_grad():
         final = vmap(loss_fn)(params, X, Y)
     final = torch.where(torch.isfinite(final), final, torch.full_like(final, float("inf")))
@@ -113,7 +96,7 @@ def train_one_with_torch(method: str, seed: int, lr: float, cfg: dict = CONFIG) 
     loss."""
     X, Y = digits_split(seed, cfg["test_fraction"])
     params = {k: v.clone().requires_grad_(True)
-              for k, v in init_params(seed, cfg["hidden"]).items()}
+              for k, v in mlp.init(seed, cfg["hidden"]).items()}
     opt = TORCH_OPTIMIZERS[method](list(params.values()), lr)
     gen = torch.Generator().manual_seed(1000 + seed)
     n = len(Y)

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from reproductions import batched_nets as nets
 from reproductions import batchnorm_landscape as bl
 from reproductions import models as md
 from reproductions.data import DataCorrupt, DataMissing
@@ -86,7 +87,7 @@ def test_plain_models_leave_gamma_and_beta_untouched():
     arch = md.mlp(6, 5, 3, 2)
     params = md.init(arch, [0, 0])
     x = torch.randn(8, 2, 6)
-    _, g = bl.grads_and_loss(arch, params, x, torch.randint(0, 2, (8, 2)), codes("plain", "bn"))
+    _, g = nets.grads_and_loss(arch, params, x, torch.randint(0, 2, (8, 2)), codes("plain", "bn"))
     assert g["g0"][0].abs().sum() == 0 and g["beta1"][0].abs().sum() == 0
     assert g["g0"][1].abs().sum() > 0
 
@@ -105,8 +106,8 @@ def test_batched_trainer_matches_the_torch_nn_reference_plain(net):
     """20 SGD steps at lr 0.1, two seeds in one batch, against torch.nn + torch.optim.SGD per
     seed."""
     seeds = [3, 4]
-    splits = {s: bl.digits_split(s, flat=net == "mlp") for s in seeds}
-    specs = bl.grid(seeds, ["plain"], [0.1])
+    splits = {s: nets.digits_split(s, flat=net == "mlp") for s in seeds}
+    specs = nets.grid(seeds, ["plain"], [0.1])
     run = bl.train_on_splits(bl.CONFIG[net], splits, specs, 20)
     for m, sp in enumerate(specs):
         losses, params = bl.train_reference(bl.CONFIG[net], splits[sp.seed], sp.seed, sp.variant,
@@ -122,16 +123,16 @@ def test_batched_trainer_matches_the_torch_nn_reference_bn(net):
     amplifies those 1e-6 differences (a ReLU flips, the batch statistics move), so the
     trajectories are compared over 3 steps only."""
     arch, s = bl.CONFIG[net], 4
-    split = bl.digits_split(s, flat=net == "mlp")
+    split = nets.digits_split(s, flat=net == "mlp")
     x, y = split.x_train[:64], split.y_train[:64]
     nn_net = md.to_torch(arch, md.init(arch, [s]), 0, "bn")
     F.cross_entropy(nn_net(x), y).backward()
     nn_grads = md.from_torch(arch, nn_net, grads=True)
-    _, grads = bl.grads_and_loss(arch, md.init(arch, [s]), x[:, None], y[:, None], codes("bn"))
+    _, grads = nets.grads_and_loss(arch, md.init(arch, [s]), x[:, None], y[:, None], codes("bn"))
     for k, g in nn_grads.items():
         if not k.startswith("b") or k.startswith("beta") or k == f"b{arch.n_layers - 1}":
             torch.testing.assert_close(grads[k][0], g, rtol=1e-4, atol=1e-6)
-    run = bl.train_on_splits(arch, {s: split}, bl.grid([s], ["bn"], [0.1]), 3)
+    run = bl.train_on_splits(arch, {s: split}, nets.grid([s], ["bn"], [0.1]), 3)
     losses, params = bl.train_reference(arch, split, s, "bn", 0.1, 3)
     np.testing.assert_allclose(run.batch_loss[0], losses, rtol=1e-4)
 
@@ -139,24 +140,24 @@ def test_batched_trainer_matches_the_torch_nn_reference_bn(net):
 def test_a_diverging_model_does_not_disturb_the_others_in_its_batch():
     """A plain MLP at lr 3 goes to NaN; the BN models trained beside it are unaffected."""
     seeds = [0, 1]
-    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
-    mixed = bl.train_on_splits(bl.CONFIG["mlp"], splits, bl.grid(seeds, ["plain", "bn"], [3.0]),
+    splits = {s: nets.digits_split(s, flat=True) for s in seeds}
+    mixed = bl.train_on_splits(bl.CONFIG["mlp"], splits, nets.grid(seeds, ["plain", "bn"], [3.0]),
                                40)
-    alone = bl.train_on_splits(bl.CONFIG["mlp"], splits, bl.grid(seeds, ["bn"], [3.0]), 40)
+    alone = bl.train_on_splits(bl.CONFIG["mlp"], splits, nets.grid(seeds, ["bn"], [3.0]), 40)
     assert np.isnan(mixed.train_loss[mixed.select("plain")]).all()
     np.testing.assert_allclose(mixed.batch_loss[mixed.select("bn")], alone.batch_loss,
                                rtol=1e-5, atol=1e-6)
 
 
 def test_batch_order_is_a_fresh_permutation_each_epoch():
-    order = bl.batch_order(0, n=130, steps=5, batch=64)   # 2 batches per epoch
+    order = nets.batch_order(0, n=130, steps=5, batch=64)   # 2 batches per epoch
     assert order.shape == (5, 64)
     assert len(set(order[:2].flatten().tolist())) == 128
     assert not torch.equal(order[0], order[2])
 
 
 def test_digits_split_is_stratified_standardized_and_fixed_by_the_seed():
-    a, b, c = bl.digits_split(0), bl.digits_split(0), bl.digits_split(1)
+    a, b, c = nets.digits_split(0), nets.digits_split(0), nets.digits_split(1)
     assert a.x_train.shape == (1437, 1, 8, 8) and a.x_test.shape == (360, 1, 8, 8)
     assert torch.equal(a.x_train, b.x_train) and not torch.equal(a.y_train, c.y_train)
     assert abs(float(a.x_train.mean())) < 1e-5 and abs(float(a.x_train.std()) - 1) < 1e-4
@@ -170,7 +171,7 @@ def least_squares(seed=0, B=32, d=5):
     arch = md.dln(d, depth=1)
     params = {"w0": torch.randn(1, d, d, generator=gen)}
     x, y = torch.randn(B, 1, d, generator=gen), torch.randn(B, 1, d, generator=gen)
-    _, grads = bl.grads_and_loss(arch, params, x, y, codes("plain"), "mse")
+    _, grads = nets.grads_and_loss(arch, params, x, y, codes("plain"), "mse")
     return arch, params, grads, x, y
 
 
@@ -197,7 +198,7 @@ def test_probe_on_least_squares_matches_the_closed_form():
 
 
 def test_probe_ratio_is_the_geometric_mean_over_steps():
-    run = bl.Run(bl.grid([0, 1], ["plain", "bn"], (0.1,)), None, None)
+    run = bl.Run(nets.grid([0, 1], ["plain", "bn"], (0.1,)), None, None)
     run.probes = {10: {"range": np.array([4.0, 9.0, 1.0, 1.0])},
                   20: {"range": np.array([1.0, 1.0, 1.0, 0.25])}}
     np.testing.assert_allclose(bl.probe_ratio(run, "range", (10, 20)), [2.0, 6.0])
@@ -206,12 +207,12 @@ def test_probe_ratio_is_the_geometric_mean_over_steps():
 # --- gradient ICS (Definition 2.1) ----------------------------------------------------------------
 def dln_point(variants=("plain", "bn"), depth=4, width=6, lr=0.05):
     arch = md.dln(width, depth)
-    specs = bl.grid([0], variants, (lr,))
+    specs = nets.grid([0], variants, (lr,))
     params = md.init(arch, [s.seed for s in specs], "lecun")
     sample = bl.gaussian_sampler([s.seed for s in specs], width, 32)
     x, y = sample(0)
     variant = torch.tensor([md.VARIANTS[s.variant] for s in specs])
-    _, grads = bl.grads_and_loss(arch, params, x, y, variant, "mse")
+    _, grads = nets.grads_and_loss(arch, params, x, y, variant, "mse")
     return arch, params, grads, x, y, variant, torch.full((len(specs),), lr)
 
 
@@ -303,8 +304,8 @@ def test_gpu_data_refuses_a_corrupt_cifar10_file(tmp_path):
 def test_figures_are_matplotlib_figures():
     from matplotlib.figure import Figure
     seeds = [0, 1]
-    specs = (bl.grid(seeds, ["plain", "bn"], (0.1, 1.0)) + bl.grid(seeds, ["noisy"], (0.1, 1.0)))
-    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
+    specs = (nets.grid(seeds, ["plain", "bn"], (0.1, 1.0)) + nets.grid(seeds, ["noisy"], (0.1, 1.0)))
+    splits = {s: nets.digits_split(s, flat=True) for s in seeds}
     run = bl.train_on_splits(bl.CONFIG["mlp"], splits, specs, 12, probe_steps=(5, 10),
                              etas=(0.1, 0.2), ics_steps=(5,), record_layer=2)
     assert run.act_stats.shape == (12, len(specs), 2, 64)
@@ -315,10 +316,10 @@ def test_figures_are_matplotlib_figures():
 # --- seeds: a model's run depends on its own seed, not on its batch-mates -------------------------
 def test_noisy_model_draws_the_same_noise_whatever_shares_its_batch():
     seeds = [3, 4]
-    splits = {s: bl.digits_split(s, flat=True) for s in seeds}
-    alone = bl.train_on_splits(bl.CONFIG["mlp"], {4: splits[4]}, bl.grid([4], ["noisy"], (0.1,)),
+    splits = {s: nets.digits_split(s, flat=True) for s in seeds}
+    alone = bl.train_on_splits(bl.CONFIG["mlp"], {4: splits[4]}, nets.grid([4], ["noisy"], (0.1,)),
                                5, final_eval=False)
-    shared = bl.train_on_splits(bl.CONFIG["mlp"], splits, bl.grid(seeds, ["noisy"], (0.1,)), 5,
+    shared = bl.train_on_splits(bl.CONFIG["mlp"], splits, nets.grid(seeds, ["noisy"], (0.1,)), 5,
                                 final_eval=False)
     np.testing.assert_allclose(shared.batch_loss[1], alone.batch_loss[0], rtol=1e-5)
 

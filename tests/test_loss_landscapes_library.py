@@ -5,12 +5,13 @@ import numpy as np
 import torch
 
 from reproductions import loss_landscapes as ll
+from reproductions import minibatch
 
 SEEDS = [0, 1]
 
 
 def nets(depth=3):
-    return ll.stack([ll.init(s, depth) for s in SEEDS]), ll.training_data(SEEDS)
+    return minibatch.stack([ll.init(s, depth) for s in SEEDS]), ll.training_data(SEEDS)
 
 
 def test_line_losses_match_a_per_point_per_net_loop():
@@ -35,7 +36,7 @@ def test_rescaling_keeps_the_function_and_each_nets_direction_is_its_own():
     theta, (X, _) = nets()
     theta["b0"] = theta["b0"] + 0.1                  # non-zero biases must be rescaled too
     assert ll.max_output_change(theta, ll.rescaled(theta), X).max() < 1e-6
-    one = ll.gaussian_direction(ll.stack([ll.init(1, 3)]), [5])
+    one = ll.gaussian_direction(minibatch.stack([ll.init(1, 3)]), [5])
     two = ll.gaussian_direction(theta, [9, 5])
     assert torch.equal(one["w0"][0], two["w0"][1])
 

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from reproductions import optimizers as optim
+from reproductions import digits_mlp as mlp
 from reproductions import small_net_regularization as sr
 
 
@@ -35,12 +36,12 @@ def test_noisy_labels_change_only_the_chosen_fraction_and_always_to_another_clas
 
 
 def test_mixup_training_does_not_depend_on_the_global_random_state():
-    X, y, _, _ = sr.digits(0, n_train=32)
+    X, y, _, _ = mlp.digits(0, n_train=32)
     runs = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
         np.random.seed(global_seed)
-        p = sr.train([sr.init(0, hidden=8)], X[None], y[None], epochs=2, batch=16,
+        p = mlp.train([mlp.init(0, hidden=8)], X[None], y[None], epochs=2, batch=16,
                      opt=optim.sgd(0.1), seed=0, variant={"mixup": 0.2})
         runs.append(p["w1"])
     assert torch.equal(*runs)
