@@ -209,7 +209,9 @@ CLAIMS = [
      "sources": [f"{N} §1.2, 'Potential downsides of adaptive methods' (c.f. [Mei94])"],
      "parts": [
          part("formula-is-pinv", "precondition", "X^T (X X^T)^-1 y equals pinv(X) y (1e-12) "
-              "for X 20 x 100.", "closed form"),
+              "for X 20 x 100, and the vectors added to it (z, the prior mean mu) lie in X's "
+              "null space (|X z|, |X mu| <= 1e-10), so the rivals interpolate too.",
+              "closed form"),
          part("lowest-expected-error", "effect", "Over 4000 draws of w* ~ N(0, I): the "
               "minimum-norm interpolant's mean squared error over d - k = 80 is within [0.95, "
               "1.05], and adding a unit null-space vector z raises it by [0.8, 1.2] (theory 1) "
@@ -579,6 +581,9 @@ def min_norm_runs(seeds):
 def test_the_formula_is_the_pseudo_inverse(min_norm_runs, evidence):
     evidence.check("max over seeds |X^T (X X^T)^-1 y - pinv(X) y|",
                    max(r["closed-form gap"] for r in min_norm_runs[0.0]), "<=", 1e-12)
+    evidence.check("max over seeds and prior means: |X z|, |X mu| (the rivals interpolate)",
+                   max(r["null-space residual"] for runs in min_norm_runs.values()
+                       for r in runs), "<=", 1e-10, theory(0.0, "z, mu in null(X)"))
 
 
 @pytest.mark.part("lowest-expected-error")

@@ -214,7 +214,8 @@ def min_norm_expected_errors(seed: int, k: int = 20, d: int = 100, draws: int = 
     ``prior_mean_scale`` times a unit null-space direction of X. Returns the Monte Carlo mean
     of ||w - w*||^2 for the minimum-norm interpolant X^T (X X^T)^-1 y, for it plus a fixed unit
     null-space vector z, and for it plus mu's null-space part (the interpolant the prior's mean
-    suggests); and the closed-form check |X^T (X X^T)^-1 y - pinv(X) y|."""
+    suggests); the closed-form check |X^T (X X^T)^-1 y - pinv(X) y|; and max(|X z|, |X mu|),
+    which is 0 when the two others are interpolants too."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((k, d))
     null = np.linalg.svd(X)[2][k:]                              # (d - k, d) orthonormal rows
@@ -229,6 +230,7 @@ def min_norm_expected_errors(seed: int, k: int = 20, d: int = 100, draws: int = 
     error = lambda V: float(((V - W) ** 2).sum(1).mean())       # noqa: E731
     return {"min-norm": error(min_norm), "min-norm + z": error(min_norm + z),
             "min-norm + prior mean": error(min_norm + mu), "closed-form gap": closed_form_gap,
+            "null-space residual": float(max(np.abs(X @ z).max(), np.abs(X @ mu).max())),
             "null dimension": d - k}
 
 
