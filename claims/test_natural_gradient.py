@@ -654,7 +654,8 @@ def mlp_costs(seed):
 @pytest.mark.part("full-inverse-out-of-reach")
 def test_the_full_fisher_inverse_is_out_of_reach(mlp_costs, evidence):
     flops, P = mlp_costs
-    evidence.record("parameters P", P)
+    evidence.check("parameters P of the MLP the statement names", P, "==", 25_418,
+                   theory(25_418, "784-32-10: 32 x 784 + 10 x (32 + 1)"))
     evidence.check("full Fisher in float32, GB", P * P * 4 / 1e9, ">", 1.0,
                    theory(2.58, "P^2 x 4 bytes"))
     evidence.check("inversion (P^3 / 3 flops) in GD iterations", P ** 3 / 3 / flops["gd"], ">",
