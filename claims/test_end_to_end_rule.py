@@ -398,11 +398,9 @@ def test_imbalance_drift_halves_when_eta_halves(drift, seeds5, evidence):
                   "= max_j ||D_j(T)||_F / ||W_j W_j^T(0)||_F.")
     evidence.record("drift per seed and eta", np.array([x["balanced"] for x in drift]))
     evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "balanced"), "median", ">=", 1.7, seeds=seeds5,
-                         reference=measured(2.04, "median, seeds 0-59 (range 1.96-2.19)"))
-    evidence.check_seeds("drift(eta 0.01) / drift(eta 0.005)",
-                         halving_ratio(drift, "balanced"), "median", "<=", 2.3, seeds=seeds5,
-                         reference=theory(2.0, "O(eta)"))
+                         halving_ratio(drift, "balanced"), "median", "in", (1.7, 2.3),
+                         seeds=seeds5, reference=theory(2.0, "O(eta); measured: median 2.04 over "
+                                                        "seeds 0-59, range 1.96-2.19"))
     evidence.check_seeds("drift at the smallest eta", [x["balanced"][-1] for x in drift],
                          "median", "<=", 0.02, seeds=seeds5)
     evidence.check_seeds("each W_j W_j^T moves (relative, smallest eta)",

@@ -278,6 +278,7 @@ class Evidence:
         self._expects_failure = expects_failure
         self.failures: list[tuple[str, str]] = []  # (status, message)
         self.changed: list[str] = []                # failed checks outside (or without) a pin
+        self._check_names: set[str] = set()
 
     def _add(self, kind: str, payload: dict) -> None:
         self._sink.append((PREFIX + kind, portable(payload)))
@@ -303,6 +304,11 @@ class Evidence:
         return bound
 
     def _store(self, payload: dict, message: str, pinned: Any = None) -> bool:
+        if payload["name"] in self._check_names:
+            raise ValueError(f"check name {payload['name']!r} is used twice in this test: a "
+                             "check is known by its name (in the report, repro compare and the "
+                             "planted-bug table); bound both ends with op 'in' or name each")
+        self._check_names.add(payload["name"])
         payload["pinned"] = plain(pinned)
         payload["pin_status"] = pin_status(payload["value"], payload["pinned"])
         self._add("check", payload)

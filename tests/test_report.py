@@ -234,6 +234,18 @@ def test_evidence_records_every_check_then_fails_with_all_of_them():
         ev.check("z", 1, "~", 1)
 
 
+def test_a_check_name_is_used_once_per_test():
+    """A check is known by (claim, test, name) in the report, repro compare and the planted-bug
+    table: a second check of the same name would hide the first one's outcome."""
+    ev = Evidence([])
+    ev.check("ratio", 2.0, ">=", 1.0)
+    with pytest.raises(ValueError, match="used twice"):
+        ev.check("ratio", 2.0, "<=", 3.0)
+    with pytest.raises(ValueError, match="used twice"):
+        ev.check_seeds("ratio", [1.0, 2.0], "median", "<=", 3.0, seeds=[0, 1])
+    ev.check("ratio, the other end", 2.0, "<=", 3.0)
+
+
 def test_a_reference_must_say_its_kind():
     with pytest.raises(TypeError, match="what kind of value"):
         Evidence([]).check("x", 1, ">", 0, 1.0)
