@@ -93,8 +93,8 @@ CLAIMS = [
      "sources": [f"{S002}, 'Motivation', item 2 (highly correlated parameters)",
                  "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"],
      "parts": [
-         part("condition-number-closed-form", "effect", f"For rho in {RHOS} the Hessian's "
-              "condition number equals (1 + rho) / (1 - rho) to 1e-10 (relative), and gradient "
+         part("condition-number-closed-form", "effect", f"For rho in {RHOS} the features "
+              "have sample variances 1 and correlation rho (1e-10), the Hessian's condition number equals (1 + rho) / (1 - rho) to 1e-10 (relative), and gradient "
               f"descent at lr 2 / (mu + L) reaches {TOLERANCE:g} of ||w*|| in exactly "
               "ceil(ln(tol) / ln((kappa - 1)/(kappa + 1))) steps (132 and 1375; within one step "
               "for round-off) on every seed.", f"{S002}, 'Motivation', item 2",
@@ -214,6 +214,12 @@ def test_correlation_sets_the_condition_number_and_the_steps(seeds, evidence):
     evidence.seeds(seeds)
     for rho in RHOS:
         problems = [ci.correlated_features(s, rho) for s in seeds]
+        # The premise: the features are what the statement names (unit variances, correlation
+        # rho), not merely a matrix with the same Hessian spectrum.
+        moments = [np.cov(X.T, bias=True) for X, _ in problems]
+        evidence.check(f"rho {rho}: max over seeds |sample covariance - [[1, rho], [rho, 1]]|",
+                       max(float(np.abs(c - np.array([[1, rho], [rho, 1]])).max())
+                           for c in moments), "<=", 1e-10, theory(0.0, "by construction"))
         kappa = [np.linalg.cond(ci.least_squares_hessian(X)) for X, _ in problems]
         evidence.check(f"rho {rho}: max over seeds |kappa / ((1 + rho)/(1 - rho)) - 1|",
                        max(abs(k * (1 - rho) / (1 + rho) - 1) for k in kappa), "<=", 1e-10,
