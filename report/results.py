@@ -37,6 +37,7 @@ Non-finite floats are stored as the strings "nan", "inf" and "-inf" so the file 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -213,10 +214,15 @@ def section_names(titles: list[str]) -> dict[str, str]:
     """Each section title of one document as the report names it: the spellings of one
     section (case, an aside in parentheses, an abbreviation with "...") take the first
     unabbreviated spelling in ``titles``."""
+    return dict(_section_names(tuple(titles)))
+
+
+@functools.lru_cache(maxsize=64)   # the catalogue's titles: the same on every results write
+def _section_names(titles: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     unique = list(dict.fromkeys(titles))
     full = [t for t in unique if "..." not in _title_key(t)]
-    return {t: next((f for f in full if _spells(_title_key(t), _title_key(f))), t)
-            for t in unique}
+    return tuple((t, next((f for f in full if _spells(_title_key(t), _title_key(f))), t))
+                 for t in unique)
 
 
 def place_entries(entries: list[dict]) -> list[tuple[str, str, dict]]:

@@ -122,7 +122,9 @@ class ResultsStore:
         self.pending: dict[str, dict] = {}
         self.written: tuple[Path, dict] | None = None
         self.environment: dict | None = None
-        self.last_write = 0.0
+        # The first periodic write comes WRITE_EVERY_S into the run: a run shorter than that (a
+        # planted bug's selection) writes its results once, at the end.
+        self.last_write = time.monotonic()
         self.started_utc = utc_now()
 
     @staticmethod
