@@ -464,6 +464,9 @@ def test_rule_restarted_after_the_plateau_tracks_depth_2_training(exp1, seeds1, 
     evidence.seeds(seeds1)
     exp1_note(evidence, (4,))
     r = exp1["l4"]
+    evidence.check("l4: latest step at which a net's loss has halved (the restart needs "
+                   f"{E1['track']} steps after it)", float(np.max(r["half"])), "<=",
+                   E1["steps"] - E1["track"])
     evidence.record("l4: restart gap per seed and width", r["restart"])
     evidence.check_seeds("l4: restarted rule's loss gap (max over widths)", r["restart"].max(1),
                          "median", "<=", 0.06, seeds=seeds1,
