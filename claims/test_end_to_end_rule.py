@@ -83,7 +83,8 @@ CLAIMS = [
               "single-output formula and the slides' emulate step equal the general rule to "
               "1e-12 (relative).", f"{S003}, Single-output Case", judges=("single-output-rule",)),
          part("wrong-variants-differ", "control", "The formula with the power 1 - 1/N and the "
-              "general rule with the slides' exponent (j-2)/N differ from it by more than 10%.",
+              "general rule with the slides' exponent (j-2)/N differ from it by more than 10%; the "
+              "exponent's difference is its closed form |1 - ||W||^{-2/N}| (1e-10).",
               "our control"),
          part("general-rule-is-the-operator", "precondition", "The general rule's operator "
               "equals its Kronecker matrix at k = 1 (a row vector W), to 1e-10.",
@@ -362,6 +363,10 @@ def test_wrong_power_or_exponent_differs_from_the_general_rule(single, seeds, ev
                       ("slides_exponent", "general rule with exponent (j-2)/N")):
         evidence.check(f"{name}: min relative difference from the general rule", min(
             r[key] for r in single), ">", 0.1, measured(0.24, "seeds 0-49: 0.24-0.29"))
+    evidence.check("exponent (j-2)/N: max |relative difference - |1 - ||W||^{-2/N}||| (seeds, "
+                   "N = 2-5, norms 0.5, 2)", max(r["slides_exponent_vs_closed_form"]
+                                                 for r in single), "<", 1e-10,
+                   theory(0.0, "at one output the shift scales the rule by ||W||^{-2/N}"))
 
 
 @pytest.mark.part("general-rule-is-the-operator")
