@@ -73,3 +73,47 @@ def layer_restriction_ignored(mp):
     original = ll.filter_normalize
     mp.setattr(ll, "filter_normalize", lambda direction, theta, layers=None:
                original(direction, theta))
+
+
+@planted("segment-direction-reversed", claim="interpolation-monotone-not-convex",
+         select="segment_kernels",
+         what="the segment's direction taken as a - b, so it walks away from the final weights",
+         expect="segment-kernels-exact", kernel="loss_landscapes.segment_losses")
+def segment_direction_reversed(mp):
+    """The segment losses step along a - b instead of b - a."""
+    from reproductions import loss_landscapes as ll
+    mp.setattr(ll, "segment_losses", lambda a, b, alphas, X, Y: ll.line_losses(
+        a, {k: a[k].double() - b[k].double() for k in a}, alphas, X, Y).T.numpy())
+
+
+@planted("unit-norm-without-the-root", claim="gradient-direction-complicated",
+         select="gradient_slice_kernels",
+         what="the unit-norm scaling divides by the squared norm (the square root dropped)",
+         expect="gradient-slice-kernels-exact", kernel="loss_landscapes.unit_norm")
+def unit_norm_without_the_root(mp):
+    """``unit_norm`` divides each direction by its squared norm instead of its norm."""
+    from reproductions import loss_landscapes as ll
+
+    def unit_norm(direction):
+        norm = sum((v.double() ** 2).flatten(1).sum(1) for v in direction.values())
+        return {k: v.double() / norm.view(-1, *[1] * (v.dim() - 1))
+                for k, v in direction.items()}
+    mp.setattr(ll, "unit_norm", unit_norm)
+
+
+@planted("rise-scale-returns-the-lower-end", claim="layer-wise-slices",
+         select="layer_slice_kernels",
+         what="the rise-scale bisection returns the lower end of its bracket",
+         expect="layer-slice-kernels-exact", kernel="loss_landscapes.rise_scale")
+def rise_scale_returns_the_lower_end(mp):
+    """The bisection returns ``lo`` (where the rise is not yet reached) instead of ``hi``."""
+    import math
+
+    from reproductions import loss_landscapes as ll
+    original = ll.rise_scale
+
+    def rise_scale(theta, direction, X, Y, cfg=ll.CONFIG):
+        b = cfg["bisection"]
+        step = math.exp((math.log(b["high"]) - math.log(b["low"])) / 2 ** b["steps"])
+        return original(theta, direction, X, Y, cfg) / step     # exp(lo) = exp(hi) / step
+    mp.setattr(ll, "rise_scale", rise_scale)

@@ -110,3 +110,57 @@ def standardized_conv_without_standardizing(mp):
     from reproductions import normalization_layers as nl
     mp.setattr(nl.StandardizedConv, "forward",
                lambda self, x: self._conv_forward(x, self.weight, self.bias))
+
+
+@planted("batch-norm-eps-outside-the-root", claim="bn-scale-invariance",
+         select="slides_batch_norm_matches",
+         what="the slides' BatchNorm adds eps to the standard deviation, not under the root",
+         expect="slides-bn-matches-torch", kernel="normalization_layers.batch_norm")
+def batch_norm_eps_outside_the_root(mp):
+    """The hand-written BatchNorm divides by sqrt(var) + eps instead of sqrt(var + eps)."""
+    import torch
+
+    from reproductions import normalization_layers as nl
+
+    def batch_norm(z, eps=0.0):
+        mu = z.mean(0, keepdim=True)
+        return (z - mu) / (torch.sqrt((z - mu).pow(2).mean(0, keepdim=True)) + eps)
+    mp.setattr(nl, "batch_norm", batch_norm)
+
+
+@planted("instance-norm-reference-over-the-channels-too", claim="group-norm-special-cases",
+         select="hand_written_ones",
+         what="the hand-written InstanceNorm normalizes over (C, H, W), its dims counted from 1",
+         expect="torch-matches-reference", kernel="normalization_layers.instance_norm_reference")
+def instance_norm_reference_over_the_channels_too(mp):
+    """The hand-written InstanceNorm's dims start at 1 instead of 2 (an off-by-one: it is
+    LayerNorm)."""
+    from reproductions import normalization_layers as nl
+    mp.setattr(nl, "instance_norm_reference", nl.layer_norm_reference)
+
+
+@planted("weight-standardization-over-the-output-axis",
+         claim="instance-norm-and-weight-standardization",
+         select="standardizes_each_filter",
+         what="Weight Standardization's statistics taken over the filters (axis 0), not the fan-in",
+         expect="ws-zero-mean-unit-variance")
+def weight_standardization_over_the_output_axis(mp):
+    """Weight Standardization's mean and deviation taken over axis 0 (across the output
+    filters) instead of axis 1 (each filter's fan-in)."""
+    from reproductions import normalization_layers as nl
+
+    def standardize(W):
+        rows = W.reshape(W.shape[0], -1)
+        centred = rows - rows.mean(0, keepdim=True)
+        return (centred / centred.pow(2).mean(0, keepdim=True).sqrt()).reshape(W.shape)
+    mp.setattr(nl, "weight_standardization", standardize)
+
+
+@planted("layer-norm-eps-1e5", claim="slides-layernorm-per-feature",
+         select="does_not_normalize_each_feature",
+         what="the LayerNorm experiment's eps typed 1e5 instead of 1e-5",
+         expect="slides-layernorm-per-feature:document-differs")
+def layer_norm_eps_1e5(mp):
+    """The axis experiment's eps is 1e5 (a dropped minus sign in 1e-5)."""
+    from reproductions import normalization_layers as nl
+    mp.setitem(nl.CONFIG["layernorm"], "eps", 1e5)
