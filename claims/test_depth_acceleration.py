@@ -38,6 +38,7 @@ import torch
 from optclaims_report.claim import (figure, known_non_reproduction, measured, paper, part, reading,
                                     seed_range, theory)
 from reproductions import depth_acceleration as da
+from reproductions import linear_nets as ln
 from reproductions.data import load_mnist
 
 ARORA = "Arora, Cohen, Hazan, ICML 2018"
@@ -175,12 +176,12 @@ SWEEP = "seeds 0-124, T = 10^4"
 
 @pytest.fixture(scope="module")
 def csv(data_dir):
-    return da.load_problem(data_dir, "csv")
+    return ln.load_problem(data_dir, "csv")
 
 
 @pytest.fixture(scope="module")
 def exact(data_dir):
-    return da.load_problem(data_dir, "batches")
+    return ln.load_problem(data_dir, "batches")
 
 
 @pytest.fixture(scope="module")
@@ -267,9 +268,9 @@ def test_depth_2_reaches_lower_l4_loss_than_depth_1(csv, l4_csv, l2_csv, evidenc
 def test_depth_2_reaches_depth_1_final_loss_well_before_the_horizon(l4_csv, evidence):
     """Depth 2 at its best lr reaches depth 1's final l4 loss (depth 1 at its best lr) before
     step T on every seed; depth 3's times are recorded."""
-    best, arg = da.best_over_lr(l4_csv.final)
+    best, arg = ln.best_over_lr(l4_csv.final)
     n = len(l4_csv.seeds)
-    frac = {j + 1: np.array([da.time_to_reach(l4_csv, best[s, 0], s, j, arg[s, j])
+    frac = {j + 1: np.array([ln.time_to_reach(l4_csv, best[s, 0], s, j, arg[s, j])
                              for s in range(n)]) for j in (1, 2)}
     evidence.record("l4, 2565 rows: depth 2 reaches depth 1's final loss at this fraction of T, "
                     "per seed", frac[2])
@@ -287,7 +288,7 @@ def test_depth_1_baseline_is_tuned_at_its_stability_edge(l4_csv, evidence):
     """The depth-1 baseline is honestly tuned: on every seed its chosen lr is the largest that
     did not diverge, and the next lr of the grid diverged."""
     f = l4_csv.final[:, 0]
-    _, arg = da.best_over_lr(f)
+    _, arg = ln.best_over_lr(f)
     at_edge = np.array([a + 1 < f.shape[1] and not np.isfinite(f[s, a + 1])
                         for s, a in enumerate(arg)])
     evidence.record("l4, 2565 rows: depth-1 chosen lr exponent per seed",
@@ -304,7 +305,7 @@ def test_every_best_lr_lies_inside_its_grid(l4_csv, l2_csv, l4_exact, l2_exact, 
     neither the grid's smallest nor its largest value."""
     for name, g in (("l4, 2565 rows", l4_csv), ("l2, 2565 rows", l2_csv),
                     ("l4, 1316 exact rows", l4_exact), ("l2, 1316 exact rows", l2_exact)):
-        _, arg = da.best_over_lr(g.final)                      # (seeds, depths)
+        _, arg = ln.best_over_lr(g.final)                      # (seeds, depths)
         inside = ((arg > 0) & (arg < len(g.lr_exponents) - 1)).all(1)
         evidence.check_every_seed(
             f"{name}: seeds on which every depth's best lr is interior to the "
@@ -428,7 +429,7 @@ def test_hidden_width_barely_changes_depth_2(csv, seed, evidence):
     evidence.seeds(seeds2)
     lr_e, steps = -2.625, T // 2
     r = da.hidden_width_effect(csv, 4, seeds2, 10.0 ** lr_e, steps)
-    lstar = da.optimum(csv, 4)
+    lstar = ln.optimum(csv, 4)
     sub = r["loss"][:, :, -1] - lstar                           # (S, W)
     evidence.note(f"Hidden width: l4, 2565 rows, lr 10^{lr_e} (depth 2's best-lr region), "
                   f"{steps} steps, every weight N(0, 0.01^2).")
@@ -548,7 +549,7 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
     X, y = torch.tensor(csv.X), torch.tensor(csv.y)[:, None]
     same = theory(0.0, "the same derivative, computed two ways")
     for p in (2, 4):
-        g_of_w = da.grad_fn(csv, p, torch.float64)
+        g_of_w = ln.grad_fn(csv, p, torch.float64)
         for C in (3, 20):
             w = torch.tensor(rng.normal(0.0, 0.1, (d, C)), requires_grad=True)
             ((X @ w - y).abs() ** p).mean(0).div(p).sum().backward()
@@ -557,7 +558,7 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
         P = torch.tensor(rng.normal(0.0, 0.3, (d + 2, 3)))
         trainable = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])      # depths 1, 2, 3
         P[d:][trainable == 0] = 1.0
-        grads, _ = da.factor_grads(P, g_of_w, d, trainable)
+        grads, _ = ln.factor_grads(P, g_of_w, d, trainable)
         evidence.check(f"factor_grads, l{p}, depths 1-3 with the frozen-factor mask vs "
                        "autograd: max relative error",
                        max_rel(grads, autograd_chain_grads(csv, p, P, d, trainable)), "<", 1e-10,
@@ -566,16 +567,16 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
           for s in ((2, 5, d), (2, 5, 5), (2, 1, 5))]
     w = (Ws[2] @ Ws[1] @ Ws[0])[:, 0, :]
     (((w @ X.T - y.T) ** 4).mean(1) / 4).sum().backward()
-    g = da.grad_fn(csv, 4, torch.float64)(w.detach().T).T[:, None, :]
-    hand = da.wide_factor_grads([W.detach() for W in Ws], g)
+    g = ln.grad_fn(csv, 4, torch.float64)(w.detach().T).T[:, None, :]
+    hand = ln.wide_factor_grads([W.detach() for W in Ws], g)
     evidence.check("wide_factor_grads, l4, depth 3, width 5 vs autograd: max relative error "
                    "over the three factors", max(max_rel(h, W.grad) for h, W in zip(hand, Ws)),
                    "<", 1e-10, same)
     w0 = rng.normal(0.0, 0.1, (d, 1))
-    g0 = da.grad_fn(csv, 4, torch.float64)(torch.tensor(w0)).numpy()
+    g0 = ln.grad_fn(csv, 4, torch.float64)(torch.tensor(w0)).numpy()
     for N in (2, 3):
-        single = da.e2e_step_single(torch.tensor(w0), torch.tensor(g0), 1.0, N).numpy()
-        general = w0 - da.e2e_direction_multi(w0.T, g0.T, N).T
+        single = ln.e2e_step_single(torch.tensor(w0), torch.tensor(g0), 1.0, N).numpy()
+        general = w0 - ln.e2e_direction_multi(w0.T, g0.T, N).T
         evidence.check(f"end-to-end rule, N = {N}: single-output step vs the general rule with "
                        "one row, max relative error of the step", max_rel(single - w0,
                                                                           general - w0),
@@ -583,7 +584,7 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
         W, G = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
         evidence.check(f"general rule, N = {N}: e2e_direction_multi vs the Kronecker form of "
                        "P_W (scipy's fractional powers), max relative error",
-                       max_rel(da.e2e_direction_multi(W, G, N), kronecker_rule(W, G, N)), "<",
+                       max_rel(ln.e2e_direction_multi(W, G, N), kronecker_rule(W, G, N)), "<",
                        1e-8, theory(0.0, "the same operator"))
     # The benchmark's baseline must do the grid trainer's work, or their ratio means nothing.
     grid = da.train_grid(csv, 4, [seed], depths=[3], lr_exponents=np.array([-3.0]), steps=20,
@@ -593,7 +594,7 @@ def test_hand_written_gradients_and_rules_match_autograd_and_closed_forms(csv, s
                    "vs the grid trainer, l4, depth 3, 20 steps from the same draw: max relative "
                    "error of the end-to-end vector", max_rel(w_naive, grid.w[0, 0, 0]), "<",
                    1e-10, theory(0.0, "the same gradient steps, computed two ways"))
-    _, lstar, info = da.solve_l4(csv)
+    _, lstar, info = ln.solve_l4(csv)
     evidence.record("l4 optimum: L*, Newton iterations, ||grad L(w*)||", [lstar,
                     info["iterations"], info["grad_norm"]])
     # The certificate of L*, not the gradient's norm (3e-9 here, with Hessian eigenvalues down
@@ -651,7 +652,7 @@ def test_adadelta_on_depth_1_leads_depth_3_gd_at_this_horizon(optimizer_grids, l
     gd3 = da.best_curves(l4_exact)[:len(g.seeds), 2]      # the same seeds as AdaDelta's
     lead = gd3[:, -1] / adad[:, -1]
     evidence.record("AdaDelta: chosen lr exponent per seed",
-                    g.lr_exponents[da.best_over_lr(g.final[:, 0])[1]])
+                    g.lr_exponents[ln.best_over_lr(g.final[:, 0])[1]])
     evidence.check_seeds(f"GD(depth 3) / AdaDelta(depth 1) suboptimality at step {T}", lead,
                          "median", ">", 1.0, seeds=g.seeds,
                          reference=measured(1.42, f"median per seed, {SWEEP}; min 1.16"))
@@ -679,7 +680,7 @@ N_LONG_CSV_L4 = 10
 @pytest.fixture(scope="module")
 def long_grids(csv, exact, seeds, seed, experiment_cache):
     """T = 5 x 10^4 with the wide grid (quarter decades from 10^-4, then sixteenths)."""
-    grid = {p: da.lr_grid(p, CFG["wide_exponents"]) for p in (4, 2)}
+    grid = {p: ln.lr_grid(p, CFG["wide_exponents"], CFG) for p in (4, 2)}
     seeds_of = {("csv", 4): seed_range(seed, N_LONG_CSV_L4)}
     return {(name, p): experiment_cache(
                 da.train_grid, problem, p, seeds_of.get((name, p), seeds), lr_exponents=grid[p],
@@ -743,7 +744,7 @@ def test_deep_nets_beat_depth_1_at_every_stable_lr_at_the_longer_horizon(long_gr
 
 @pytest.fixture(scope="module")
 def long_optimizer_grids(exact, seeds, experiment_cache):
-    kw = dict(steps=CFG["research_steps"], lstar=da.optimum(exact, 4))
+    kw = dict(steps=CFG["research_steps"], lstar=ln.optimum(exact, 4))
     grids = {name: experiment_cache(da.train_grid, exact, 4, seeds, depths=(1,) if name != "adam" else (1, 2, 3),
                                  lr_exponents=CFG["optimizers"][name], optimizer=name, **kw)
              for name in ("adagrad", "adadelta", "adam")}
@@ -759,10 +760,10 @@ def test_depth_3_gd_beats_adagrad_on_depth_1(long_optimizer_grids, evidence):
     on depth 1 at its best lr (AdaDelta's ratio recorded)."""
     g = long_optimizer_grids
     evidence.seeds(g["gd3"].seeds)
-    gd3 = da.best_over_lr(g["gd3"].final[:, 0])[0] - g["gd3"].lstar
+    gd3 = ln.best_over_lr(g["gd3"].final[:, 0])[0] - g["gd3"].lstar
     ratio = {}
     for name in ("adagrad", "adadelta"):
-        sub = da.best_over_lr(g[name].final[:, 0])[0] - g["gd3"].lstar
+        sub = ln.best_over_lr(g[name].final[:, 0])[0] - g["gd3"].lstar
         ratio[name] = sub / gd3
         evidence.record(f"{LONG}: {name} depth 1 best loss - L* per seed", sub)
         evidence.record(f"{LONG}: {name} / GD(depth 3) per seed", ratio[name])
@@ -792,7 +793,7 @@ FIG5 = "Figure 5 (Ethanol, l4), read off at 10^6 steps"
 @pytest.fixture(scope="module")
 def paper_grids(csv, seed, experiment_cache):
     seeds3 = seed_range(seed, CFG["paper_seeds"])
-    grid = {p: da.lr_grid(p, PAPER_EXPONENTS) for p in (4, 2)}
+    grid = {p: ln.lr_grid(p, PAPER_EXPONENTS, CFG) for p in (4, 2)}
     return {p: experiment_cache(da.train_grid, csv, p, seeds3, lr_exponents=grid[p], steps=CFG["paper_steps"])
             for p in (2, 4)}
 
@@ -849,7 +850,7 @@ def test_paper_scale_depth_3_gd_overtakes_adadelta(csv, seed, paper_grids, evide
     gd3_seeds = da.best_curves(paper_grids[4])[:, 2]
     adad, gd3 = np.median(adad_seeds, 0), np.median(gd3_seeds, 0)
     evidence.record("paper scale: AdaDelta chosen lr exponent per seed",
-                    g.lr_exponents[da.best_over_lr(g.final[:, 0])[1]])
+                    g.lr_exponents[ln.best_over_lr(g.final[:, 0])[1]])
     evidence.record("paper scale: GD depth-3 chosen lr exponent per seed",
                     da.depth_ratios(paper_grids[4])["best_lr"][:, 2])
     for t in (10**4, 10**5, 3 * 10**5, 5 * 10**5, 10**6):

@@ -40,6 +40,7 @@ from optclaims_report.claim import (discrepancy, known_non_reproduction, measure
 from optclaims_report.evidence import seed_interval
 from reproductions import document_rules as dr
 from reproductions import depth_acceleration as da
+from reproductions import linear_nets as ln
 from reproductions import slides003_experiments as s3
 from reproductions.data import digits_standardized, load_mnist
 
@@ -64,8 +65,8 @@ CLAIMS = [
               "than 20% off the net's loss (l4; 10% on l2).", "our control"),
          part("exp1-kernels", "precondition", "The kernels the runs rely on compute what they "
               "stand for: the l_p gradient (lp_fns) and the depth-2 factor gradients "
-              "(da.wide_factor_grads) equal autograd's, and the batched emulate (the rule's "
-              "step da.e2e_step_single) follows the slides' emulate as printed (autograd "
+              "(linear_nets.wide_factor_grads) equal autograd's, and the batched emulate (the rule's "
+              "step linear_nets.e2e_step_single) follows the slides' emulate as printed (autograd "
               "gradient, one start at a time).", "our protocol (hand-derived kernels)"),
          part("from-slides-init", "scope", "At Experiment 1's own setting (the ethanol rows, "
               "l2, lr 0.001, 200,000 iterations, every weight N(0, 0.01^2)) the rule run from "
@@ -179,7 +180,7 @@ CLAIMS = [
          part("lr-grids-bracket", "precondition", "Every method's best lr lies inside its grid "
               "on at least 90% of seeds.", "our protocol (each method tuned)"),
          part("exp3-kernels", "precondition", "The kernels the runs rely on compute what they "
-              "stand for: the width-1 chains' factor gradients (da.factor_grads) and the l4 "
+              "stand for: the width-1 chains' factor gradients (linear_nets.factor_grads) and the l4 "
               "gradient (lp_fns) equal autograd's; the shared AdaDelta with Keras' constants is "
               "Keras 2's Adadelta written out (to 1e-12) and the shared Adam with Keras' "
               "constants Keras 2's Adam (within eps / (sqrt(1 - b2) |g|): Keras adds eps to "
@@ -444,8 +445,8 @@ def exp1(seeds1):
 
 @pytest.fixture(scope="module")
 def csv(data_dir):
-    """The slides' data: all 2565 ethanol rows, z-scored (``da.load_problem``)."""
-    return da.load_problem(data_dir, "csv")
+    """The slides' data: all 2565 ethanol rows, z-scored (``linear_nets.load_problem``)."""
+    return ln.load_problem(data_dir, "csv")
 
 
 # --- Experiment 1 ---------------------------------------------------------------------------------
@@ -519,20 +520,20 @@ def test_experiment_1_kernels_match_autograd_and_the_printed_emulate(seed, evide
           for s in ((2, 8, Xs.shape[2]), (2, 1, 8))]
     w = Ws[1] @ Ws[0]                                                   # (2, 1, d)
     s3.lp_fns(Xs, ys, 4)[0](w.transpose(1, 2)).sum().backward()
-    hand = da.wide_factor_grads([W.detach() for W in Ws],
+    hand = ln.wide_factor_grads([W.detach() for W in Ws],
                                 grad4(w.detach().transpose(1, 2)).transpose(1, 2))
     evidence.check("wide_factor_grads, l4, depth 2, width 8 vs autograd: max relative error",
                    max(max_rel(h, W.grad) for h, W in zip(hand, Ws)), "<", 1e-10, same)
     w0 = rng.normal(0.0, 0.1, Xs.shape[2])
     printed = s3.emulate_slides_naive(Xs[0], ys[0], 4, w0, 2, E1["lr"], 50)
     batched = s3.emulate(Xs[:1], ys[:1], 4, w0[None], 2, E1["lr"], 50)[0, :50]
-    evidence.check("emulate (batched, da.e2e_step_single) vs the slides' emulate as printed, 50 "
+    evidence.check("emulate (batched, linear_nets.e2e_step_single) vs the slides' emulate as printed, 50 "
                    "steps at lr 0.02: max relative loss difference", max_rel(batched, printed),
                    "<", 1e-10, theory(0.0, "the same rule"))
     q = problems[0]
     W = rng.normal(0.0, 0.3, (4, Xs.shape[2]))
     evidence.check("l2 loss from X^T X / m (gram_l2) vs over the rows: max relative error",
-                   max_rel(s3.gram_l2(q)(torch.tensor(W)).numpy(), da.loss_np(q, W.T, 2)), "<",
+                   max_rel(s3.gram_l2(q)(torch.tensor(W)).numpy(), ln.loss_np(q, W.T, 2)), "<",
                    1e-12, theory(0.0, "the same quadratic"))
     steps = np.arange(0, 10_001, 10)
     curve = 1.0 / (1.0 + steps / 100.0)
@@ -778,7 +779,7 @@ def test_every_methods_best_lr_is_inside_its_grid(exp3, seeds3, evidence):
 
 @pytest.mark.part("exp3-kernels")
 def test_experiment_3_kernels_match_autograd_and_keras(seed, evidence):
-    """On the synthetic problem of the seed: da.factor_grads (depths 1-3 side by side, the
+    """On the synthetic problem of the seed: linear_nets.factor_grads (depths 1-3 side by side, the
     frozen factors masked) and lp_fns' l4 gradient against autograd; the shared AdaDelta and
     Adam with Keras' constants against Keras 2's updates written out (s3.keras2_*_step) on the
     test quadratic of document_rules, at gradients of order 1 and 1e-3."""
@@ -789,7 +790,7 @@ def test_experiment_3_kernels_match_autograd_and_keras(seed, evidence):
     trainable = torch.tensor([[0.0, 1.0, 1.0], [0.0, 0.0, 1.0]])          # depths 1, 2, 3
     P[d:][trainable == 0] = 1.0
     _, grad_of = s3.lp_fns(Xs, ys, 4)
-    grads, _ = da.factor_grads(P, lambda w: grad_of(w[None])[0], d, trainable)
+    grads, _ = ln.factor_grads(P, lambda w: grad_of(w[None])[0], d, trainable)
     Pa = P.clone().requires_grad_()
     w = Pa[:d] * Pa[d:].prod(0, keepdim=True)
     ((X @ w - y) ** 4).mean(0).div(4).sum().backward()

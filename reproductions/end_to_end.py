@@ -15,7 +15,7 @@ Everything is float64 and small (k, d <= 6): each function takes a seed (and a c
 returns plain numbers. Losses (our choice, stated in the claim module): l2 regression
 L(W) = (1/2n) ||X W^T - Y||_F^2 on Gaussian data, W (k, d).
 
-Reused from ``depth_acceleration``: the general rule's direction ``e2e_direction_multi``, the
+From the kit ``linear_nets``: the general rule's direction ``e2e_direction_multi``, the
 single-output step ``e2e_step_single``, the exactly balanced factorization ``balanced_multi``
 (SVD of W_e, W_j = Q_j S^{1/N} Q_{j-1}^T) and the hand-derived factor gradients
 ``wide_factor_grads``.
@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 
-from . import depth_acceleration as da
+from . import linear_nets as ln
 
 CONFIG = {
     # Problem size for every check: n examples, d inputs, k outputs (small: the algebra claims
@@ -88,11 +88,11 @@ def product(Ws):
 
 def balanced_start(seed: int, depth: int, config: dict = CONFIG):
     """A random end-to-end matrix W_e (k, d), entries N(0, 1), its exactly balanced factors
-    (``da.balanced_multi``) and the regression data, all from ``seed``."""
+    (``ln.balanced_multi``) and the regression data, all from ``seed``."""
     c = config
     rng = np.random.default_rng(seed)
     We = rng.normal(size=(c["k"], c["d"]))
-    Ws = da.balanced_multi(We, depth, c["width"], rng)
+    Ws = ln.balanced_multi(We, depth, c["width"], rng)
     X, Y = regression(seed, c["n"], c["d"], c["k"])
     return We, Ws, X, Y
 
@@ -119,7 +119,7 @@ def e2e_rule_step(We: np.ndarray, G: np.ndarray, eta: float, wd: float, N: int,
     N = 1 is plain GD on W_e with weight decay. ``decay_depth`` replaces the N of the decay
     factor (the control: 1 - eta wd, the factors' own decay, carried over unchanged)."""
     Nd = N if decay_depth is None else decay_depth
-    return (1 - eta * wd * Nd) * We - eta * da.e2e_direction_multi(We, G, N)
+    return (1 - eta * wd * Nd) * We - eta * ln.e2e_direction_multi(We, G, N)
 
 
 def rescaled(Ws: list[np.ndarray], c: float) -> list[np.ndarray]:
@@ -172,7 +172,7 @@ def preconditioner_matrix(W: np.ndarray, N: int) -> np.ndarray:
     """P_W = sum_j [W^T W]^{(N-j)/N} (x) [W W^T]^{(j-1)/N} (Kronecker product, (kd, kd)), the
     matrix of G -> sum_j [W W^T]^{(j-1)/N} G [W^T W]^{(N-j)/N} on column-major vec(G)."""
     WtW, WWt = W.T @ W, W @ W.T
-    return sum(np.kron(da.matrix_power_psd(WtW, (N - j) / N), da.matrix_power_psd(WWt, (j - 1) / N))
+    return sum(np.kron(ln.matrix_power_psd(WtW, (N - j) / N), ln.matrix_power_psd(WWt, (j - 1) / N))
                for j in range(1, N + 1))
 
 
@@ -193,7 +193,7 @@ def eigen_structure(seed: int, k: int = 3, d: int = 5, N: int = 3) -> dict:
     P = preconditioner_matrix(W, N)
     G = rng.normal(size=(k, d))
     out = {"residual": 0.0, "paper": 0.0, "slides": 0.0,
-           "matrix_vs_rule": float(np.linalg.norm(P @ vec(G) - vec(da.e2e_direction_multi(W, G, N)))
+           "matrix_vs_rule": float(np.linalg.norm(P @ vec(G) - vec(ln.e2e_direction_multi(W, G, N)))
                                    / np.linalg.norm(P @ vec(G)))}
     for r in range(k):
         for r2 in range(k):
@@ -202,7 +202,7 @@ def eigen_structure(seed: int, k: int = 3, d: int = 5, N: int = 3) -> dict:
             res = float(np.linalg.norm(P @ e - lam * e) / abs(lam))
             out["residual"] = max(out["residual"], res)
             for key, shift in (("paper", 1), ("slides", 2)):
-                formula = da.claim1_eigenvalue(S, r, r2, N, shift)
+                formula = ln.claim1_eigenvalue(S, r, r2, N, shift)
                 out[key] = max(out[key], abs(formula - lam) / abs(lam))
     return out
 
@@ -211,12 +211,12 @@ def eigen_structure(seed: int, k: int = 3, d: int = 5, N: int = 3) -> dict:
 def single_output_direction(w: np.ndarray, g: np.ndarray, N: int,
                             norm_power: float | None = None) -> np.ndarray:
     """||w||^{2-2/N} (g + (N-1) Pr_w g) for row vectors w, g (d,), through
-    ``da.e2e_step_single`` (lr 1: direction = w - step). ``norm_power`` replaces 2 - 2/N (for the
+    ``ln.e2e_step_single`` (lr 1: direction = w - step). ``norm_power`` replaces 2 - 2/N (for the
     control: a wrong power)."""
     wt = torch.tensor(w)[:, None]
     gt = torch.tensor(g)[:, None]
     if norm_power is None:
-        return (wt - da.e2e_step_single(wt, gt, 1.0, N))[:, 0].numpy()
+        return (wt - ln.e2e_step_single(wt, gt, 1.0, N))[:, 0].numpy()
     n = float(np.linalg.norm(w))
     return n ** norm_power * (g + (N - 1) * (w @ g) / n**2 * w)
 
@@ -237,14 +237,14 @@ def general_direction_shifted(W: np.ndarray, G: np.ndarray, N: int, shift: int) 
     exponent slide 003 prints in Claim 1's eigenvalues, carried over to the rule (the control).
     For a row vector W W^T is the positive scalar ||W||^2, so negative powers exist."""
     WWt = (W @ W.T).item()
-    return sum(WWt ** ((j - shift) / N) * G @ da.matrix_power_psd(W.T @ W, (N - j) / N)
+    return sum(WWt ** ((j - shift) / N) * G @ ln.matrix_power_psd(W.T @ W, (N - j) / N)
                for j in range(1, N + 1))
 
 
 def single_output_agreement(seed: int, depths=(2, 3, 4, 5), norms=(0.5, 2.0)) -> dict:
     """For row vectors W (1, d) of each norm in ``norms`` and a random gradient G: the largest
     relative difference between the general rule and (a) the single-output formula
-    (``da.e2e_step_single``), (b) slide 003's ``emulate`` step; and, as controls, the smallest
+    (``ln.e2e_step_single``), (b) slide 003's ``emulate`` step; and, as controls, the smallest
     relative difference from the general rule of (c) the single-output formula with the power
     1 - 1/N instead of 2 - 2/N (||w|| where ||w||^2 belongs), (d) the general rule with the
     exponent (j-2)/N, and the largest distance of (d) from its closed form: at one output the
@@ -258,7 +258,7 @@ def single_output_agreement(seed: int, depths=(2, 3, 4, 5), norms=(0.5, 2.0)) ->
             w = rng.normal(size=d)
             w *= norm / np.linalg.norm(w)
             g = rng.normal(size=d)
-            ref = da.e2e_direction_multi(w[None, :], g[None, :], N)[0]
+            ref = ln.e2e_direction_multi(w[None, :], g[None, :], N)[0]
             rel = lambda v: float(np.linalg.norm(v - ref) / np.linalg.norm(ref))  # noqa: E731
             res["formula"] = max(res["formula"], rel(single_output_direction(w, g, N)))
             res["slides_emulate"] = max(res["slides_emulate"],
@@ -282,7 +282,7 @@ def imbalances(Ws: list[torch.Tensor]) -> list[torch.Tensor]:
 def gd_on_factors(Ws: list[np.ndarray], X, Y, eta: float, steps: int,
                   lr_scales=None) -> list[torch.Tensor]:
     """``steps`` GD steps on the factors of the l2 regression (hand-derived gradients,
-    ``da.wide_factor_grads``), float64. ``lr_scales`` (one per factor) gives factor j the
+    ``ln.wide_factor_grads``), float64. ``lr_scales`` (one per factor) gives factor j the
     learning rate eta * lr_scales[j] (the control: unequal learning rates across layers)."""
     Ws = [torch.tensor(W)[None] for W in Ws]
     scales = [1.0] * len(Ws) if lr_scales is None else list(lr_scales)
@@ -290,7 +290,7 @@ def gd_on_factors(Ws: list[np.ndarray], X, Y, eta: float, steps: int,
     for _ in range(steps):
         We = product(Ws)[0]
         G = ((X @ We.T - Y).T @ X / n)[None]      # dL/dW at W_e, (1, k, d)
-        Ws = [W - eta * c * g for W, c, g in zip(Ws, scales, da.wide_factor_grads(Ws, G))]
+        Ws = [W - eta * c * g for W, c, g in zip(Ws, scales, ln.wide_factor_grads(Ws, G))]
     return [W[0] for W in Ws]
 
 
@@ -459,7 +459,7 @@ def gradient_field_test(seed: int, config: dict = CONFIG) -> dict:
         out["loop_relative"].append(abs(loop_value) / bound)
         out["stokes_gap"].append(abs(loop_value - stokes_loop_value(X, y, N, w0, a, b, c["radius"]))
                                  / bound)
-        rule = torch.tensor(da.e2e_direction_multi(w0.numpy()[None], g.numpy()[None], N)[0])
+        rule = torch.tensor(ln.e2e_direction_multi(w0.numpy()[None], g.numpy()[None], N)[0])
         out["rule_gap"].append(float((F(w0) - rule).abs().max() / rule.abs().max()))
     return {k: np.array(v) if k != "depths" else v for k, v in out.items()}
 

@@ -29,10 +29,10 @@ import math
 import numpy as np
 import torch
 
-from . import depth_acceleration as da
+from . import linear_nets as ln
 from . import minibatch
 from . import optimizers as optim
-from .data import digits_standardized
+from .data import digits_standardized, standardize
 
 CONFIG = {
     # Synthetic regression shared by Experiments 1 and 3: n rows, d features; the mixing
@@ -82,9 +82,9 @@ KERAS = {"adadelta_rho": 0.95, "eps": 1e-7}   # Keras 2 defaults (epsilon = K.ep
 
 
 # --- data -----------------------------------------------------------------------------------------
-def synthetic_problem(seed: int, cfg: dict = CONFIG["data"]) -> da.Problem:
+def synthetic_problem(seed: int, cfg: dict = CONFIG["data"]) -> ln.Problem:
     """Ill-conditioned regression: X = Z A with A's singular values 10^[0 .. -decades], y =
-    X w* + noise, features and target z-scored (``da.standardize``), float64."""
+    X w* + noise, features and target z-scored (``standardize``), float64."""
     rng = np.random.default_rng(seed)
     n, d = cfg["n"], cfg["d"]
     U = np.linalg.qr(rng.normal(size=(d, d)))[0]
@@ -93,11 +93,11 @@ def synthetic_problem(seed: int, cfg: dict = CONFIG["data"]) -> da.Problem:
     X = rng.normal(size=(n, d)) @ A
     y = X @ rng.normal(size=d) / np.sqrt(d) * 10 ** (cfg["decades"] / 2) + \
         cfg["noise"] * rng.normal(size=n)
-    X, y = da.standardize(X, y)
-    return da.Problem(X, y, f"synthetic regression, seed {seed}")
+    X, y = standardize(X, y)
+    return ln.Problem(X, y, f"synthetic regression, seed {seed}")
 
 
-def stacked_problems(seeds) -> tuple[torch.Tensor, torch.Tensor, list[da.Problem]]:
+def stacked_problems(seeds) -> tuple[torch.Tensor, torch.Tensor, list[ln.Problem]]:
     """Each seed's synthetic problem, stacked: X (S, n, d), y (S, n) float64 tensors."""
     problems = [synthetic_problem(s) for s in seeds]
     return (torch.tensor(np.stack([q.X for q in problems])),
@@ -135,12 +135,12 @@ def depth2_init(seed: int, widths, d: int, std: float) -> list[torch.Tensor]:
 
 def balanced_depth2(w0: np.ndarray, widths, seed: int) -> list[torch.Tensor]:
     """Exactly balanced depth-2 factors of the end-to-end vector w0 (d,) at every width
-    (``da.balanced_multi``), zero-padded to the largest width."""
+    (``ln.balanced_multi``), zero-padded to the largest width."""
     H, d = max(widths), len(w0)
     W1 = np.zeros((len(widths), H, d))
     W2 = np.zeros((len(widths), 1, H))
     for c, h in enumerate(widths):
-        F1, F2 = da.balanced_multi(w0[None, :], 2, h, np.random.default_rng([seed, h]))
+        F1, F2 = ln.balanced_multi(w0[None, :], 2, h, np.random.default_rng([seed, h]))
         W1[c, :h], W2[c, :, :h] = F1, F2
     return [torch.tensor(W1), torch.tensor(W2)]
 
@@ -155,7 +155,7 @@ def imbalance(Ws: list[torch.Tensor]) -> np.ndarray:
 
 def train_factors(X, y, p: int, Ws: list[torch.Tensor], lr: float, steps: int) -> dict:
     """Full-batch GD on a batch of linear nets (factors ``Ws`` with a leading axis C, net c on
-    data X[c] (C, n, d), y[c]), hand-derived factor gradients (``da.wide_factor_grads``),
+    data X[c] (C, n, d), y[c]), hand-derived factor gradients (``ln.wide_factor_grads``),
     float64. Returns the loss (C, steps + 1) and the end-to-end vector (C, steps + 1, d) before
     every step and after the last."""
     loss_of, grad_of = lp_fns(X, y, p)
@@ -171,13 +171,13 @@ def train_factors(X, y, p: int, Ws: list[torch.Tensor], lr: float, steps: int) -
         if t == steps:
             break
         g = grad_of(w.transpose(1, 2)).transpose(1, 2)           # (C, 1, d)
-        Ws = [W - lr * G for W, G in zip(Ws, da.wide_factor_grads(Ws, g))]
+        Ws = [W - lr * G for W, G in zip(Ws, ln.wide_factor_grads(Ws, g))]
     return {"loss": loss.numpy(), "w": traj.numpy()}
 
 
 def emulate(X, y, p: int, w0: np.ndarray, N: int, lr: float, steps: int) -> np.ndarray:
     """Slides 003's ``emulate`` (the single-output end-to-end rule, lambda = 0) from each row c
-    of w0 (C, d) on data X[c], y[c], through ``da.e2e_step_single`` (equal to the slides'
+    of w0 (C, d) on data X[c], y[c], through ``ln.e2e_step_single`` (equal to the slides'
     printed step to 1e-15: the claim e2e-single-output-formula); N = 1 is plain GD.
     Returns the loss (C, steps + 1)."""
     loss_of, grad_of = lp_fns(X, y, p)
@@ -186,7 +186,7 @@ def emulate(X, y, p: int, w0: np.ndarray, N: int, lr: float, steps: int) -> np.n
     for t in range(steps + 1):
         loss[:, t] = loss_of(w)[:, 0]
         if t < steps:
-            w = da.e2e_step_single(w[..., 0].T, grad_of(w)[..., 0].T, lr, N).T[..., None]
+            w = ln.e2e_step_single(w[..., 0].T, grad_of(w)[..., 0].T, lr, N).T[..., None]
     return loss.numpy()
 
 
@@ -290,13 +290,13 @@ def keras_optimizer(method: str, lr: torch.Tensor) -> optim.Optimizer:
 def train_chains(Xs, ys, p: int, seeds, depth: int, method: str, lr_exponents, steps: int,
                  init_std: float) -> np.ndarray:
     """Width-1 depth-``depth`` linear nets (W_1 (1, d), scalars a_2 .. a_N; every weight
-    N(0, init_std^2) from ``da.init_factors``), one per (seed, lr), each on its seed's data
+    N(0, init_std^2) from ``ln.init_factors``), one per (seed, lr), each on its seed's data
     Xs[i], ys[i], trained full-batch by ``method`` for ``steps`` steps (factor gradients
-    ``da.factor_grads``; columns seed-major), float64. Returns the final loss (S, L), inf where
+    ``ln.factor_grads``; columns seed-major), float64. Returns the final loss (S, L), inf where
     it diverged."""
     seeds, L = list(seeds), len(lr_exponents)
     S, d = len(seeds), Xs.shape[2]
-    draws = np.stack([da.init_factors(s, d, depth, init_std) for s in seeds], 1)
+    draws = np.stack([ln.init_factors(s, d, depth, init_std) for s in seeds], 1)
     P = torch.tensor(np.repeat(draws, L, 1))                           # (d + depth - 1, S L)
     lr = torch.tensor([10.0 ** e for e in lr_exponents] * S, dtype=torch.float64)[None, :]
     opt = keras_optimizer(method, lr)
@@ -305,7 +305,7 @@ def train_chains(Xs, ys, p: int, seeds, depth: int, method: str, lr_exponents, s
     grouped = lambda w: w.view(d, S, L).transpose(0, 1)                 # noqa: E731
     G_of_w = lambda w: grad_of(grouped(w)).transpose(0, 1).reshape(d, S * L)  # noqa: E731
     for _ in range(steps):
-        grads, _ = da.factor_grads(P, G_of_w, d)
+        grads, _ = ln.factor_grads(P, G_of_w, d)
         upd, state = opt.update(grads, state)
         P = P + upd
     s = P[d:].prod(0, keepdim=True) if depth > 1 else 1.0
@@ -340,7 +340,7 @@ def experiment3(seeds, cfg: dict = CONFIG["experiment3"]) -> dict:
     L_4 - L*."""
     seeds = list(seeds)
     Xs, ys, problems = stacked_problems(seeds)
-    out = {"lstar": np.array([da.optimum(q, 4) for q in problems]),
+    out = {"lstar": np.array([ln.optimum(q, 4) for q in problems]),
            "L0": (ys ** 4).mean(1).numpy() / 4}
     for name, (depth, method) in METHODS.items():
         exps = np.array(cfg["grids"][name])
@@ -358,7 +358,7 @@ def experiment3_l2(seeds, cfg: dict = CONFIG["experiment3"]) -> dict:
     "lr_exponents"}} (L_2 losses)."""
     seeds = list(seeds)
     Xs, ys, problems = stacked_problems(seeds)
-    out = {"lstar": np.array([da.optimum(q, 2) for q in problems]),
+    out = {"lstar": np.array([ln.optimum(q, 2) for q in problems]),
            "L0": (ys ** 2).mean(1).numpy() / 2}
     for name, (depth, method) in (("gd1", (1, "gd")), ("gd3", (3, "gd"))):
         exps = np.array(cfg["l2_grids"][name])
@@ -375,7 +375,7 @@ def experiment2_slides_lrs(seeds, cfg: dict = CONFIG["experiment3"]) -> dict:
     final = np.stack([train_chains(Xs, ys, 2, seeds, depth, "gd", [math.log10(lr)],
                                    cfg["steps"], cfg["init_std"])[:, 0]
                       for depth, lr in zip((1, 2, 3), cfg["slides_l2_lrs"])], 1)
-    return {"lstar": np.array([da.optimum(q, 2) for q in problems]), "final": final}
+    return {"lstar": np.array([ln.optimum(q, 2) for q in problems]), "final": final}
 
 
 def best(run: dict) -> dict:
@@ -481,7 +481,7 @@ def experiment4(seeds, cfg: dict = DIGITS) -> dict:
 # --- the slides' own settings, on the ethanol rows and MNIST ---------------------------------------
 # Slides 003 run Experiments 1 and 3 on the ethanol regression (their x.npy, y.npy: 2565 rows x 128
 # features, scaled) and Experiment 4 on the TensorFlow tutorial's MNIST convnet. These are their
-# printed settings; the data loaders are ``da.load_problem`` and ``data.load_mnist``.
+# printed settings; the data loaders are ``ln.load_problem`` and ``data.load_mnist``.
 SLIDES = {
     # Experiment 1's code: train/emulate(..., iterations=200000, lr=0.001, N=2, p=2), every
     # weight randn * 0.01 (Experiment 2's init code; Experiment 1's is not shown), and a print of
@@ -501,7 +501,12 @@ SLIDES = {
                     "adam_depths": (1, 2, 3),
                     # float32 steps (2-3x the float64 GEMM rate); parity with float64 is checked
                     # on the first ``parity_epochs`` of every configuration
-                    "parity_epochs": 5_000},
+                    "parity_epochs": 5_000,
+                    # ``linear_nets.train_grid``'s knobs: every weight N(0, 0.01^2) (the slides'
+                    # RandomNormal(stddev=0.01)); losses recorded at 60 log-spaced and 100
+                    # evenly spaced epochs; a loss above 10^6 L(0) counts as diverged (+inf),
+                    # as in the depth claim's grids.
+                    "grid": {"init_std": 0.01, "n_log": 60, "n_linear": 100, "diverged": 1e6}},
     # Experiment 4: the TensorFlow MNIST tutorial's convnet (convolutional.py) with the slides'
     # change, each dense matrix W replaced by W W_op (W_op square, truncated normal std 0.1 like
     # every weight). The tutorial's protocol: batch 64 taken in order, momentum 0.9, lr 0.01
@@ -532,7 +537,7 @@ def keras_adam(lr) -> optim.Optimizer:
     return keras_optimizer("adam", lr)
 
 
-# Module-level factories (lr -> Optimizer) for ``da.train_grid``: their names are recorded.
+# Module-level factories (lr -> Optimizer) for ``ln.train_grid``: their names are recorded.
 KERAS_FACTORIES = {"gd": keras_gd, "adagrad": keras_adagrad, "adadelta": keras_adadelta,
                    "adam": keras_adam}
 
@@ -553,7 +558,7 @@ def keras2_adam_step(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float =
 
 
 # --- Experiment 1 at the slides' setting -----------------------------------------------------------
-def gram_l2(problem: da.Problem):
+def gram_l2(problem: ln.Problem):
     """L_2(w) = (1/2) mean (X w - y)^2 at the rows of w (C, d), from X^T X / m, X^T y / m and
     mean y^2 (float64; no pass over the rows)."""
     X, y = torch.tensor(problem.X), torch.tensor(problem.y)
@@ -561,18 +566,18 @@ def gram_l2(problem: da.Problem):
     return lambda w: 0.5 * (((w @ S) * w).sum(1) - 2 * w @ b + c)
 
 
-def experiment1_slides(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment1"]) -> dict:
+def experiment1_slides(problem: ln.Problem, seeds, cfg: dict = SLIDES["experiment1"]) -> dict:
     """Experiment 1 as the slides' code runs it: depth-2 nets of each width from every weight
     N(0, std^2) (``depth2_init``), full-batch GD on l_2 at lr 0.001 for 200,000 iterations, and
-    the emulated rule (N = 2, ``da.e2e_step_single``) from each net's end-to-end start, float64,
-    gradients from X^T X / m (``da.grad_fn``). Returns {"steps" (K,), "real" (S, W, K), "rule"
+    the emulated rule (N = 2, ``ln.e2e_step_single``) from each net's end-to-end start, float64,
+    gradients from X^T X / m (``ln.grad_fn``). Returns {"steps" (K,), "real" (S, W, K), "rule"
     (S, W, K) losses every ``record_every`` iterations, "lstar", "widths"}."""
     if cfg["p"] != 2:
         raise ValueError("the slides' Experiment 1 runs p = 2 (the Gram form)")
     seeds, widths, d = list(seeds), list(cfg["widths"]), problem.X.shape[1]
     Ws = [torch.cat(f) for f in zip(*[depth2_init(s, widths, d, cfg["init_std"])
                                       for s in seeds])]
-    g_of_w = da.grad_fn(problem, 2, torch.float64)                    # columns (d, C)
+    g_of_w = ln.grad_fn(problem, 2, torch.float64)                    # columns (d, C)
     loss_of, lr, C = gram_l2(problem), cfg["lr"], Ws[0].shape[0]
     rule = (Ws[1] @ Ws[0])[:, 0, :].T.clone()                         # (d, C)
     steps = np.arange(0, cfg["iterations"] + 1, cfg["record_every"])
@@ -584,11 +589,11 @@ def experiment1_slides(problem: da.Problem, seeds, cfg: dict = SLIDES["experimen
         if t == cfg["iterations"]:
             break
         g = g_of_w(w.T).T[:, None, :]
-        Ws = [W - lr * G for W, G in zip(Ws, da.wide_factor_grads(Ws, g))]
-        rule = da.e2e_step_single(rule, g_of_w(rule), lr, 2)
+        Ws = [W - lr * G for W, G in zip(Ws, ln.wide_factor_grads(Ws, g))]
+        rule = ln.e2e_step_single(rule, g_of_w(rule), lr, 2)
     shape = (len(seeds), len(widths), len(steps))
     return {"steps": steps, "real": out[:C].reshape(shape), "rule": out[C:].reshape(shape),
-            "lstar": da.optimum(problem, 2), "widths": widths}
+            "lstar": ln.optimum(problem, 2), "widths": widths}
 
 
 def steps_to_reach(steps: np.ndarray, curve: np.ndarray, levels: np.ndarray) -> np.ndarray:
@@ -609,27 +614,29 @@ def time_shift(steps: np.ndarray, curve: np.ndarray, reference: np.ndarray, ever
 
 
 # --- Experiment 3 at the slides' settings ----------------------------------------------------------
-def experiment3_slides_part1(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment3"],
+def experiment3_slides_part1(problem: ln.Problem, seeds, cfg: dict = SLIDES["experiment3"],
                              dtype=torch.float32, epochs: int | None = None) -> dict:
     """Experiment 3, part 1 as the slides run it: depth-3 GD at lr 1e-4, AdaGrad at 0.01 and
     AdaDelta at 0.0005 on the linear model, Keras' constants (``KERAS_FACTORIES``), every weight
-    N(0, 0.01^2) (``da.init_factors``), l4, full batch, 600,000 epochs (``epochs`` to shorten).
-    Returns {method: da.Grid} (one depth, one lr each; L* from damped Newton)."""
-    lstar = da.optimum(problem, 4)
-    return {name: da.train_grid(problem, 4, seeds, depths=(depth,),
+    N(0, 0.01^2) (``ln.init_factors``), l4, full batch, 600,000 epochs (``epochs`` to shorten).
+    Returns {method: ln.Grid} (one depth, one lr each; L* from damped Newton)."""
+    lstar = ln.optimum(problem, 4)
+    return {name: ln.train_grid(problem, 4, seeds, depths=(depth,),
                                 lr_exponents=[math.log10(lr)], optimizer=KERAS_FACTORIES[method],
-                                steps=epochs or cfg["part1_epochs"], dtype=dtype, lstar=lstar)
+                                steps=epochs or cfg["part1_epochs"], config=cfg["grid"],
+                                dtype=dtype, lstar=lstar)
             for name, (depth, method, lr) in cfg["part1"].items()}
 
 
-def experiment3_slides_adam(problem: da.Problem, seeds, cfg: dict = SLIDES["experiment3"],
-                            dtype=torch.float32, epochs: int | None = None) -> da.Grid:
+def experiment3_slides_adam(problem: ln.Problem, seeds, cfg: dict = SLIDES["experiment3"],
+                            dtype=torch.float32, epochs: int | None = None) -> ln.Grid:
     """Experiment 3, part 2: Adam (Keras' constants) on depths 1, 2, 3 at the slides' fixed lr
     0.0005 and at the paper's 0.001, every weight N(0, 0.01^2), l4, full batch, 60,000 epochs
     (``epochs`` to shorten). One grid: (seeds, depths, 2 lrs)."""
-    return da.train_grid(problem, 4, seeds, depths=cfg["adam_depths"],
+    return ln.train_grid(problem, 4, seeds, depths=cfg["adam_depths"],
                          lr_exponents=[math.log10(cfg["adam_lr"]), math.log10(cfg["paper_adam_lr"])],
-                         optimizer=keras_adam, steps=epochs or cfg["part2_epochs"], dtype=dtype)
+                         optimizer=keras_adam, steps=epochs or cfg["part2_epochs"],
+                         config=cfg["grid"], dtype=dtype)
 
 
 # --- Experiment 4 at the slides' setting: the tutorial's MNIST convnet -----------------------------

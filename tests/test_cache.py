@@ -9,6 +9,7 @@ import torch
 
 from optclaims_report import cache as ec
 from reproductions import depth_acceleration as da
+from reproductions import linear_nets as ln
 
 
 def counting(calls):
@@ -109,7 +110,7 @@ def test_a_corrupt_entry_is_reported_and_recomputed(tmp_path, calls, damage):
 def test_an_entry_keeps_the_projects_records_arrays_tensors_and_exact_numbers(tmp_path):
     """What the cached experiments return (project dataclasses such as depth_acceleration.Grid,
     dicts keyed by numbers, tensors of any dtype, inf and nan) comes back equal and typed."""
-    grid = da.Grid(p=4, optimizer="gd", seeds=[0, 1], depths=[1, 2], lr_exponents=np.r_[-3.0, -2.5],
+    grid = ln.Grid(p=4, optimizer="gd", seeds=[0, 1], depths=[1, 2], lr_exponents=np.r_[-3.0, -2.5],
                    steps=np.arange(3), loss=np.full((2, 2, 2, 3), np.inf), w=np.ones((2, 2, 2, 1)),
                    lstar=0.1 + 0.2, seconds=1.5, config_steps=7)
     result = {"grid": grid, 10: (np.float32(0.5), float("nan"), -0.0, 2**70),
@@ -122,7 +123,7 @@ def test_an_entry_keeps_the_projects_records_arrays_tensors_and_exact_numbers(tm
     cache(experiment)
     back = cache(experiment)
     assert [e["status"] for e in cache.drain()] == ["stored", "hit"]
-    assert isinstance(back["grid"], da.Grid) and back["grid"].lstar == grid.lstar
+    assert isinstance(back["grid"], ln.Grid) and back["grid"].lstar == grid.lstar
     np.testing.assert_array_equal(back["grid"].loss, grid.loss)
     assert back["grid"].config_steps == 7 and back["grid"].seeds == [0, 1]
     half, nan, zero, big = back[10]

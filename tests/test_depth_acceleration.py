@@ -8,14 +8,16 @@ import scipy.optimize
 import torch
 
 from reproductions import depth_acceleration as da
+from reproductions import linear_nets as ln
+from reproductions.data import standardize
 
 
 def toy_problem(m=60, d=8, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(m, d)) @ np.diag(np.logspace(0, -2, d))  # ill-conditioned columns
     y = X @ rng.normal(size=d) + 0.3 * rng.normal(size=m)
-    X, y = da.standardize(X, y)
-    return da.Problem(X, y, f"toy {m}x{d}")
+    X, y = standardize(X, y)
+    return ln.Problem(X, y, f"toy {m}x{d}")
 
 
 TOY = toy_problem()
@@ -27,7 +29,7 @@ SMALL = {**da.CONFIG, "n_log": 8, "n_linear": 10}
 def test_grad_fn_matches_the_direct_formula_in_both_layouts(p):
     """l2 from X^T X / m and X^T y / m, l4 in the column (C >= 16) and row (C < 16) layouts."""
     rng = np.random.default_rng(1)
-    g = da.grad_fn(TOY, p, torch.float64)
+    g = ln.grad_fn(TOY, p, torch.float64)
     for C in (3, 20):
         w = rng.normal(size=(TOY.X.shape[1], C))
         r = TOY.X @ w - TOY.y[:, None]
@@ -47,7 +49,7 @@ def test_width_1_factor_gradients_match_autograd(p):
     X, y = torch.tensor(TOY.X), torch.tensor(TOY.y)[:, None]
     w = P[:d] * P[d:].prod(0, keepdim=True)
     ((X @ w - y).abs() ** p).mean(0).div(p).sum().backward()
-    grads, w_hand = da.factor_grads(P.detach(), da.grad_fn(TOY, p, torch.float64), d, trainable)
+    grads, w_hand = ln.factor_grads(P.detach(), ln.grad_fn(TOY, p, torch.float64), d, trainable)
     np.testing.assert_allclose(w_hand.numpy(), w.detach().numpy(), rtol=1e-14)
     want = P.grad.clone()
     want[d:] *= trainable
@@ -63,8 +65,8 @@ def test_wide_factor_gradients_match_autograd():
     w = (Ws[2] @ Ws[1] @ Ws[0])[:, 0, :]
     X, y = torch.tensor(TOY.X), torch.tensor(TOY.y)
     (((w @ X.T - y) ** 4).mean(1) / 4).sum().backward()
-    g = da.grad_fn(TOY, 4, torch.float64)(w.detach().T).T[:, None, :]
-    for hand, W in zip(da.wide_factor_grads([W.detach() for W in Ws], g), Ws):
+    g = ln.grad_fn(TOY, 4, torch.float64)(w.detach().T).T[:, None, :]
+    for hand, W in zip(ln.wide_factor_grads([W.detach() for W in Ws], g), Ws):
         np.testing.assert_allclose(hand.numpy(), W.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -109,14 +111,14 @@ def test_a_diverging_config_is_dropped_counts_as_inf_and_leaves_the_others_alone
 
 
 def test_best_over_lr_counts_nan_as_inf():
-    best, arg = da.best_over_lr(np.array([[np.nan, 0.3, np.inf, 0.2]]))
+    best, arg = ln.best_over_lr(np.array([[np.nan, 0.3, np.inf, 0.2]]))
     assert best[0] == 0.2 and arg[0] == 3
-    best, arg = da.best_over_lr(np.array([[np.nan, 0.1]]))
+    best, arg = ln.best_over_lr(np.array([[np.nan, 0.1]]))
     assert arg[0] == 1
 
 
 def test_record_steps_start_at_0_and_end_at_T():
-    r = da.record_steps(1000, 10, 10)
+    r = ln.record_steps(1000, 10, 10)
     assert r[0] == 0 and r[-1] == 1000 and np.all(np.diff(r) > 0) and 100 in r
 
 
@@ -126,22 +128,22 @@ def test_single_output_rule_is_the_general_rule_with_one_row():
     rng = np.random.default_rng(5)
     w, g = rng.normal(size=7), rng.normal(size=7)
     for N in (1, 2, 3, 4):
-        single = (torch.tensor(w)[:, None] - da.e2e_step_single(
+        single = (torch.tensor(w)[:, None] - ln.e2e_step_single(
             torch.tensor(w)[:, None], torch.tensor(g)[:, None], 1.0, N)).numpy()[:, 0]
-        general = da.e2e_direction_multi(w[None, :], g[None, :], N)[0]
+        general = ln.e2e_direction_multi(w[None, :], g[None, :], N)[0]
         np.testing.assert_allclose(single, general, rtol=1e-10)
 
 
 def test_e2e_rule_at_depth_1_is_gradient_descent():
     rng = np.random.default_rng(6)
     w, g = torch.tensor(rng.normal(size=(5, 2))), torch.tensor(rng.normal(size=(5, 2)))
-    np.testing.assert_allclose(da.e2e_step_single(w, g, 0.1, 1).numpy(), (w - 0.1 * g).numpy())
+    np.testing.assert_allclose(ln.e2e_step_single(w, g, 0.1, 1).numpy(), (w - 0.1 * g).numpy())
 
 
 def test_balanced_factors_multiply_to_w0_and_are_balanced():
     w0 = np.random.default_rng(7).normal(size=6)
     for N in (2, 3):
-        f = da.balanced_factors(w0, N)
+        f = ln.balanced_factors(w0, N)
         np.testing.assert_allclose(f[:6] * np.prod(f[6:]), w0, rtol=1e-12)
         np.testing.assert_allclose(f[6:] ** 2, np.sum(f[:6] ** 2), rtol=1e-12)
 
@@ -149,7 +151,7 @@ def test_balanced_factors_multiply_to_w0_and_are_balanced():
 def test_balanced_multi_output_factors():
     rng = np.random.default_rng(8)
     We = rng.normal(size=(3, 6))
-    Ws = da.balanced_multi(We, 3, 5, rng)
+    Ws = ln.balanced_multi(We, 3, 5, rng)
     np.testing.assert_allclose(Ws[2] @ Ws[1] @ Ws[0], We, atol=1e-12)
     for j in range(2):
         np.testing.assert_allclose(Ws[j + 1].T @ Ws[j + 1], Ws[j] @ Ws[j].T, atol=1e-12)
@@ -172,13 +174,13 @@ def test_claim_1_distinguishes_the_papers_exponent_from_the_slides():
 
 # --- the optimum ----------------------------------------------------------------------------------
 def test_least_squares_optimum_solves_the_normal_equations():
-    w, L = da.solve_l2(TOY)
+    w, L = ln.solve_l2(TOY)
     np.testing.assert_allclose(TOY.X.T @ (TOY.X @ w - TOY.y), 0, atol=1e-10)
     assert L == pytest.approx(0.5 * np.mean((TOY.X @ w - TOY.y) ** 2), rel=1e-14)
 
 
 def test_l4_newton_optimum_agrees_with_scipy():
-    w, L, info = da.solve_l4(TOY)
+    w, L, info = ln.solve_l4(TOY)
     assert info["grad_norm"] < 1e-10
     X, y, m = TOY.X, TOY.y, TOY.m
     ref = scipy.optimize.minimize(lambda v: np.mean((X @ v - y) ** 4) / 4, np.zeros(X.shape[1]),
@@ -193,15 +195,15 @@ def test_ratios_and_time_to_reach_on_a_hand_built_grid():
     d1 = [[3.0, 2.0, 1.5], [3.0, 2.5, np.inf]]     # best lr: index 0, final 1.5
     d2 = [[3.0, 1.2, 1.0], [3.0, 2.0, 1.25]]       # best lr: index 0, final 1.0
     d3 = [[3.0, 2.9, 2.0], [3.0, 1.4, 1.25]]       # best lr: index 1, final 1.25
-    g = da.Grid(4, "gd", [0], [1, 2, 3], np.array([-3.0, -2.0]), steps,
+    g = ln.Grid(4, "gd", [0], [1, 2, 3], np.array([-3.0, -2.0]), steps,
                 np.array([[d1, d2, d3]]), np.zeros((1, 3, 2, 1)), lstar=0.5)
     r = da.depth_ratios(g)
     assert r["ratio2"][0] == pytest.approx(1.0 / 0.5)
     assert r["ratio3"][0] == pytest.approx(1.0 / 0.75)
     assert list(r["best_lr"][0]) == [-3.0, -3.0, -2.0]
-    assert da.time_to_reach(g, 1.5, 0, 1, 0) == pytest.approx(0.5)
-    assert da.time_to_reach(g, 1.5, 0, 2, 1) == pytest.approx(0.5)
-    assert da.time_to_reach(g, 0.1, 0, 1, 0) == np.inf
+    assert ln.time_to_reach(g, 1.5, 0, 1, 0) == pytest.approx(0.5)
+    assert ln.time_to_reach(g, 1.5, 0, 2, 1) == pytest.approx(0.5)
+    assert ln.time_to_reach(g, 0.1, 0, 1, 0) == np.inf
 
 
 # --- the gpu tier's code path on CPU --------------------------------------------------------------

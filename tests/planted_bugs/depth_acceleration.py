@@ -14,9 +14,9 @@ from planted_bugs import planted
          what="the l4 runs step with the l2 gradient",
          expect="l4-depth2", slow=True)
 def l4_trained_with_the_l2_gradient(mp):
-    from reproductions import depth_acceleration as da
-    original = da.grad_fn
-    mp.setattr(da, "grad_fn", lambda problem, p, dtype: original(problem, 2, dtype))
+    from reproductions import linear_nets as ln
+    original = ln.grad_fn
+    mp.setattr(ln, "grad_fn", lambda problem, p, dtype: original(problem, 2, dtype))
 
 
 @planted("standardization-dropped", claim="depth-acceleration",
@@ -24,8 +24,8 @@ def l4_trained_with_the_l2_gradient(mp):
          what="the features and target are not z-scored",
          expect="l4-depth2", slow=True)
 def standardization_dropped(mp):
-    from reproductions import depth_acceleration as da
-    mp.setattr(da, "standardize", lambda X, y: (np.asarray(X, float), np.asarray(y, float)))
+    from reproductions import linear_nets as ln
+    mp.setattr(ln, "standardize", lambda X, y: (np.asarray(X, float), np.asarray(y, float)))
 
 
 @planted("deep-factors-frozen", claim="depth-acceleration",
@@ -34,15 +34,15 @@ def standardization_dropped(mp):
          expect="l4-depth2", slow=True)
 def deep_factors_frozen(mp):
     """The scalar factors a_2 .. a_N get no gradient (a wrong trainable mask)."""
-    from reproductions import depth_acceleration as da
-    original = da.factor_grads
+    from reproductions import linear_nets as ln
+    original = ln.factor_grads
 
     @functools.wraps(original)
     def frozen(P, G_of_w, d, trainable=None):
         grads, w = original(P, G_of_w, d, trainable)
         grads[d:] = 0.0
         return grads, w
-    mp.setattr(da, "factor_grads", frozen)
+    mp.setattr(ln, "factor_grads", frozen)
 
 
 @planted("e2e-rule-with-the-slides-exponent", claim="depth-acceleration",
@@ -52,10 +52,10 @@ def deep_factors_frozen(mp):
 def e2e_rule_with_the_slides_exponent(mp):
     """The general end-to-end rule with [W W^T]^{(j-2)/N} (slide 003's exponent) instead of the
     paper's (j-1)/N."""
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
 
     def shifted(W, G, N):
         WWt, WtW = W @ W.T, W.T @ W
-        return sum(da.matrix_power_psd(WWt, max(j - 2, 0) / N) @ G
-                   @ da.matrix_power_psd(WtW, (N - j) / N) for j in range(1, N + 1))
-    mp.setattr(da, "e2e_direction_multi", shifted)
+        return sum(ln.matrix_power_psd(WWt, max(j - 2, 0) / N) @ G
+                   @ ln.matrix_power_psd(WtW, (N - j) / N) for j in range(1, N + 1))
+    mp.setattr(ln, "e2e_direction_multi", shifted)

@@ -108,13 +108,13 @@ def balanced_factors_of_rank_k_minus_1(mp):
     """The factors are built from W_e's SVD truncated one direction short (rank k - 1)."""
     import numpy as np
 
-    from reproductions import depth_acceleration as da
-    original = da.balanced_multi
+    from reproductions import linear_nets as ln
+    original = ln.balanced_multi
 
     def truncated(We, depth, width, rng):
         U, S, Vt = np.linalg.svd(We, full_matrices=False)
         return original((U[:, :-1] * S[:-1]) @ Vt[:-1], depth, width, rng)
-    mp.setattr(da, "balanced_multi", truncated)
+    mp.setattr(ln, "balanced_multi", truncated)
 
 
 @planted("factor-weight-decay-halved", claim="e2e-rule-first-order",
@@ -146,9 +146,9 @@ def vec_row_major(mp):
          expect="slides003-eigen-exponent:document-differs")
 def eigenvalue_formula_ignores_its_shift(mp):
     """claim1_eigenvalue is called without passing the shift on (always the default 1)."""
-    from reproductions import depth_acceleration as da
-    original = da.claim1_eigenvalue
-    mp.setattr(da, "claim1_eigenvalue", lambda sigma, r, r2, N, shift=1: original(
+    from reproductions import linear_nets as ln
+    original = ln.claim1_eigenvalue
+    mp.setattr(ln, "claim1_eigenvalue", lambda sigma, r, r2, N, shift=1: original(
         sigma, r, r2, N))
 
 
@@ -159,13 +159,13 @@ def eigenvalue_formula_ignores_its_shift(mp):
          expect="formula-equals-general-rule")
 def single_output_projection_over_the_norm(mp):
     """e2e_step_single's Pr_w g divides by ||w|| where ||w||^2 belongs."""
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
 
     def step(w, g, lr, N):
         n2 = (w * w).sum(0, keepdim=True)
         proj = (w * g).sum(0, keepdim=True) / n2.sqrt() * w
         return w - lr * n2 ** (1 - 1 / N) * (g + (N - 1) * proj)
-    mp.setattr(da, "e2e_step_single", step)
+    mp.setattr(ln, "e2e_step_single", step)
 
 
 @planted("preconditioner-drops-the-last-term", claim="e2e-single-output-formula",
@@ -176,13 +176,13 @@ def preconditioner_drops_the_last_term(mp):
     """preconditioner_matrix's sum runs over range(1, N): off by one, the j = N term missing."""
     import numpy as np
 
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
     from reproductions import end_to_end as ee
 
     def preconditioner_matrix(W, N):
         WtW, WWt = W.T @ W, W @ W.T
-        return sum(np.kron(da.matrix_power_psd(WtW, (N - j) / N),
-                           da.matrix_power_psd(WWt, (j - 1) / N)) for j in range(1, N))
+        return sum(np.kron(ln.matrix_power_psd(WtW, (N - j) / N),
+                           ln.matrix_power_psd(WWt, (j - 1) / N)) for j in range(1, N))
     mp.setattr(ee, "preconditioner_matrix", preconditioner_matrix)
 
 
@@ -193,9 +193,9 @@ def preconditioner_drops_the_last_term(mp):
          expect="factor-gradients-exact", kernel="end_to_end.gd_on_factors")
 def factor_gd_residual_over_all_entries(mp):
     """gd_on_factors' dL/dW at W_e is (X W_e^T - Y)^T X / (n k): a mean over all entries."""
-    from reproductions import depth_acceleration as da
-    original = da.wide_factor_grads
-    mp.setattr(da, "wide_factor_grads", lambda Ws, g: original(Ws, g / g.shape[1]))
+    from reproductions import linear_nets as ln
+    original = ln.wide_factor_grads
+    mp.setattr(ln, "wide_factor_grads", lambda Ws, g: original(Ws, g / g.shape[1]))
 
 
 @planted("field-norm-power-halved", claim="not-attainable-by-regularization",
@@ -247,13 +247,13 @@ def eigenvalue_grid_drops_the_last_term(mp):
          expect="depth-one-gains-equal")
 def single_output_projection_times_n(mp):
     """e2e_step_single's projection coefficient is N where N - 1 belongs."""
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
 
     def step(w, g, lr, N):
         n2 = (w * w).sum(0, keepdim=True)
         proj = (w * g).sum(0, keepdim=True) / n2 * w
         return w - lr * n2 ** (1 - 1 / N) * (g + N * proj)
-    mp.setattr(da, "e2e_step_single", step)
+    mp.setattr(ln, "e2e_step_single", step)
 
 
 @planted("single-output-norm-over-the-wrong-axis", claim="single-output-amplifies-along-w",
@@ -263,10 +263,10 @@ def single_output_projection_times_n(mp):
          expect="along-is-n-times-across")
 def single_output_norm_over_the_wrong_axis(mp):
     """e2e_step_single reduces over axis 1 (the columns of the batch) where axis 0 belongs."""
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
 
     def step(w, g, lr, N):
         n2 = (w * w).sum(1, keepdim=True)
         proj = (w * g).sum(1, keepdim=True) / n2 * w
         return w - lr * n2 ** (1 - 1 / N) * (g + (N - 1) * proj)
-    mp.setattr(da, "e2e_step_single", step)
+    mp.setattr(ln, "e2e_step_single", step)

@@ -11,12 +11,12 @@ from planted_bugs import planted
          expect="restart-tracks")
 def emulate_without_the_projection(mp):
     """The single-output rule drops its (N - 1) Pr_w g term."""
-    from reproductions import depth_acceleration as da
+    from reproductions import linear_nets as ln
 
     def step(w, g, lr, N):
         n2 = (w * w).sum(0, keepdim=True)
         return w - lr * n2 ** (1 - 1 / N) * g
-    mp.setattr(da, "e2e_step_single", step)
+    mp.setattr(ln, "e2e_step_single", step)
 
 
 @planted("keras-adadelta-ignores-its-lr", claim="slides003-adadelta-lr",
@@ -37,15 +37,15 @@ def keras_adadelta_ignores_its_lr(mp):
          expect="gd3-beats-adagrad")
 def chain_scalars_get_no_gradient(mp):
     """The deep chains' scalar factors get zero gradient (they stay at their N(0, 0.01^2) draw)."""
-    from reproductions import depth_acceleration as da
-    original = da.factor_grads
+    from reproductions import linear_nets as ln
+    original = ln.factor_grads
 
     def frozen(P, G_of_w, d, trainable=None):
         grads, w = original(P, G_of_w, d, trainable)
         grads = grads.clone()
         grads[d:] = 0
         return grads, w
-    mp.setattr(da, "factor_grads", frozen)
+    mp.setattr(ln, "factor_grads", frozen)
 
 
 @planted("truncated-normal-unit-std", claim="slides003-exp4-init-scale",
