@@ -640,14 +640,9 @@ def test_the_training_dropout_is_torch_dropout(seed, evidence):
 
 
 # --- the slides' Dropout(0.5) ---------------------------------------------------------------------
-def kept_by_dropout(rate: float, n: int = 100_000, seed: int = 0) -> torch.Tensor:
-    torch.manual_seed(seed)
-    return torch.nn.Dropout(rate).train()(torch.ones(n))
-
-
 @pytest.mark.part("dropout-half-keeps-half")
 def test_the_slides_dropout_of_one_half_keeps_half_the_units(evidence):
-    out = kept_by_dropout(0.5)
+    out = sr.dropout_layer_output(0.5)
     kept = out != 0
     evidence.note("torch's nn.Dropout takes the drop rate, as Keras' Dropout does (Keras "
                   "documentation); the slides' figure calls p the probability of keeping a unit "
@@ -665,7 +660,7 @@ def test_the_slides_dropout_of_one_half_keeps_half_the_units(evidence):
 
 @pytest.mark.part("rate-is-the-dropped-fraction")
 def test_dropout_of_a_fifth_keeps_four_fifths(evidence):
-    out = kept_by_dropout(0.2, seed=1)
+    out = sr.dropout_layer_output(0.2, seed=1)
     evidence.check("Dropout(0.2): fraction of units kept (10^5 draws)",
                    float((out != 0).float().mean()), "in", binomial_band(0.8, out.numel()),
                    theory(0.8, "the argument is the fraction dropped; read as p it would keep "

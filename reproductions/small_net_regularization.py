@@ -63,6 +63,14 @@ def noisy_labels(y: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
     return torch.where(flip, other, y)
 
 
+def dropout_layer_output(rate: float, n: int = 100_000, seed: int = 0) -> torch.Tensor:
+    """What the slides' Dropout(rate) layer does to ``n`` ones in training: torch's
+    nn.Dropout(rate) (the argument is the fraction dropped, as Keras'), under torch's global
+    seed ``seed``."""
+    torch.manual_seed(seed)
+    return torch.nn.Dropout(rate).train()(torch.ones(n))
+
+
 def keras_early_stopping(values: np.ndarray, patience: int) -> int | None:
     """The epoch (0-based) at which Keras' EarlyStopping(patience) stops on a logged metric
     (mode min, min_delta 0): the first epoch that ends ``patience`` epochs without a new best;

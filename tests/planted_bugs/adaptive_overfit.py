@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from planted_bugs import planted
 
 
@@ -48,3 +50,42 @@ def least_squares_residual_sign_flipped(mp):
     from reproductions import adaptive_overfit as ao
     mp.setattr(ao, "least_squares_gradient", lambda X, y, w: torch.einsum(
         "snd,sn->sd", X, torch.einsum("snd,sd->sn", X, w) + y) / X.shape[1])
+
+
+@planted("positive-fraction-read-off-the-training-labels",
+         claim="notes-wilson-majority-not-chance",
+         select="scores_the_majority_rate",
+         what="the fraction of +1 test labels counted on the training labels",
+         expect="notes-wilson-majority-not-chance:document-differs")
+def positive_fraction_read_off_the_training_labels(mp):
+    """train() computing pos_frac as (yn > 0).mean(1), the training labels, not the test ones."""
+    from reproductions import adaptive_overfit as ao
+    original = ao.train
+
+    def train(seeds, variant="paper", config=ao.CONFIG, methods=ao.METHODS):
+        runs = original(seeds, variant, config, methods)
+        runs.pos_frac = np.array([(ao.wilson_dataset(config["n"], config["p"], config["m"], s,
+                                                     variant).y_train > 0).mean()
+                                  for s in runs.seeds])
+        return runs
+    mp.setattr(ao, "train", train)
+
+
+@planted("test-labels-positive-with-one-minus-p",
+         claim="notes-wilson-majority-not-chance",
+         select="fraction_of_positive_test_labels",
+         what="the test labels drawn +1 with probability 1 - p",
+         expect="notes-wilson-majority-not-chance:reference-agrees")
+def test_labels_positive_with_one_minus_p(mp):
+    """wilson_dataset drawing the test labels as rng.random(m) < 1 - p: the test set's classes
+    swapped in frequency (the training labels keep their round(p n) positives)."""
+    import dataclasses
+
+    from reproductions import adaptive_overfit as ao
+    original = ao.wilson_dataset
+
+    def wilson_dataset(n, p, m, seed, variant="paper"):
+        swapped = original(n, 1 - p, m, seed, variant)   # the same draws, read against 1 - p
+        return dataclasses.replace(original(n, p, m, seed, variant), X_test=swapped.X_test,
+                                   y_test=swapped.y_test)
+    mp.setattr(ao, "wilson_dataset", wilson_dataset)

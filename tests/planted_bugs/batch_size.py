@@ -38,3 +38,16 @@ def power_iteration_stops_after_two(mp):
     original = bs.top_hessian_eigenvalue
     mp.setattr(bs, "top_hessian_eigenvalue",
                lambda params, X, Y, iterations=50, seed=0: original(params, X, Y, 2, seed))
+
+
+@planted("last-minibatch-of-each-epoch-skipped", claim="small-batches-cost-less",
+         select="matches_torch",
+         what="every epoch stops one minibatch early",
+         expect="training-matches-torch", kernel="minibatch.shuffled_batches")
+def last_minibatch_of_each_epoch_skipped(mp):
+    """shuffled_batches cutting its slices with range(0, n - batch, batch): the last full
+    minibatch of each epoch left out."""
+    from reproductions import minibatch
+    original = minibatch.shuffled_batches
+    mp.setattr(minibatch, "shuffled_batches",
+               lambda gens, n, batch, repeat=1: original(gens, n, batch, repeat)[:-1])

@@ -95,3 +95,39 @@ def coadaptation_dropout_net_without_dropout(mp):
     """coadaptation() training its 'dropout' net with keep 1 (no dropout)."""
     from reproductions import model_fit as mf
     mp.setitem(mf.CONFIG, "keep", 1.0)
+
+
+@planted("ablation-masks-keep-with-the-drop-rate", claim="dropout-features-robust",
+         select="keeping_every_unit",
+         what="the ablation masks keep each unit with probability 1 - keep",
+         expect="ablation-kernel", kernel="model_fit.ablation_masks")
+def ablation_masks_keep_with_the_drop_rate(mp):
+    """ablation_masks drawing rand < 1 - keep: the drop rate read as the keep probability."""
+    from reproductions import model_fit as mf
+    original = mf.ablation_masks
+    mp.setattr(mf, "ablation_masks",
+               lambda count, hidden, keep, seed: original(count, hidden, 1 - keep, seed))
+
+
+@planted("dropout-kept-units-times-keep", claim="dropout-hinders-memorization",
+         select="uniform_and_dropout",
+         what="dropout multiplies the kept units by keep instead of dividing by it",
+         expect="labels-and-dropout-kernels", kernel="digits_mlp.forward")
+def dropout_kept_units_times_keep(mp):
+    """forward's inverted dropout written h * mask * keep: kept units shrunk, not scaled up."""
+    from reproductions import digits_mlp as mlp
+    original = mlp.forward
+    mp.setattr(mlp, "forward", lambda p, x, keep=None, mask=None: original(
+        p, x, keep, None if mask is None else mask * keep * keep))
+
+
+@planted("polynomial-fits-ignore-their-n", claim="overfitting-remedies",
+         select="more_samples",
+         what="every polynomial training set drawn at the default n",
+         expect="more-data")
+def polynomial_fits_ignore_their_n(mp):
+    """polynomial_fits setting n = cfg["n"], dropping the n it is given (n = 50 runs as 20)."""
+    from reproductions import model_fit as mf
+    original = mf.polynomial_fits
+    mp.setattr(mf, "polynomial_fits", lambda seed, degree, n=None, ridge=0.0,
+               cfg=mf.CONFIG["poly"]: original(seed, degree, None, ridge, cfg))
