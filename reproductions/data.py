@@ -366,6 +366,12 @@ def load_gas_ethanol_csv(data_dir: str | Path,
     return GasEthanol(table[:, :-1].copy(), y, None, GAS_ETHANOL_ROWS, [path.name])
 
 
+def sine_curve(x: np.ndarray) -> np.ndarray:
+    """sin(2 pi x): the target of the polynomial-fitting examples (Bishop, Pattern Recognition
+    and Machine Learning, §1.1), read by the bias-variance and the model-fit claims."""
+    return np.sin(2 * np.pi * x)
+
+
 def standardize(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Z-score each feature column and the target: subtract the mean, divide by the population
     standard deviation (ddof=0); a constant column becomes 0. Returns float64 copies.

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from . import optimizers as optim
+from .data import sine_curve
 
 CONFIG = {
     "min_norm": {"n": 40, "d": 200, "noise": 0.1, "n_test": 500, "gd_steps": 2000,
@@ -138,8 +139,7 @@ def vicinal_experiment(seed: int, cfg: dict = CONFIG["vicinal"]) -> dict:
 
 
 # --- bias and variance -------------------------------------------------------------------------------
-def truth(x):
-    return np.sin(2 * np.pi * x)
+truth = sine_curve   # the examples' target, sin(2 pi x)
 
 
 def bias_variance(seed: int, cfg: dict = CONFIG["bias_variance"]) -> dict:
