@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import optimizers as optim
+from . import softmax_regression
 
 CURVATURES = torch.logspace(-1, 1, 10, dtype=torch.float64)    # a_i in [0.1, 10]
 STEPS = 200
@@ -324,8 +325,8 @@ def log_likelihood_objectives(seed: int, steps: int = 200, lr: float = 0.5) -> d
     """Softmax regression on digits trained by GD on the notes' printed objective
     sum_i log P(y_i | x_i) (argmin, no minus sign) and on the cross-entropy -sum_i log P: the
     training accuracy each reaches."""
-    from .natural_gradient import digits_softmax_split, logits
-    X, y, _, _ = digits_softmax_split(seed, 0.8)
+    X, y, _, _ = softmax_regression.digits_softmax_split(seed, 0.8)
+    logits = softmax_regression.logits
     out = {}
     for name, sign in (("notes_printed", 1.0), ("cross_entropy", -1.0)):
         theta = torch.zeros(9 * X.shape[1], dtype=torch.float64, requires_grad=True)

@@ -8,8 +8,9 @@ labels"; K-FAC speeds up training per iteration); slides 002 "Information theory
 cross-entropy of an exponential family the Fisher equals the Hessian) and §11 (the empirical
 Fisher is a different matrix).
 
-Model: p(y | x) = softmax(W x) with the last class's row of W fixed at 0 (so the parameters are
-identifiable and the Fisher is invertible); theta = the other K - 1 rows, flattened.
+Model (``reproductions/softmax_regression.py``): p(y | x) = softmax(W x) with the last class's
+row of W fixed at 0 (so the parameters are identifiable and the Fisher is invertible); theta =
+the other K - 1 rows, flattened.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .data import digits
+from .softmax_regression import digits_softmax_split, logits, mean_cross_entropy
 
 CONFIG = {
     "fisher": {"n": 200, "dim": 5, "classes": 3, "weight_scale": 1.0},
@@ -29,16 +30,6 @@ CONFIG = {
     "ngd_vs_gd": {"iterations": 30, "damping": 1e-3, "ngd_lr": 1.0,
                   "gd_lrs": (1.0, 3.0, 10.0, 30.0, 100.0, 300.0), "train_fraction": 0.8},
 }
-
-
-def logits(theta: torch.Tensor, X: torch.Tensor, K: int) -> torch.Tensor:
-    """(n, K) logits, the last class's at 0."""
-    W = theta.view(K - 1, X.shape[1])
-    return torch.cat([X @ W.T, torch.zeros(len(X), 1, dtype=X.dtype)], 1)
-
-
-def mean_cross_entropy(theta, X, y, K):
-    return torch.nn.functional.cross_entropy(logits(theta, X, K), y)
 
 
 def log_prob_grads(theta, X, K) -> torch.Tensor:
@@ -254,18 +245,6 @@ def quadratic_model_minimizer(seed: int, c: float, cfg: dict = CONFIG["kl_step"]
 
 
 # --- natural gradient vs gradient descent per iteration, digits -----------------------------------
-def digits_softmax_split(seed: int, train_fraction: float):
-    """scikit-learn's 8x8 digits, standardized features plus a bias column, a random split."""
-    _, rows, labels = digits()
-    X = torch.tensor(rows, dtype=torch.float64)
-    X = (X - X.mean(0)) / X.std(0).clamp_min(1e-12)
-    X = torch.cat([X, torch.ones(len(X), 1, dtype=torch.float64)], 1)
-    y = torch.tensor(labels, dtype=torch.int64)
-    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-    n = int(train_fraction * len(y))
-    return X[order[:n]], y[order[:n]], X[order[n:]], y[order[n:]]
-
-
 def fisher_kron(theta, X, K) -> torch.Tensor:
     """The exact Fisher of softmax regression, assembled from its blocks: for classes j, k the
     block E[p_j (1[j = k] - p_k) x x^T] (the same matrix as ``fisher``, cheaper for many

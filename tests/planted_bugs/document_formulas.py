@@ -241,13 +241,13 @@ def digits_labels_not_shuffled_with_the_images(mp):
     """The softmax digits split indexes the labels y[:n] instead of y[order[:n]]."""
     import torch
 
-    from reproductions import natural_gradient as ng
-    original = ng.digits_softmax_split
+    from reproductions import softmax_regression as smr
+    original = smr.digits_softmax_split
 
     def digits_softmax_split(seed, train_fraction):
         X, y, X_test, y_test = original(seed, train_fraction)
-        return X, torch.tensor(ng.digits()[2], dtype=torch.int64)[:len(y)], X_test, y_test
-    mp.setattr(ng, "digits_softmax_split", digits_softmax_split)
+        return X, torch.tensor(smr.digits()[2], dtype=torch.int64)[:len(y)], X_test, y_test
+    mp.setattr(smr, "digits_softmax_split", digits_softmax_split)
 
 
 @planted("shared-rmsprop-eps-default-1e-6", claim="slides-rmsprop-epsilon",
