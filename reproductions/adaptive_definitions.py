@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import document_rules
+from . import rule_runs
 
 DT = torch.float64
 
@@ -107,18 +107,18 @@ def moment_estimates(grads: torch.Tensor, b1: float, b2: float, m0: torch.Tensor
 # --- problems ---------------------------------------------------------------------------------
 def run_rule(step_fn, curvatures: torch.Tensor, steps: int) -> np.ndarray:
     """x_0 .. x_steps of a rule on f(x) = sum_i a_i x_i^2 / 2 (a_i = ``curvatures``, zero allowed:
-    a coordinate the loss ignores), from x_0 = 1: ``document_rules.trajectory``."""
-    return document_rules.trajectory(step_fn, steps, curvatures=curvatures)
+    a coordinate the loss ignores), from x_0 = 1: ``rule_runs.trajectory``."""
+    return rule_runs.trajectory(step_fn, steps, curvatures=curvatures)
 
 
 def run_torch(make, curvatures: torch.Tensor, steps: int) -> np.ndarray:
     """The same problem through ``make([x])``, a torch.optim optimizer
-    (``document_rules.torch_trajectory``), run with float64 as torch's default dtype, so that
+    (``rule_runs.torch_trajectory``), run with float64 as torch's default dtype, so that
     the optimizer's own scalars (NAdam's momentum product) are float64 too."""
     previous = torch.get_default_dtype()
     torch.set_default_dtype(DT)
     try:
-        return document_rules.torch_trajectory(make, steps, curvatures=curvatures)
+        return rule_runs.torch_trajectory(make, steps, curvatures=curvatures)
     finally:
         torch.set_default_dtype(previous)
 
