@@ -149,6 +149,11 @@ def random_signs(n: int, a: float, g: torch.Generator) -> torch.Tensor:
 
 
 # --- the Jacobian product D^l W^l ... D^2 W^2 -----------------------------------------------------
+def relu_derivative(pre: torch.Tensor) -> torch.Tensor:
+    """The ReLU's derivative at its pre-activations, the Jacobian's mask: 1[pre > 0]."""
+    return (pre > 0).to(pre.dtype)
+
+
 def jacobian_log_norms(seed: int, width: int, depth: int, weights) -> dict:
     """log ||D^l W^l ... D^2 W^2 v|| for l = 1 .. depth (l = 1: ||v|| = 1) and the fraction of
     active units per layer, for a random unit v; the masks come from the forward pass of a random
@@ -161,7 +166,7 @@ def jacobian_log_norms(seed: int, width: int, depth: int, weights) -> dict:
     for _ in range(2, depth + 1):
         W = weights(g)
         pre = W @ h
-        mask = (pre > 0).to(DT)
+        mask = relu_derivative(pre)
         h, v = torch.relu(pre), mask * (W @ v)
         log_norms.append(math.log(float(v.norm())))
         active.append(float(mask.mean()))
@@ -264,7 +269,7 @@ def relu_mask_errors(seed: int, cfg: dict = CONFIG["mask"]) -> dict:
     for W in Ws[1:]:
         pre = W @ h
         h = torch.relu(pre)
-        pre_masks.append((pre > 0).to(DT))
+        pre_masks.append(relu_derivative(pre))
         post_masks.append((h >= 0).to(DT))
     rel = lambda J: float((J - auto).norm() / auto.norm())  # noqa: E731
     return {"pre-activation mask": rel(product_formula(Ws[1:], pre_masks)),

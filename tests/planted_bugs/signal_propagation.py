@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from planted_bugs import planted
 
@@ -14,27 +13,12 @@ from planted_bugs import planted
          what="the Jacobian product's masks are taken after the ReLU (all ones)",
          expect="orthogonal-relu-vanishes")
 def relu_mask_after_the_relu(mp):
-    """The Jacobian product's masks taken on the post-activations (identically 1), as the notes'
-    eq. (2) prints them."""
+    """The Jacobian's masks taken on the post-activations, 1[relu(pre) >= 0] (identically 1), as
+    the notes' eq. (2) prints them."""
     import torch
 
     from reproductions import signal_propagation as sp
-
-    def jacobian_log_norms(seed, width, depth, weights):
-        g = torch.Generator().manual_seed(seed)
-        x = torch.randn(width, generator=g, dtype=sp.DT)
-        v = torch.randn(width, generator=g, dtype=sp.DT)
-        h, v = torch.relu(x), v / v.norm()
-        log_norms, active = [0.0], []
-        for _ in range(2, depth + 1):
-            W = weights(g)
-            h = torch.relu(W @ h)
-            mask = (h >= 0).to(sp.DT)
-            v = mask * (W @ v)
-            log_norms.append(float(v.norm().log()))
-            active.append(float(mask.mean()))
-        return {"log_norms": np.array(log_norms), "active": np.array(active)}
-    mp.setattr(sp, "jacobian_log_norms", jacobian_log_norms)
+    mp.setattr(sp, "relu_derivative", lambda pre: (torch.relu(pre) >= 0).to(pre.dtype))
 
 
 @planted("he-init-without-the-factor-2", claim="bad-init-stuck-at-chance",
@@ -76,27 +60,18 @@ def residual_skip_dropped(mp):
     mp.setattr(sp, "last_hidden", last_hidden)
 
 
-@planted("linear-gradient-untransposed", claim="orthogonal-init-depth-independent",
+@planted("linear-gradients-returned-transposed", claim="orthogonal-init-depth-independent",
          select="linear_net_gradients or about_the_same_time",
-         what="the deep linear nets' gradients use the prefix product untransposed",
+         what="the deep linear nets' factor gradients returned transposed (dL/dW_i^T)",
          expect="linear-gradients-exact", kernel="signal_propagation.linear_net_losses")
-def linear_gradient_untransposed(mp):
-    """The deep linear nets' factor gradients use the prefix product untransposed."""
-    import torch
-
+def linear_gradients_returned_transposed(mp):
+    """Each factor's gradient G_i returned as G_i^T, the layout of W_i^T."""
     from reproductions import signal_propagation as sp
+    original = sp.linear_net_losses
 
     def linear_net_losses(W, A):
-        depth = W.shape[0]
-        prefix = [torch.eye(A.shape[-1], dtype=A.dtype).expand_as(A)]
-        for i in range(depth):
-            prefix.append(W[i] @ prefix[-1])
-        E = prefix[-1] - A
-        grads, suffix = [None] * depth, E
-        for i in reversed(range(depth)):
-            grads[i] = suffix @ prefix[i]
-            suffix = W[i].transpose(-1, -2) @ suffix
-        return 0.5 * E.pow(2).sum((-1, -2)), torch.stack(grads)
+        loss, grads = original(W, A)
+        return loss, grads.transpose(-1, -2)
     mp.setattr(sp, "linear_net_losses", linear_net_losses)
 
 
