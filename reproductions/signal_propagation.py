@@ -347,26 +347,25 @@ def train_mlp(seeds, lrs, depth: int, init: str, activation: str = "relu",
     S, K = len(seeds), len(lrs)
     nets = [init_mlp(init, depth, s, cfg["width"]) for s in seeds]
     rep = lambda ts: torch.stack(ts).repeat_interleave(K, 0).to(dtype)  # noqa: E731  (S*K, ...)
-    Ws = [rep([w[i] for w, _ in nets]).requires_grad_() for i in range(depth)]
-    bs = [rep([b[i] for _, b in nets]).requires_grad_() for i in range(depth)]
+    params = {**{f"W{i}": rep([w[i] for w, _ in nets]) for i in range(depth)},
+              **{f"b{i}": rep([b[i] for _, b in nets]) for i in range(depth)}}
+    layers = lambda p: ([p[f"W{i}"] for i in range(depth)],            # noqa: E731
+                        [p[f"b{i}"] for i in range(depth)])
     X = rep([digits_train(s)[0] for s in seeds])
     Y = torch.stack([digits_train(s)[1] for s in seeds]).repeat_interleave(K, 0)
-    params = Ws + bs
     opt = optim.sgd(torch.tensor(lrs, dtype=dtype).repeat(S)[:, None, None],
                     momentum=cfg["momentum"])
-    states = [opt.init(p) for p in params]
+    states = minibatch.init_each(opt, params)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     rows = torch.arange(S * K)[:, None]
     for _ in range(epochs):
         for idx in minibatch.shuffled_batches(gens, X.shape[1], cfg["batch"], repeat=K):
-            loss = mean_losses(Ws, bs, X[rows, idx], Y[rows, idx], activation, scale)
-            grads = torch.autograd.grad(loss.sum(), params)
-            with torch.no_grad():
-                for i, (p, gr) in enumerate(zip(params, grads)):
-                    step, states[i] = opt.update(gr, states[i])
-                    p.add_(step)
+            leaves = {k: v.detach().requires_grad_() for k, v in params.items()}
+            loss = mean_losses(*layers(leaves), X[rows, idx], Y[rows, idx], activation, scale)
+            grads = torch.autograd.grad(loss.sum(), list(leaves.values()))
+            params, states = minibatch.step_each(opt, params, dict(zip(leaves, grads)), states)
     with torch.no_grad():
-        final = mean_losses(Ws, bs, X, Y, activation, scale)
+        final = mean_losses(*layers(params), X, Y, activation, scale)
     final = torch.where(torch.isfinite(final), final, torch.tensor(math.inf))
     return final.view(S, K).numpy().astype(float)
 
