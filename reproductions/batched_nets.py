@@ -30,13 +30,11 @@ class Split:
     y_test: Tensor
 
 
-
 def stratified_indices(labels: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import train_test_split
     idx = np.arange(len(labels))
     tr, te = train_test_split(idx, test_size=n_test, stratify=labels, random_state=seed)
     return np.sort(tr), np.sort(te)
-
 
 
 def digits_split(seed: int, flat: bool = False, n_test: int = 360) -> Split:
@@ -51,13 +49,11 @@ def digits_split(seed: int, flat: bool = False, n_test: int = 360) -> Split:
     return standardized(Split(x[tr], y[tr], x[te], y[te]))
 
 
-
 def standardized(s: Split) -> Split:
     """Pixels shifted and scaled by the training split's global mean and standard deviation (one
     scalar each, as the usual MNIST normalization (x - 0.1307) / 0.3081)."""
     mu, sd = s.x_train.mean(), s.x_train.std()
     return Split((s.x_train - mu) / sd, s.y_train, (s.x_test - mu) / sd, s.y_test)
-
 
 
 def mnist_split(images: np.ndarray, labels: np.ndarray, seed: int, per_class: int = 500,
@@ -71,7 +67,6 @@ def mnist_split(images: np.ndarray, labels: np.ndarray, seed: int, per_class: in
     return standardized(Split(x[tr], y[tr], x[te], y[te]))
 
 
-
 def batch_order(seed: int, n: int, steps: int, batch: int) -> Tensor:
     """(steps, batch) example indices: a fresh permutation every epoch, last partial batch
     dropped. Plain and BN runs of one seed see the same batches."""
@@ -83,7 +78,6 @@ def batch_order(seed: int, n: int, steps: int, batch: int) -> Tensor:
     return torch.cat(rows)[:steps]
 
 
-
 # --- a batch of models ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Spec:
@@ -92,11 +86,9 @@ class Spec:
     lr: float
 
 
-
 def grid(seeds, variants, lrs) -> list[Spec]:
     """Every (variant, lr, seed), variants outermost: each variant's models are consecutive."""
     return [Spec(int(s), v, float(lr)) for v in variants for lr in lrs for s in seeds]
-
 
 
 def _loss(logits: Tensor, y: Tensor, kind: str) -> Tensor:
@@ -108,7 +100,6 @@ def _loss(logits: Tensor, y: Tensor, kind: str) -> Tensor:
                            reduction="none").view(B, M).mean(0)
 
 
-
 def grads_and_loss(arch, params, x, y, variant, kind="ce", noise=None, record=None):
     """Per-model losses (M,) and the gradient of every parameter: each model's own, since the
     models share nothing and the gradient taken is that of the sum of their losses."""
@@ -117,7 +108,6 @@ def grads_and_loss(arch, params, x, y, variant, kind="ce", noise=None, record=No
     g = torch.autograd.grad(loss.sum(), list(p.values()), allow_unused=True)
     return loss.detach(), {k: torch.zeros_like(v) if gk is None else gk
                            for (k, v), gk in zip(p.items(), g)}
-
 
 
 def split_sampler(splits: dict, specs: list, batch: int, steps: int, device="cpu"):
@@ -138,7 +128,6 @@ def split_sampler(splits: dict, specs: list, batch: int, steps: int, device="cpu
                 data["y_train"][rows, idx][model_seed].movedim(0, 1))
 
     return sample, data, model_seed
-
 
 
 def evaluate(arch, params, specs, data, model_seed, kind="ce", budget: float = 4e7,
@@ -168,7 +157,6 @@ def evaluate(arch, params, specs, data, model_seed, kind="ce", budget: float = 4
     return torch.cat(losses).numpy(), torch.cat(accs).numpy()
 
 
-
 # --- the batched kernels against torch.nn ---------------------------------------------------------
 # The kernels are dtype-generic; the checks run them in float64, where rounding cannot flip a ReLU
 # between the two computations (in float32 one flip moved an MLP's effective beta by 2e-3).
@@ -193,7 +181,6 @@ def torch_net(arch, params, m: int, variant: str) -> torch.nn.Sequential:
     return net
 
 
-
 def torch_grads(arch, params, m: int, variant: str, x, y, kind: str):
     """Loss and gradients (this module's names) of model ``m`` rebuilt by ``torch_net``, on its
     own batch x[:, m], y[:, m]."""
@@ -202,7 +189,6 @@ def torch_grads(arch, params, m: int, variant: str, x, y, kind: str):
     loss = F.mse_loss(out, y[:, m]) if kind == "mse" else F.cross_entropy(out, y[:, m])
     loss.backward()
     return float(loss.detach()), md.from_torch(arch, net, grads=True)
-
 
 
 def grads_vs_torch(arch, params, x, y, variants: list, kind: str = "ce") -> dict:
@@ -222,7 +208,6 @@ def grads_vs_torch(arch, params, x, y, variants: list, kind: str = "ce") -> dict
                                                                        1e-3 * total)
                                for k, g in ref.items()))
     return {k: np.array(v) for k, v in out.items()}
-
 
 
 def evaluate_vs_torch(arch, params, specs, data, model_seed) -> np.ndarray:

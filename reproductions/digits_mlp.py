@@ -41,13 +41,11 @@ def digits(seed: int, n_train: int | None = None, n_test: int = 360):
     return f(Xtr), torch.tensor(ytr), f(Xte), torch.tensor(yte)
 
 
-
 def stacked_digits(seeds, n_train: int | None = None, n_test: int = 360):
     """``digits`` for each seed, stacked on a leading model axis: (X, Y, X_test, Y_test), X of
     shape (M, n, 64)."""
     splits = [digits(s, n_train, n_test) for s in seeds]
     return tuple(torch.stack(part) for part in zip(*splits))
-
 
 
 def init(seed: int, hidden: int = HIDDEN, features: int = 64) -> dict:
@@ -68,12 +66,9 @@ def forward(p, x, keep=None, mask=None):
     return h @ p["w2"].T + p["b2"]
 
 
-
 def soft_ce(logits, target):
     """Cross-entropy against a (possibly mixed) target distribution."""
     return -(target * torch.log_softmax(logits, -1)).sum(-1).mean()
-
-
 
 
 def accuracy(p, X, y):
@@ -81,12 +76,10 @@ def accuracy(p, X, y):
         return (vmap(forward)(p, X).argmax(-1) == y).float().mean(-1).numpy()
 
 
-
 def mean_loss(p, X, y):
     with torch.no_grad():
         return vmap(lambda p, x, y: soft_ce(forward(p, x), torch.nn.functional.one_hot(y, 10)
                                             .float()))(p, X, y).numpy()
-
 
 
 def input_noise(x: torch.Tensor, sigma: float, gens) -> torch.Tensor:
@@ -96,13 +89,11 @@ def input_noise(x: torch.Tensor, sigma: float, gens) -> torch.Tensor:
     return x + sigma * torch.stack([torch.randn(x.shape[1:], generator=g) for g in gens])
 
 
-
 def mixup_draws(alpha: float, batch: int, gens, rngs) -> tuple[torch.Tensor, torch.Tensor]:
     """Per model: lambda ~ Beta(alpha, alpha) (Zhang et al.; the slides' "Beta(alpha)") from its
     numpy generator (torch.distributions takes no generator) and a permutation of its batch."""
     lam = torch.tensor([r.beta(alpha, alpha) for r in rngs], dtype=torch.float32)[:, None, None]
     return lam, torch.stack([torch.randperm(batch, generator=g) for g in gens])
-
 
 
 def mixup(x: torch.Tensor, target: torch.Tensor, lam: torch.Tensor, j: torch.Tensor):
@@ -112,13 +103,11 @@ def mixup(x: torch.Tensor, target: torch.Tensor, lam: torch.Tensor, j: torch.Ten
     return lam * x + (1 - lam) * x[rows, j], lam * target + (1 - lam) * target[rows, j]
 
 
-
 def dropout_mask(shape, keep: float, gens) -> torch.Tensor:
     """Per model, a 0/1 mask of ``shape`` keeping each unit with probability ``keep``
     (``forward`` divides kept units by ``keep``, as torch's and Keras' Dropout(rate = 1 - keep)
     do)."""
     return torch.stack([(torch.rand(shape, generator=g) < keep).float() for g in gens])
-
 
 
 def train(models: list[dict], X, Y, epochs: int, batch: int, opt: optim.Optimizer, seed,
@@ -169,7 +158,6 @@ def train(models: list[dict], X, Y, epochs: int, batch: int, opt: optim.Optimize
     return p
 
 
-
 # --- the kernels against torch --------------------------------------------------------------------
 def optimizer_of(spec: dict) -> tuple[optim.Optimizer, dict | None]:
     """Our optimizer (and training variant) for ``spec``: {"name": "adam", "lr"} or {"name":
@@ -182,7 +170,6 @@ def optimizer_of(spec: dict) -> tuple[optim.Optimizer, dict | None]:
     return (optim.sgd(lr, momentum=spec.get("momentum", 0.0), nesterov=spec.get("nesterov",
                                                                                   False)),
             {"weight_decay": wd} if wd else None)
-
 
 
 def reference_training(params: dict, X, Y, epochs: int, batch: int, spec: dict, seed: int):
@@ -220,7 +207,6 @@ def reference_training(params: dict, X, Y, epochs: int, batch: int, spec: dict, 
             "b2": model[2].bias}
 
 
-
 def training_parity(seed: int, n_train: int, epochs: int, batch: int, spec: dict) -> float:
     """The largest parameter difference between ``train`` and ``reference_training`` after
     ``epochs`` epochs from the same initial weights, relative to the largest parameter."""
@@ -230,7 +216,6 @@ def training_parity(seed: int, n_train: int, epochs: int, batch: int, spec: dict
     ref = reference_training(init(seed), X, Y, epochs, batch, spec, seed)
     with torch.no_grad():
         return max(float((ours[k][0] - ref[k]).abs().max() / ref[k].abs().max()) for k in ref)
-
 
 
 def dropout_layer_parity(seed: int, keep: float = 0.5, batch: int = 32) -> float:
