@@ -427,7 +427,7 @@ def test_batched_nets_match_a_torch_nn_rebuild(kernel_points, evidence):
     and the full-batch training loss of the evaluation (float64)."""
     for net, p in kernel_points.items():
         errs = nets.grads_vs_torch(p["arch"], p["params"], p["x"], p["y"], ["plain", "bn"],
-                                 p["kind"])
+                                   p["kind"])
         evidence.check(f"{net}: largest relative difference of loss and gradients (plain, BN)",
                        float(max(errs["loss"].max(), errs["grad"].max())), "<", KERNEL_TOL,
                        reference=measured(7.7e-14, KERNEL_NOISE))

@@ -50,7 +50,7 @@ def training_losses(seeds, optimizer: str, batch: int, epochs: int,
     out = []
     for exponent in cfg["grids"][optimizer]:
         p = mlp.train([mlp.init(s) for s in seeds], X, Y, epochs, batch,
-                     make_optimizer(optimizer, 10.0 ** exponent), seeds)
+                      make_optimizer(optimizer, 10.0 ** exponent), seeds)
         out.append(mlp.mean_loss(p, X, Y))
     losses = np.array(out)
     return np.where(np.isfinite(losses), losses, np.nan)
@@ -112,7 +112,7 @@ def sharpness_experiment(seeds, cfg: dict = CONFIG) -> dict:
     out = {}
     for name, (batch, exponent, run_epochs) in runs.items():
         p = mlp.train([mlp.init(s) for s in seeds], X, Y, run_epochs, batch,
-                     optim.sgd(10.0 ** exponent), seeds)
+                      optim.sgd(10.0 ** exponent), seeds)
         out[name] = {"test": mlp.accuracy(p, Xte, Yte), "train": mlp.mean_loss(p, X, Y),
                      "sharpness": np.array([top_hessian_eigenvalue(
                          {k: v[m] for k, v in p.items()}, X[m], Y[m])
@@ -136,7 +136,7 @@ def dense_hessian_top_eigenvalue(params: dict, X: torch.Tensor, Y: torch.Tensor)
         chunks = torch.split(flat, sizes)
         p = {k: c.reshape(s) for k, c, s in zip(keys, chunks, shapes)}
         return mlp.soft_ce(mlp.forward(p, X.double()),
-                          torch.nn.functional.one_hot(Y, 10).double())
+                           torch.nn.functional.one_hot(Y, 10).double())
 
     flat = torch.cat([params[k].flatten() for k in keys]).double()
     H = torch.autograd.functional.hessian(loss, flat)

@@ -238,7 +238,7 @@ def ics(arch, params, grads, x, y, variant, lr: Tensor, kind="ce") -> dict:
         step = (lr.view(shape) * grads[k]).repeat_interleave(L, 0)
         moved[k] = p.repeat_interleave(L, 0) - (owner[k] < copy).view(shape) * step
     _, g = nets.grads_and_loss(arch, moved, x.repeat_interleave(L, 1), y.repeat_interleave(L, 1),
-                          variant.repeat_interleave(L), kind)
+                               variant.repeat_interleave(L), kind)
     rel, cos, diff = (torch.empty(M, L, dtype=g["w0"].dtype) for _ in range(3))
     for i in range(L):
         gi = g[f"w{i}"].reshape(M, L, -1)
@@ -322,7 +322,7 @@ def train_on_splits(arch, splits, specs, steps, cfg=CONFIG, device="cpu", eval_r
     run = train(arch, specs, steps, sample, "ce", cfg, device=device, **kw)
     if final_eval:
         run.train_loss, run.test_acc = nets.evaluate(arch, run.params, specs, data, model_seed,
-                                                eval_rows=eval_rows)
+                                                     eval_rows=eval_rows)
     return run
 
 
@@ -642,7 +642,7 @@ def cifar_split(xtr, ytr, xte, yte) -> nets.Split:
     mu, sd = x.mean((0, 2, 3), keepdim=True), x.std((0, 2, 3), keepdim=True)
     xt = torch.tensor(xte, dtype=torch.float32).permute(0, 3, 1, 2)
     return nets.Split((x - mu) / sd, torch.as_tensor(ytr, dtype=torch.int64), (xt - mu) / sd,
-                 torch.as_tensor(yte, dtype=torch.int64))
+                      torch.as_tensor(yte, dtype=torch.int64))
 
 
 def mnist10k_split(images, labels, seed: int, cfg: dict = CONFIG) -> nets.Split:

@@ -338,7 +338,7 @@ def e2e_vs_real(problem: ln.Problem, p: int, seed: int, config: dict = CONFIG,
     lr_e = [math.log10(c["lr"])]
     # depth 1 from w0 is plain GD; deeper nets start from balanced factors of the same w0
     real = ln.train_grid(problem, p, [seed], [1] + depths, lr_e, c["steps"], lstar=0.0,
-                      config=config, init=lambda s, N: ln.balanced_factors(w0, N))
+                         config=config, init=lambda s, N: ln.balanced_factors(w0, N))
     e2e = train_e2e(problem, p, w0, depths, c["lr"], c["steps"], dtype=config["dtype"],
                     config=config, drop_projection=drop_projection)
     return {"steps": real.steps, "real": real.loss[0, 1:, 0], "e2e": e2e,

@@ -82,7 +82,7 @@ def fit(seeds, hidden: int, features: int = 64, lr: float = CONFIG["lr"],
     images by default): its errors per seed."""
     X, Y, Xte, Yte = split(seeds, n_train, features, n_test)
     p = mlp.train([mlp.init(s, hidden, features) for s in seeds], X, Y, CONFIG["steps"],
-                 X.shape[1], optim.adam(lr), seeds, variant)
+                  X.shape[1], optim.adam(lr), seeds, variant)
     return errors(p, X, Y, Xte, Yte)
 
 
@@ -190,8 +190,8 @@ def memorization(seeds, steps: int = CONFIG["memorize_steps"], cfg: dict = CONFI
     for labels_name, labels in (("true", Y), ("random", noise)):
         for name, variant in (("plain", None), ("dropout", {"keep": cfg["keep"]})):
             p = mlp.train([mlp.init(s, cfg["wide"]) for s in seeds], X, labels,
-                         steps, cfg["memorize_n"], optim.adam(cfg["memorize_lr"]), seeds,
-                         variant)
+                          steps, cfg["memorize_n"], optim.adam(cfg["memorize_lr"]), seeds,
+                          variant)
             out[f"{name}, {labels_name} labels"] = mlp.accuracy(p, X, labels)
     return out
 
@@ -226,7 +226,7 @@ def coadaptation(seeds, cfg: dict = CONFIG, masks: int = 20) -> dict:
     out = {}
     for name, (offset, variant) in models.items():
         p = mlp.train([mlp.init(s + offset, cfg["wide"]) for s in seeds], X, Y, cfg["steps"],
-                     X.shape[1], optim.adam(cfg["lr"]), seeds, variant)
+                      X.shape[1], optim.adam(cfg["lr"]), seeds, variant)
         intact = mlp.accuracy(p, Xte, Yte)
         out[name] = intact - ablated_accuracy(p, Xte, Yte, cfg["keep"], masks, seeds[0])
         out[name + " intact"] = intact

@@ -106,7 +106,7 @@ def early_stopping_experiment(seeds, cfg: dict = CONFIG["early_stopping"]) -> di
         log["test_acc"].append(mlp.accuracy(p, Xte, Yte))
 
     mlp.train([mlp.init(s) for s in seeds], X, Y, cfg["epochs"], cfg["batch"], optim.adam(cfg["lr"]),
-          seeds, on_epoch=on_epoch)
+              seeds, on_epoch=on_epoch)
     return {k: np.array(v).T for k, v in log.items()}              # (seeds, epochs)
 
 
@@ -118,7 +118,7 @@ def more_data_experiment(seeds, cfg: dict = CONFIG["more_data"]) -> dict:
     for n in cfg["sizes"]:
         X, Y, Xte, Yte = mlp.stacked_digits(seeds, n)
         p = mlp.train([mlp.init(s) for s in seeds], X, Y, cfg["steps"], n, optim.adam(cfg["lr"]),
-                  seeds)
+                      seeds)
         gaps[n] = mlp.accuracy(p, X, Y) - mlp.accuracy(p, Xte, Yte)
     return gaps
 
@@ -206,7 +206,7 @@ def small_data_variants(seeds, names=None, cfg: dict = CONFIG, steps: int | None
         variant, small, hidden = table[name]
         epochs = c["small_batch_epochs"] if small else c["epochs"]
         p = mlp.train([mlp.init(s, hidden) for s in seeds], X, Y, round(epochs * scale),
-                  small or batch or c["n_train"], opt, seeds, {**variant, **(decay or {})})
+                      small or batch or c["n_train"], opt, seeds, {**variant, **(decay or {})})
         out[name] = mlp.accuracy(p, Xte, Yte)
         out[name + " train"] = mlp.accuracy(p, X, Y)
     return out
@@ -240,8 +240,8 @@ def snapshot_experiment(seeds, cfg: dict = CONFIG["snapshots"]) -> dict:
 
     variant = {"weight_decay": cfg["weight_decay"]} if cfg.get("weight_decay") else None
     p = mlp.train([mlp.init(s) for s in seeds], X, Y, cfg["cycles"] * cfg["epochs_per_cycle"],
-              cfg["batch"], optim.sgd(lr, momentum=0.9, nesterov=cfg.get("nesterov", False)),
-              seeds, variant, on_epoch=on_epoch)
+                  cfg["batch"], optim.sgd(lr, momentum=0.9, nesterov=cfg.get("nesterov", False)),
+                  seeds, variant, on_epoch=on_epoch)
     rows = torch.arange(len(seeds))[:, None]
     nll = lambda prob: (-torch.log(prob[rows, torch.arange(Yte.shape[1]), Yte] + 1e-12)  # noqa
                         ).mean(1).numpy()

@@ -42,6 +42,6 @@ def test_mixup_training_does_not_depend_on_the_global_random_state():
         torch.manual_seed(global_seed)
         np.random.seed(global_seed)
         p = mlp.train([mlp.init(0, hidden=8)], X[None], y[None], epochs=2, batch=16,
-                     opt=optim.sgd(0.1), seed=0, variant={"mixup": 0.2})
+                      opt=optim.sgd(0.1), seed=0, variant={"mixup": 0.2})
         runs.append(p["w1"])
     assert torch.equal(*runs)
