@@ -23,12 +23,12 @@ import torch
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
                                     seed_range, theory, tried)
 from reproductions import adaptive_definitions as ad
-from reproductions import document_rules as dr
+from reproductions import rule_runs as rr
 from reproductions import optimizers as optim
 
 N, S002 = "lecture notes 000/001", "slides 002"
 N_SEEDS = 20
-C = dr.CURVATURES
+C = rr.CURVATURES
 STIFF, FLAT = 100.0, 1.0
 B1 = 0.9
 CLAIMS = [
@@ -221,9 +221,9 @@ def seeds(seed):
     return seed_range(seed, N_SEEDS)
 
 
-def torch_gap(rule, make, curvatures=C, steps=dr.STEPS):
+def torch_gap(rule, make, curvatures=C, steps=rr.STEPS):
     """Relative gap between a rule and a torch.optim optimizer on a quadratic."""
-    return dr.relative_gap(ad.run_rule(rule, curvatures, steps),
+    return rr.relative_gap(ad.run_rule(rule, curvatures, steps),
                            ad.run_torch(make, curvatures, steps))
 
 
@@ -235,11 +235,11 @@ def test_adagrad_slows_the_stiff_coordinate_by_its_gradient_size(evidence):
     evidence.check("AdaGrad rate on x_1 / on x_2, curvatures 100 and 1", rates[0] / rates[1],
                    "in", (0.01 * (1 - 1e-9), 0.01 * (1 + 1e-9)),
                    theory(0.01, "a_2 / a_1: AdaGrad is invariant to each coordinate's scale"))
-    path = ad.run_rule(dr.reference(optim.adagrad(0.5, eps=0.0)), curvatures, 100)
+    path = ad.run_rule(rr.reference(optim.adagrad(0.5, eps=0.0)), curvatures, 100)
     evidence.check("AdaGrad (eps 0): max_t |x_1(t) - x_2(t)|", float(np.abs(path[:, 0] - path[:, 1])
                                                                .max()), "<=", 1e-12,
                    theory(0.0, "the same path"))
-    gd = ad.run_rule(dr.reference(optim.sgd(0.019)), curvatures, 100)
+    gd = ad.run_rule(rr.reference(optim.sgd(0.019)), curvatures, 100)
     evidence.check("gradient descent, lr 0.019: sign changes of x_1 in 100 steps",
                    ad.sign_changes(gd, 0), "==", 100, theory(100, "1 - 0.019 * 100 = -0.9"))
     evidence.check("AdaGrad, lr 0.5: sign changes of x_1", ad.sign_changes(path, 0), "==", 0)
@@ -413,12 +413,12 @@ def test_without_eps_an_ignored_coordinate_gives_nan(evidence):
 @pytest.mark.part("notes-no-stabilizing-constant:reference-agrees")
 def test_with_eps_the_ignored_coordinate_stays_put(evidence):
     for name, (_, shared, make) in NO_EPS_RULES.items():
-        reference = ad.run_torch(make, WITH_IGNORED, dr.STEPS)
+        reference = ad.run_torch(make, WITH_IGNORED, rr.STEPS)
         evidence.check(f"torch {name}: max |ignored coordinate - 1|, finite everywhere",
                        float(np.abs(reference[:, -1] - 1).max())
                        if np.isfinite(reference).all() else math.inf, "==", 0.0)
-        evidence.check(f"gap, shared {name} vs torch", dr.relative_gap(
-            ad.run_rule(dr.reference(shared), WITH_IGNORED, dr.STEPS), reference), "<", 1e-12)
+        evidence.check(f"gap, shared {name} vs torch", rr.relative_gap(
+            ad.run_rule(rr.reference(shared), WITH_IGNORED, rr.STEPS), reference), "<", 1e-12)
 
 
 def torch_adam_gap(rule, lr=0.01):
@@ -444,7 +444,7 @@ def test_torch_adams_second_moment_is_the_outer_products_diagonal(seed, evidence
     evidence.check("max_t |exp_avg_sq - diag(averaged g g^T)| / max diag", worst, "<=", 1e-12,
                    theory(0.0, "the diagonal of an outer product is the element-wise square"))
     evidence.check("gap, shared Adam vs torch.optim.Adam (lr 0.01)",
-                   torch_adam_gap(dr.reference(optim.adam(0.01))), "<", 1e-12)
+                   torch_adam_gap(rr.reference(optim.adam(0.01))), "<", 1e-12)
 
 
 @pytest.mark.part("notes-adam-not-nesterov:document-differs")
@@ -465,7 +465,7 @@ def test_our_nadam_is_torchs_and_the_shared_adam_too(evidence):
     evidence.check("gap, our NAdam vs torch.optim.NAdam (constant momentum)", nadam_gap(), "<",
                    1e-12)
     evidence.check("gap, shared Adam vs torch.optim.Adam (lr 0.01)",
-                   torch_adam_gap(dr.reference(optim.adam(0.01))), "<", 1e-12)
+                   torch_adam_gap(rr.reference(optim.adam(0.01))), "<", 1e-12)
 
 
 @pytest.mark.part("slides-adagrad-diagonal-of-inverse:document-differs")
@@ -524,12 +524,12 @@ class Scheduled:
 @pytest.mark.part("slides-adadelta-sum:reference-agrees")
 def test_shared_adadelta_follows_torch(evidence):
     evidence.check("gap, shared Adadelta vs torch.optim.Adadelta",
-                   torch_gap(dr.reference(optim.adadelta()), lambda p: torch.optim.Adadelta(p)),
+                   torch_gap(rr.reference(optim.adadelta()), lambda p: torch.optim.Adadelta(p)),
                    "<", 1e-12)
     schedule = optim.inverse_sqrt(1.0)
     evidence.check("gap, shared Adadelta vs torch.optim.Adadelta, both with the step size "
                    "1/sqrt(t) (the shared rule counts its steps from 1)",
-                   torch_gap(dr.reference(optim.adadelta(schedule)),
+                   torch_gap(rr.reference(optim.adadelta(schedule)),
                              lambda p: Scheduled(torch.optim.Adadelta(p, lr=1.0), schedule)),
                    "<", 1e-12, theory(0.0, "the same update rule and step sizes"))
 
@@ -594,4 +594,4 @@ def test_the_shared_adaptive_rules_follow_torch(evidence):
              "Adadelta": (optim.adadelta(), lambda p: torch.optim.Adadelta(p))}
     for name, (ours, theirs) in pairs.items():
         evidence.check(f"gap, shared {name} vs torch.optim.{name}",
-                       torch_gap(dr.reference(ours), theirs), "<", 1e-12)
+                       torch_gap(rr.reference(ours), theirs), "<", 1e-12)

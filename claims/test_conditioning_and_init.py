@@ -94,7 +94,8 @@ CLAIMS = [
                  "Nesterov, Introductory Lectures on Convex Optimization (2004), §1.2.3"],
      "parts": [
          part("condition-number-closed-form", "effect", f"For rho in {RHOS} the features "
-              "have sample variances 1 and correlation rho (1e-10), the Hessian's condition number equals (1 + rho) / (1 - rho) to 1e-10 (relative), and gradient "
+              "have sample variances 1 and correlation rho (1e-10), the Hessian's condition "
+              "number equals (1 + rho) / (1 - rho) to 1e-10 (relative), and gradient "
               f"descent at lr 2 / (mu + L) reaches {TOLERANCE:g} of ||w*|| in exactly "
               "ceil(ln(tol) / ln((kappa - 1)/(kappa + 1))) steps (132 and 1375; within one step "
               "for round-off) on every seed.", f"{S002}, 'Motivation', item 2",

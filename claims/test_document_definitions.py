@@ -107,7 +107,8 @@ CLAIMS = [
               judges=("slides003-inverted-dropout-no-rescaling",)),
          part("mask-only-needs-rescaling", "control", "The mask alone has mean (1 - rate) x "
               "(within 5 standard errors, at rate 0.5 and 0.2, where rate and 1 - rate differ): "
-              "without the 1/keep factor test time would need the rescaling.", "Srivastava et al., JMLR 2014 (the original convention)"),
+              "without the 1/keep factor test time would need the rescaling.",
+              "Srivastava et al., JMLR 2014 (the original convention)"),
      ]},
     {**discrepancy("slides-dropout-rule-on-keras", "The slides teach multiplying the weights by p "
                 "at test time, then apply dropout with Keras' inverted Dropout layer",

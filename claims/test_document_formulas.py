@@ -25,6 +25,7 @@ import torch
 
 from optclaims_report.claim import discrepancy, known_non_reproduction, reading, seed_range, theory
 from reproductions import document_rules as dr
+from reproductions import rule_runs as rr
 from reproductions import optimizers as optim
 from reproductions import quadratics as q
 
@@ -160,7 +161,7 @@ for _claim in CLAIMS:
                     "gradients of size 1", "holds", "paper", "default tier, seed-free"),
         ]
 
-STEPS = dr.STEPS
+STEPS = rr.STEPS
 STEP_GRADS = torch.randn(60, 4, generator=torch.Generator().manual_seed(2024),
                          dtype=torch.float64)   # a fixed gradient sequence for the kernel checks
 
@@ -175,22 +176,22 @@ def first_step_finite(traj):
 
 
 def torch_adam(scale=1.0):
-    return dr.torch_trajectory(lambda p: torch.optim.Adam(p, lr=0.01), scale=scale)
+    return rr.torch_trajectory(lambda p: torch.optim.Adam(p, lr=0.01), scale=scale)
 
 
 # --- AdaGrad, notes eq. (1) -----------------------------------------------------------------------
 @pytest.mark.part("notes-adagrad-sum:document-differs")
 def test_notes_adagrad_first_step_divides_by_an_empty_sum(evidence):
-    lit = dr.trajectory(dr.adagrad_notes_literal(0.1))
+    lit = rr.trajectory(dr.adagrad_notes_literal(0.1))
     evidence.check("the notes' AdaGrad, lr 0.1: is the first step finite (1 = yes)",
                    int(first_step_finite(lit)), "==", 0, theory(0, "sum over an empty range"))
 
 
 @pytest.mark.part("notes-adagrad-sum:reference-agrees")
 def test_shared_adagrad_follows_torch(evidence):
-    ref = dr.trajectory(dr.reference(optim.adagrad(0.1, eps=0.0)))
-    tor = dr.torch_trajectory(lambda p: torch.optim.Adagrad(p, lr=0.1, eps=0.0))
-    evidence.check("gap, shared AdaGrad vs torch.optim.Adagrad", dr.relative_gap(ref, tor), "<",
+    ref = rr.trajectory(rr.reference(optim.adagrad(0.1, eps=0.0)))
+    tor = rr.torch_trajectory(lambda p: torch.optim.Adagrad(p, lr=0.1, eps=0.0))
+    evidence.check("gap, shared AdaGrad vs torch.optim.Adagrad", rr.relative_gap(ref, tor), "<",
                    1e-12)
     lit = dr.literal_steps(dr.adagrad_notes_literal(0.1), STEP_GRADS)
     evidence.check("the notes' AdaGrad: literal recursion vs eq. (1) written out, steps 2-60",
@@ -209,7 +210,7 @@ def jump_steps(rho: float, lr: float = 1.0) -> tuple[float, float, int]:
     G = torch.ones(t, 1, dtype=torch.float64)
     G[-1] = JUMP["c"]
     notes = dr.literal_steps(dr.rmsprop_notes_literal(lr * math.sqrt(rho / (1 - rho)), rho), G)
-    ref = dr.literal_steps(dr.reference(optim.rmsprop(lr, alpha=rho, eps=0.0)), G)
+    ref = dr.literal_steps(rr.reference(optim.rmsprop(lr, alpha=rho, eps=0.0)), G)
     return float(-notes[-1, 0]), float(-ref[-1, 0]), t
 
 
@@ -218,7 +219,7 @@ def test_notes_rmsprop_leaves_the_current_gradient_out(evidence):
     """Without (1 - rho) and with rho^(t - tau) for rho^(t - 1 - tau) the notes' sum is
     rho / (1 - rho) times the usual average v_(t-1): a learning-rate convention, checked exactly
     and then set aside; what remains is the average stopping at t - 1."""
-    lit = dr.trajectory(dr.rmsprop_notes_literal(0.01, 0.9))
+    lit = rr.trajectory(dr.rmsprop_notes_literal(0.01, 0.9))
     evidence.check("the notes' RMSProp, lr 0.01: is the first step finite (1 = yes)",
                    int(first_step_finite(lit)), "==", 0, theory(0, "g_t left out of the sum"))
     for rho in (0.9, 0.99):
@@ -247,9 +248,9 @@ def test_notes_rmsprop_leaves_the_current_gradient_out(evidence):
 
 @pytest.mark.part("notes-rmsprop-weights:reference-agrees")
 def test_shared_rmsprop_follows_torch(evidence):
-    ref = dr.trajectory(dr.reference(optim.rmsprop(0.01, alpha=0.9)))
-    tor = dr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8))
-    evidence.check("gap, shared RMSProp vs torch.optim.RMSprop", dr.relative_gap(ref, tor), "<",
+    ref = rr.trajectory(rr.reference(optim.rmsprop(0.01, alpha=0.9)))
+    tor = rr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-8))
+    evidence.check("gap, shared RMSProp vs torch.optim.RMSprop", rr.relative_gap(ref, tor), "<",
                    1e-12)
     for rho in (0.9, 0.99):
         lit = dr.literal_steps(dr.rmsprop_notes_literal(0.1, rho), STEP_GRADS)
@@ -263,10 +264,10 @@ def test_shared_rmsprop_follows_torch(evidence):
 @pytest.mark.part("notes000-adam-bias-correction:document-differs")
 def test_notes000_adam_parts_from_the_reference(evidence):
     evidence.check("gap, notes 000's Adam vs torch.optim.Adam (lr 0.01)",
-                   dr.relative_gap(dr.trajectory(dr.adam_notes000_literal(0.01)), torch_adam()),
+                   rr.relative_gap(rr.trajectory(dr.adam_notes000_literal(0.01)), torch_adam()),
                    ">", 0.5)
     g = torch.ones(1, dtype=torch.float64)
-    lit, ref = dr.adam_notes000_literal(1.0), dr.reference(optim.adam(1.0, eps=0.0))
+    lit, ref = dr.adam_notes000_literal(1.0), rr.reference(optim.adam(1.0, eps=0.0))
     s1 = s2 = None
     for t in range(1, 200):
         u1, s1 = lit(g, s1, t)
@@ -278,7 +279,7 @@ def test_notes000_adam_parts_from_the_reference(evidence):
 @pytest.mark.part("notes000-adam-bias-correction:reference-agrees")
 def test_shared_adam_follows_torch(evidence):
     evidence.check("gap, shared Adam vs torch.optim.Adam (lr 0.01)",
-                   dr.relative_gap(dr.trajectory(dr.reference(optim.adam(0.01))), torch_adam()),
+                   rr.relative_gap(rr.trajectory(rr.reference(optim.adam(0.01))), torch_adam()),
                    "<", 1e-12)
     evidence.check("notes 000's Adam: literal recursion vs Fig. 5 written out as moment sums",
                    steps_gap(dr.literal_steps(dr.adam_notes000_literal(0.01), STEP_GRADS),
@@ -288,20 +289,20 @@ def test_shared_adam_follows_torch(evidence):
 @pytest.mark.part("notes001-adam-printing:document-differs")
 def test_notes001_adam_parts_from_the_reference(evidence):
     evidence.check("gap, notes 001's Adam (stray r, delta inside the root) vs torch.optim.Adam",
-                   dr.relative_gap(dr.trajectory(dr.adam_notes001_literal(0.01)), torch_adam()),
+                   rr.relative_gap(rr.trajectory(dr.adam_notes001_literal(0.01)), torch_adam()),
                    ">", 0.3)
     evidence.check("gradients of size 1: gap with delta inside the root only",
-                   dr.relative_gap(dr.trajectory(dr.adam_notes001_delta_only(0.01)),
+                   rr.relative_gap(rr.trajectory(dr.adam_notes001_delta_only(0.01)),
                                    torch_adam()), "<", 1e-5)
     evidence.check("gradients of size 1e-6: gap with delta inside the root only",
-                   dr.relative_gap(dr.trajectory(dr.adam_notes001_delta_only(0.01), scale=1e-6),
+                   rr.relative_gap(rr.trajectory(dr.adam_notes001_delta_only(0.01), scale=1e-6),
                                    torch_adam(1e-6)), ">", 0.5)
 
 
 @pytest.mark.part("notes001-adam-printing:reference-agrees")
 def test_shared_adam_follows_torch_at_small_gradients(evidence):
     evidence.check("gradients of size 1e-6: gap, shared Adam vs torch.optim.Adam",
-                   dr.relative_gap(dr.trajectory(dr.reference(optim.adam(0.01)), scale=1e-6),
+                   rr.relative_gap(rr.trajectory(rr.reference(optim.adam(0.01)), scale=1e-6),
                                    torch_adam(1e-6)), "<", 1e-9)
     for variant, rule in (("notes001", dr.adam_notes001_literal),
                           ("delta_only", dr.adam_notes001_delta_only)):
@@ -313,9 +314,9 @@ def test_shared_adam_follows_torch_at_small_gradients(evidence):
 # --- slides 002, Algorithm 4 ----------------------------------------------------------------------
 @pytest.mark.part("slides-momentum-unused-lr:document-differs")
 def test_algorithm_4_ignores_its_learning_rate(evidence):
-    at_001 = dr.trajectory(dr.momentum_alg4_literal(0.01, 0.9))
-    at_01 = dr.trajectory(dr.momentum_alg4_literal(0.1, 0.9))
-    tor = dr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
+    at_001 = rr.trajectory(dr.momentum_alg4_literal(0.01, 0.9))
+    at_01 = rr.trajectory(dr.momentum_alg4_literal(0.1, 0.9))
+    tor = rr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
     with np.errstate(invalid="ignore", over="ignore"):
         same = float(np.nanmax(np.abs(at_001 - at_01))) if np.isfinite(at_001).any() else 0.0
     evidence.check("max |x_t(epsilon = 0.01) - x_t(epsilon = 0.1)|, Algorithm 4 as printed",
@@ -329,9 +330,9 @@ def test_algorithm_4_ignores_its_learning_rate(evidence):
 
 @pytest.mark.part("slides-momentum-unused-lr:reference-agrees")
 def test_algorithm_4_with_its_learning_rate_is_torchs_momentum(evidence):
-    tor = dr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
+    tor = rr.torch_trajectory(lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9))
     evidence.check("gap, Algorithm 4 with epsilon in the update vs torch.optim.SGD(momentum)",
-                   dr.relative_gap(dr.trajectory(dr.momentum_alg4_with_lr(0.01, 0.9)), tor),
+                   rr.relative_gap(rr.trajectory(dr.momentum_alg4_with_lr(0.01, 0.9)), tor),
                    "<", 1e-12)
     for lr, rule in ((None, dr.momentum_alg4_literal(0.01, 0.9)),
                      (0.01, dr.momentum_alg4_with_lr(0.01, 0.9))):
@@ -410,7 +411,7 @@ def test_the_variance_of_a_mean_is_sigma2_over_n(variances, evidence):
 
 # --- slides 002, RMSprop eq. (6) and Adadelta eq. (7) ---------------------------------------------
 def torch_rmsprop(scale):
-    return dr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, eps=1e-8),
+    return rr.torch_trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, eps=1e-8),
                                scale=scale)
 
 
@@ -433,9 +434,9 @@ def test_slides_rmsprop_is_rmsprop_with_eps_inside_the_root(evidence):
                          "does not hold", "document")
         evidence.record(f"gradients of size {scale:g}: gap on the test quadratic, eq. (6) with "
                         "RMS = E[g^2] + eps vs torch.optim.RMSprop (eps outside the root)",
-                        dr.relative_gap(dr.trajectory(dr.rmsprop_slides_literal(0.01),
+                        rr.relative_gap(rr.trajectory(dr.rmsprop_slides_literal(0.01),
                                                       scale=scale), torch_rmsprop(scale)))
-    zeiler = dr.relative_gap(dr.trajectory(dr.rmsprop_slides_literal(0.01, definition="zeiler")),
+    zeiler = rr.relative_gap(rr.trajectory(dr.rmsprop_slides_literal(0.01, definition="zeiler")),
                              torch_rmsprop(1.0))
     evidence.record("RMS = sqrt(E[g^2] + eps) (Zeiler's): gap on the test quadratic to "
                     "torch.optim.RMSprop, gradients of size 1 (a root of a root)", zeiler)
@@ -446,7 +447,7 @@ def test_slides_rmsprop_is_rmsprop_with_eps_inside_the_root(evidence):
 @pytest.mark.part("slides-rmsprop-epsilon:reference-agrees")
 def test_shared_rmsprop_follows_torch_at_small_gradients(evidence):
     evidence.check("gradients of size 1e-6: gap, shared RMSProp vs torch.optim.RMSprop",
-                   dr.relative_gap(dr.trajectory(dr.reference(optim.rmsprop(0.01)), scale=1e-6),
+                   rr.relative_gap(rr.trajectory(rr.reference(optim.rmsprop(0.01)), scale=1e-6),
                                    torch_rmsprop(1e-6)), "<", 1e-9)
     for definition in dr.RMS_DEFINITIONS:
         evidence.check(f"eq. (6), RMS by the {definition} definition: literal recursion vs the "
@@ -458,7 +459,7 @@ def test_shared_rmsprop_follows_torch_at_small_gradients(evidence):
 
 
 def torch_adadelta(scale):
-    return dr.torch_trajectory(lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6),
+    return rr.torch_trajectory(lambda p: torch.optim.Adadelta(p, lr=1.0, rho=0.9, eps=1e-6),
                                scale=scale)
 
 
@@ -467,7 +468,7 @@ def test_slides_adadelta_parts_from_the_reference(evidence):
     eps, rho = 1e-6, 0.9
     for definition in dr.RMS_DEFINITIONS:
         for scale in (0.01, 1.0):
-            gap = dr.relative_gap(dr.trajectory(dr.adadelta_slides_literal(
+            gap = rr.relative_gap(rr.trajectory(dr.adadelta_slides_literal(
                 definition=definition), scale=scale), torch_adadelta(scale))
             evidence.check(f"RMS by the {definition} definition, gradients of size {scale:g}: "
                            "gap, slides' Adadelta vs torch.optim.Adadelta", gap, ">", 0.3)
@@ -475,8 +476,8 @@ def test_slides_adadelta_parts_from_the_reference(evidence):
                              f"gradients of size {scale:g}", gap, "holds" if gap > 0.3 else
                              "does not hold", "document" if definition == "slides" else "paper")
     # The first step under the slides' definition, against Zeiler's, in closed form.
-    g = dr.quadratic_grad()(torch.ones(10, dtype=torch.float64))
-    ours = dr.trajectory(dr.adadelta_slides_literal(definition="slides"), steps=1)
+    g = rr.quadratic_grad()(torch.ones(10, dtype=torch.float64))
+    ours = rr.trajectory(dr.adadelta_slides_literal(definition="slides"), steps=1)
     ref = torch_adadelta(1.0)[:2]
     expected = math.sqrt(eps) * ((1 - rho) * g ** 2 + eps).sqrt() / (
         (1 - rho) * g ** 2 + 2 * eps).sqrt()
@@ -492,7 +493,7 @@ def test_shared_adadelta_follows_torch(evidence):
     for scale in (0.01, 1.0):
         evidence.check(f"gradients of size {scale:g}: gap, shared AdaDelta vs "
                        "torch.optim.Adadelta",
-                       dr.relative_gap(dr.trajectory(dr.reference(optim.adadelta(1.0)),
+                       rr.relative_gap(rr.trajectory(rr.reference(optim.adadelta(1.0)),
                                                      scale=scale), torch_adadelta(scale)),
                        "<", 1e-12)
     for definition in dr.RMS_DEFINITIONS:

@@ -38,7 +38,7 @@ import torch
 from optclaims_report.claim import (discrepancy, known_non_reproduction, measured, part, reading,
                                     seed_range, theory, tried)
 from optclaims_report.evidence import seed_interval
-from reproductions import document_rules as dr
+from reproductions import rule_runs as rr
 from reproductions import depth_acceleration as da
 from reproductions import linear_nets as ln
 from reproductions import slides003_experiments as s3
@@ -65,9 +65,9 @@ CLAIMS = [
               "than 20% off the net's loss (l4; 10% on l2).", "our control"),
          part("exp1-kernels", "precondition", "The kernels the runs rely on compute what they "
               "stand for: the l_p gradient (lp_fns) and the depth-2 factor gradients "
-              "(linear_nets.wide_factor_grads) equal autograd's, and the batched emulate (the rule's "
-              "step linear_nets.e2e_step_single) follows the slides' emulate as printed (autograd "
-              "gradient, one start at a time).", "our protocol (hand-derived kernels)"),
+              "(linear_nets.wide_factor_grads) equal autograd's, and the batched emulate (the "
+              "rule's step linear_nets.e2e_step_single) follows the slides' emulate as printed "
+              "(autograd gradient, one start at a time).", "our protocol (hand-derived kernels)"),
          part("from-slides-init", "scope", "At Experiment 1's own setting (the ethanol rows, "
               "l2, lr 0.001, 200,000 iterations, every weight N(0, 0.01^2)) the rule run from "
               "each net's end-to-end start draws the net's loss curve on the slides' figure "
@@ -180,8 +180,8 @@ CLAIMS = [
          part("lr-grids-bracket", "precondition", "Every method's best lr lies inside its grid "
               "on at least 90% of seeds.", "our protocol (each method tuned)"),
          part("exp3-kernels", "precondition", "The kernels the runs rely on compute what they "
-              "stand for: the width-1 chains' factor gradients (linear_nets.factor_grads) and the l4 "
-              "gradient (lp_fns) equal autograd's; the shared AdaDelta with Keras' constants is "
+              "stand for: the width-1 chains' factor gradients (linear_nets.factor_grads) and the "
+              "l4 gradient (lp_fns) equal autograd's; the shared AdaDelta with Keras' constants is "
               "Keras 2's Adadelta written out (to 1e-12) and the shared Adam with Keras' "
               "constants Keras 2's Adam (within eps / (sqrt(1 - b2) |g|): Keras adds eps to "
               "sqrt(v), not to sqrt(v / (1 - b2^t))); float32 steps give float64's "
@@ -527,9 +527,9 @@ def test_experiment_1_kernels_match_autograd_and_the_printed_emulate(seed, evide
     w0 = rng.normal(0.0, 0.1, Xs.shape[2])
     printed = s3.emulate_slides_naive(Xs[0], ys[0], 4, w0, 2, E1["lr"], 50)
     batched = s3.emulate(Xs[:1], ys[:1], 4, w0[None], 2, E1["lr"], 50)[0, :50]
-    evidence.check("emulate (batched, linear_nets.e2e_step_single) vs the slides' emulate as printed, 50 "
-                   "steps at lr 0.02: max relative loss difference", max_rel(batched, printed),
-                   "<", 1e-10, theory(0.0, "the same rule"))
+    evidence.check("emulate (batched, linear_nets.e2e_step_single) vs the slides' emulate as "
+                   "printed, 50 steps at lr 0.02: max relative loss difference",
+                   max_rel(batched, printed), "<", 1e-10, theory(0.0, "the same rule"))
     q = problems[0]
     W = rng.normal(0.0, 0.3, (4, Xs.shape[2]))
     evidence.check("l2 loss from X^T X / m (gram_l2) vs over the rows: max relative error",
@@ -800,20 +800,20 @@ def test_experiment_3_kernels_match_autograd_and_keras(seed, evidence):
                    theory(0.0, "the same derivative, computed two ways"))
     for scale in (1.0, 1e-3):
         for lr in (1.0, 5e-4):
-            ours = dr.trajectory(dr.reference(s3.keras_optimizer("adadelta", lr)), scale=scale)
-            ref = dr.trajectory(s3.keras2_adadelta_step(lr), scale=scale)
+            ours = rr.trajectory(rr.reference(s3.keras_optimizer("adadelta", lr)), scale=scale)
+            ref = rr.trajectory(s3.keras2_adadelta_step(lr), scale=scale)
             evidence.check(f"AdaDelta with Keras' constants vs Keras 2's update written out, lr "
                            f"{lr}, gradient scale {scale}: trajectory gap",
-                           dr.relative_gap(ours, ref), "<", 1e-12, theory(0.0, "the same rule"))
+                           rr.relative_gap(ours, ref), "<", 1e-12, theory(0.0, "the same rule"))
         for lr in (5e-4, 1e-3):
-            ours = dr.trajectory(dr.reference(s3.keras_optimizer("adam", lr)), scale=scale)
-            ref = dr.trajectory(s3.keras2_adam_step(lr), scale=scale)
+            ours = rr.trajectory(rr.reference(s3.keras_optimizer("adam", lr)), scale=scale)
+            ref = rr.trajectory(s3.keras2_adam_step(lr), scale=scale)
             # Keras adds eps to sqrt(v), torch to sqrt(v / (1 - b2^t)): the first step differs
             # by eps / (sqrt(1 - b2) |g|) relatively, and less as t grows.
             first_step = s3.KERAS["eps"] / (math.sqrt(1 - 0.999) * scale)
             evidence.check(f"Adam with Keras' constants vs Keras 2's Adam written out, lr {lr}, "
                            f"gradient scale {scale}: trajectory gap (eps placement)",
-                           dr.relative_gap(ours, ref), "<", first_step,
+                           rr.relative_gap(ours, ref), "<", first_step,
                            theory(first_step, "eps / (sqrt(1 - b2) |g|) at the first step"))
 
 
@@ -1017,10 +1017,10 @@ def test_shared_keras_adadelta_follows_torch_and_tuned_beats_depth_3(exp3, seeds
     _, sub = exp3
     evidence.seeds(seeds3)
     for lr in (1.0, 5e-4):
-        ours = dr.trajectory(dr.reference(s3.keras_optimizer("adadelta", lr)))
-        ref = dr.trajectory(s3.keras2_adadelta_step(lr))
+        ours = rr.trajectory(rr.reference(s3.keras_optimizer("adadelta", lr)))
+        ref = rr.trajectory(s3.keras2_adadelta_step(lr))
         evidence.check(f"gap at lr {lr}, shared AdaDelta (rho 0.95, eps 1e-7) vs Keras 2's "
-                       "Adadelta update written out", dr.relative_gap(ours, ref), "<", 1e-12,
+                       "Adadelta update written out", rr.relative_gap(ours, ref), "<", 1e-12,
                        theory(0.0, "the same rule"))
     evidence.check_seeds("tuned AdaDelta / depth-3 GD suboptimality", sub["adadelta1"] /
                          sub["gd3"], "median", "<", 1.0, seeds=seeds3,

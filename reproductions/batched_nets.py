@@ -59,7 +59,8 @@ def standardized(s: Split) -> Split:
 def mnist_split(images: np.ndarray, labels: np.ndarray, seed: int, per_class: int = 500,
                 n_train: int = 4000) -> Split:
     """A class-balanced subset of the MNIST images (``mnist_subset``: ``per_class`` a class),
-    pixels / 255, split ``n_train`` / the rest (stratified), both fixed by ``seed``, standardized (``standardized``)."""
+    pixels / 255, split ``n_train`` / the rest (stratified), both fixed by ``seed``,
+    standardized (``standardized``)."""
     sub = mnist_subset(images, labels, per_class, seed)
     x = torch.tensor(images[sub], dtype=torch.float32)[:, None]
     y = torch.tensor(labels[sub], dtype=torch.int64)

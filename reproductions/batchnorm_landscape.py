@@ -17,10 +17,10 @@ network of width 20 on Gaussian data. Hyperparameters are in ``CONFIG``, each wi
 How it runs: every network has a leading model dimension (``reproductions.models``), so all
 seeds, learning rates and variants (plain / BN / noisy BN / ℓ1 / ℓ∞) of one architecture train
 as one batch of independent models (the data splits, per-model minibatches, gradients and
-full-batch evaluation of such a batch are ``reproductions.batched_nets``). The update is the shared pure ``reproductions.optimizers.sgd``
-applied to the stacked parameter tensors, with a per-model learning rate. The landscape probe
-measures every model at one step size after another (``landscape_probe``), and the ICS
-measurement stacks one copy per layer.
+full-batch evaluation of such a batch are ``reproductions.batched_nets``). The update is the
+shared pure ``reproductions.optimizers.sgd`` applied to the stacked parameter tensors, with a
+per-model learning rate. The landscape probe measures every model at one step size after
+another (``landscape_probe``), and the ICS measurement stacks one copy per layer.
 ``train_reference`` is the naive per-seed baseline: one ``torch.nn`` network with
 ``nn.BatchNorm`` and ``torch.optim.SGD``, sharing no forward or update code with ``train``.
 
@@ -449,10 +449,11 @@ def failed(loss: np.ndarray, cfg: dict = CONFIG) -> np.ndarray:
 # --- the kernels against torch.nn and autograd ---------------------------------------------------
 # Each claim that relies on a hand-written kernel (the batched nets, the normalization variants,
 # noisy BN, the landscape probe, the ICS measurement, the full-batch evaluation) checks it with
-# these functions and those of ``batched_nets``, against a torch.nn rebuild of each model (``models.to_torch``: nn.Conv2d /
-# nn.Linear, nn.BatchNorm in train mode, its own autograd graph) or a closed form. The kernels
-# are dtype-generic; the checks run them in float64, where rounding cannot flip a ReLU between
-# the two computations (in float32 one flip moved an MLP's effective beta by 2e-3, seed 100).
+# these functions and those of ``batched_nets``, against a torch.nn rebuild of each model
+# (``models.to_torch``: nn.Conv2d / nn.Linear, nn.BatchNorm in train mode, its own autograd
+# graph) or a closed form. The kernels are dtype-generic; the checks run them in float64, where
+# rounding cannot flip a ReLU between the two computations (in float32 one flip moved an MLP's
+# effective beta by 2e-3, seed 100).
 def _as_float32(value: float) -> float:
     """``value`` rounded to float32, as the trainer's and the probe's step-size tensors hold it."""
     return float(torch.tensor(value, dtype=torch.float32))

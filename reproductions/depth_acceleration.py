@@ -27,10 +27,10 @@ columns of one matrix, R = X W - y (m x C) and G = X^T R^3 / m (128 x C). For l2
 X^T X / m (128 x 128) and X^T y / m are needed. Depth-1 configurations carry their unused scalar
 factors frozen at 1. The problem, these gradients, the grid trainer and the end-to-end rule are
 the kit ``reproductions/linear_nets.py``; this module holds the claim's protocol (``CONFIG``),
-its runs, summaries and figures. The optimizers are those of ``reproductions/optimizers.py`` (element-wise,
-so the column axis is the grid). Configurations whose loss becomes non-finite or exceeds
-``CONFIG["diverged"]`` times L(0) are dropped from the batch and count as +inf (the paper's
-"NaN counted as +inf"); the best lr per depth is chosen by final loss.
+its runs, summaries and figures. The optimizers are those of ``reproductions/optimizers.py``
+(element-wise, so the column axis is the grid). Configurations whose loss becomes non-finite
+or exceeds ``CONFIG["diverged"]`` times L(0) are dropped from the batch and count as +inf (the
+paper's "NaN counted as +inf"); the best lr per depth is chosen by final loss.
 
 Deviations from the paper, stated:
 - width 1 instead of the paper's hidden width (the end-to-end dynamics do not depend on it from
@@ -123,7 +123,7 @@ CONFIG = {
 }
 
 
-# --- the batched grid trainer under this claim's protocol ------------------------------------------
+# --- the batched grid trainer under this claim's protocol -----------------------------------------
 def train_grid(problem: ln.Problem, p: int, seeds, depths=CONFIG["depths"], lr_exponents=None,
                steps: int = CONFIG["steps"], optimizer="gd", dtype=CONFIG["dtype"],
                **options) -> ln.Grid:

@@ -165,7 +165,8 @@ def optimizer_of(spec: dict) -> tuple[optim.Optimizer, dict | None]:
     if spec["name"] == "adam":
         return optim.adam(spec["lr"]), None
     lr = (optim.cosine_restarts(spec["lr"], spec["period"]) if spec.get("period") else
-          optim.step_decay(spec["lr"], spec["milestones"]) if spec.get("milestones") else spec["lr"])
+          optim.step_decay(spec["lr"], spec["milestones"]) if spec.get("milestones") else
+          spec["lr"])
     wd = spec.get("weight_decay", 0.0)
     return (optim.sgd(lr, momentum=spec.get("momentum", 0.0), nesterov=spec.get("nesterov",
                                                                                   False)),

@@ -14,16 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import rule_runs
 from . import softmax_regression
-
-# The test problem and the runs of a rule on it: ``reproductions.rule_runs`` (names kept here, so
-# that ``document_rules.trajectory`` and the others read as before).
-CURVATURES, STEPS = rule_runs.CURVATURES, rule_runs.STEPS
-quadratic_grad, trajectory, reference = (rule_runs.quadratic_grad, rule_runs.trajectory,
-                                         rule_runs.reference)
-torch_trajectory, relative_gap = rule_runs.torch_trajectory, rule_runs.relative_gap
-
 
 # --- lecture notes 000/001 §1.2 -----------------------------------------------------------------
 def adagrad_notes_literal(lr: float):

@@ -10,9 +10,9 @@ the exact quadratic model), §6.5 (Levenberg-Marquardt adjustment of lambda).
 
 CPU-scale reading, and how it departs from the paper:
 
-- the network: a 784-32-10 tanh MLP classifier (``CONFIG["hidden"]``) with softmax cross-entropy (the notes' setting
-  for the natural gradient: a classifier outputting P_theta(y|x)); MG15's MNIST run is a deep
-  autoencoder, far beyond this machine;
+- the network: a 784-32-10 tanh MLP classifier (``CONFIG["hidden"]``) with softmax
+  cross-entropy (the notes' setting for the natural gradient: a classifier outputting
+  P_theta(y|x)); MG15's MNIST run is a deep autoencoder, far beyond this machine;
 - the data: the only MNIST here is the 10,000-image test set, so a class-balanced subset of it
   is the training set (100 per class), and disjoint class-balanced subsets are the validation
   and test sets; pixels / 255, centred by the training mean;

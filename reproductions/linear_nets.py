@@ -306,7 +306,7 @@ def time_to_reach(grid: Grid, target: np.ndarray, s: int, j: int, k: int) -> flo
     return grid.steps[hit[0]] / grid.steps[-1] if len(hit) else math.inf
 
 
-# --- nets of any width -----------------------------------------------------------------------------
+# --- nets of any width ----------------------------------------------------------------------------
 def wide_factor_grads(Ws: list[Tensor], g: Tensor) -> list[Tensor]:
     """Gradients of L(W_N ... W_1) w.r.t. each factor, batched over a leading axis C.
     Ws[0] (C, h, d), Ws[j] (C, h, h), Ws[-1] (C, 1, h); g = grad_w L (C, 1, d):

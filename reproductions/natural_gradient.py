@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .softmax_regression import digits_softmax_split, logits, mean_cross_entropy
+from . import softmax_regression as smr
 
 CONFIG = {
     "fisher": {"n": 200, "dim": 5, "classes": 3, "weight_scale": 1.0},
@@ -35,7 +35,7 @@ CONFIG = {
 def log_prob_grads(theta, X, K) -> torch.Tensor:
     """d log p(k | x_i) / d theta for every example i and class k: (n, K, P), in closed form:
     (1[k = j] - p_j) x for the rows j < K."""
-    p = torch.softmax(logits(theta, X, K), 1)                    # (n, K)
+    p = torch.softmax(smr.logits(theta, X, K), 1)                    # (n, K)
     onehot = torch.eye(K, dtype=X.dtype)[:, :K - 1]                # (K, K-1)
     coef = onehot[None] - p[:, None, :K - 1]                       # (n, K, K-1)
     return (coef[..., None] * X[:, None, None, :]).flatten(2)      # (n, K, (K-1) d)
@@ -43,7 +43,7 @@ def log_prob_grads(theta, X, K) -> torch.Tensor:
 
 def fisher(theta, X, K) -> torch.Tensor:
     """The Fisher of the notes: E_x E_{y ~ p_theta(.|x)} [grad log p grad log p^T]."""
-    p = torch.softmax(logits(theta, X, K), 1)
+    p = torch.softmax(smr.logits(theta, X, K), 1)
     G = log_prob_grads(theta, X, K)
     return torch.einsum("nk,nki,nkj->ij", p, G, G) / len(X)
 
@@ -55,7 +55,7 @@ def empirical_fisher(theta, X, y, K) -> torch.Tensor:
 
 
 def hessian(theta, X, y, K) -> torch.Tensor:
-    return torch.autograd.functional.hessian(lambda t: mean_cross_entropy(t, X, y, K), theta)
+    return torch.autograd.functional.hessian(lambda t: smr.mean_cross_entropy(t, X, y, K), theta)
 
 
 def softmax_problem(seed: int, n: int, dim: int, classes: int, weight_scale: float):
@@ -64,7 +64,7 @@ def softmax_problem(seed: int, n: int, dim: int, classes: int, weight_scale: flo
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n, dim, generator=g, dtype=torch.float64)
     teacher = torch.randn((classes - 1) * dim, generator=g, dtype=torch.float64)
-    y = torch.multinomial(torch.softmax(logits(teacher, X, classes), 1), 1, generator=g)[:, 0]
+    y = torch.multinomial(torch.softmax(smr.logits(teacher, X, classes), 1), 1, generator=g)[:, 0]
     theta = weight_scale * torch.randn((classes - 1) * dim, generator=g, dtype=torch.float64)
     return X, y, theta
 
@@ -86,7 +86,7 @@ def fisher_comparison(seed: int, cfg: dict = CONFIG["fisher"]) -> dict:
 # --- the notes' empirical Fisher: x from the dataset, y from the model ----------------------------
 def per_example_fisher(theta, X, K) -> torch.Tensor:
     """f(x_i) = E_{y ~ p_theta(.|x_i)} [grad log p grad log p^T] for every example: (n, P, P)."""
-    p = torch.softmax(logits(theta, X, K), 1)
+    p = torch.softmax(smr.logits(theta, X, K), 1)
     G = log_prob_grads(theta, X, K)
     return torch.einsum("nk,nki,nkj->nij", p, G, G)
 
@@ -101,7 +101,7 @@ def sampled_label_fishers(theta, X, K, samples: int, replicates: int, generator)
     """The Monte Carlo version, ``replicates`` times: ``samples`` labels per input drawn from
     p_theta(.|x), the outer products at the drawn labels averaged (summed class by class over
     the draws' counts): (replicates, P^2)."""
-    p = torch.softmax(logits(theta, X, K), 1)
+    p = torch.softmax(smr.logits(theta, X, K), 1)
     y = torch.multinomial(p, samples * replicates, replacement=True, generator=generator)
     counts = torch.nn.functional.one_hot(y.view(len(X), replicates, samples), K).sum(2)
     return torch.einsum("nrk,nkq->rq", counts.to(X.dtype),
@@ -137,7 +137,7 @@ def dataset_fisher_errors(seed: int, cfg: dict = CONFIG["dataset_fisher"]) -> di
         out["labels"][n] = float(((counts @ at_label - F) ** 2).sum(1).mean())
     Xn = X[:cfg["mc_n"]]
     exact = fisher(theta, Xn, K).flatten()
-    p = torch.softmax(logits(theta, Xn, K), 1)
+    p = torch.softmax(smr.logits(theta, Xn, K), 1)
     outer2 = (p * (log_prob_grads(theta, Xn, K) ** 2).sum(2) ** 2).sum(1)  # E_y ||g g^T||^2
     fx2 = (per_example_fisher(theta, Xn, K) ** 2).sum((1, 2))
     out["sampled_theory_S1"] = float((outer2 - fx2).sum()) / cfg["mc_n"] ** 2
@@ -150,8 +150,8 @@ def dataset_fisher_errors(seed: int, cfg: dict = CONFIG["dataset_fisher"]) -> di
 # --- the natural-gradient step and the KL-regularized problem -------------------------------------
 def expected_kl(theta, delta, X, K) -> torch.Tensor:
     """E_x KL(p_theta(.|x) || p_{theta + delta}(.|x))."""
-    lp = torch.log_softmax(logits(theta, X, K), 1)
-    lq = torch.log_softmax(logits(theta + delta, X, K), 1)
+    lp = torch.log_softmax(smr.logits(theta, X, K), 1)
+    lq = torch.log_softmax(smr.logits(theta + delta, X, K), 1)
     return (lp.exp() * (lp - lq)).sum(1).mean()
 
 
@@ -160,7 +160,7 @@ def kl_problem(seed: int, cfg: dict = CONFIG["kl_step"]):
     (autograd) and the natural direction n = F^-1 g."""
     X, y, theta = softmax_problem(seed, cfg["n"], cfg["dim"], cfg["classes"], 1.0)
     K = cfg["classes"]
-    g = torch.autograd.functional.jacobian(lambda t: mean_cross_entropy(t, X, y, K), theta)
+    g = torch.autograd.functional.jacobian(lambda t: smr.mean_cross_entropy(t, X, y, K), theta)
     return X, theta, g, torch.linalg.solve(fisher(theta, X, K), g)
 
 
@@ -249,7 +249,7 @@ def fisher_kron(theta, X, K) -> torch.Tensor:
     """The exact Fisher of softmax regression, assembled from its blocks: for classes j, k the
     block E[p_j (1[j = k] - p_k) x x^T] (the same matrix as ``fisher``, cheaper for many
     examples)."""
-    p = torch.softmax(logits(theta, X, K), 1)[:, :K - 1]           # (n, K-1)
+    p = torch.softmax(smr.logits(theta, X, K), 1)[:, :K - 1]           # (n, K-1)
     d, n = X.shape[1], len(X)
     Z = (p[:, :, None] * X[:, None, :]).reshape(n, -1)             # p_j x
     F = -(Z.T @ Z) / n
@@ -261,11 +261,11 @@ def fisher_kron(theta, X, K) -> torch.Tensor:
 def ngd_vs_gd(seed: int, cfg: dict = CONFIG["ngd_vs_gd"]) -> dict:
     """Training cross-entropy after each iteration: damped natural gradient (F + lambda I)^-1 g
     at lr 1, and GD at each lr of its grid; plus the test losses at the end."""
-    Xtr, ytr, Xte, yte = digits_softmax_split(seed, cfg["train_fraction"])
+    Xtr, ytr, Xte, yte = smr.digits_softmax_split(seed, cfg["train_fraction"])
     K, d = 10, Xtr.shape[1]
-    loss = lambda t, X, y: float(mean_cross_entropy(t, X, y, K))  # noqa: E731
+    loss = lambda t, X, y: float(smr.mean_cross_entropy(t, X, y, K))  # noqa: E731
     grad = lambda t: torch.autograd.functional.jacobian(  # noqa: E731
-        lambda u: mean_cross_entropy(u, Xtr, ytr, K), t)
+        lambda u: smr.mean_cross_entropy(u, Xtr, ytr, K), t)
 
     def run(step):
         theta, curve = torch.zeros((K - 1) * d, dtype=torch.float64), []
@@ -292,7 +292,7 @@ def _rel(a, b) -> float:
 
 def autograd_log_prob_grads(theta, X, K) -> torch.Tensor:
     """d log p(k | x_i) / d theta by autograd: (n, K, P)."""
-    return torch.func.jacrev(lambda t: torch.log_softmax(logits(t, X, K), 1))(theta)
+    return torch.func.jacrev(lambda t: torch.log_softmax(smr.logits(t, X, K), 1))(theta)
 
 
 def fisher_kernel_errors(seed: int, cfg: dict = CONFIG["fisher"]) -> dict:
@@ -300,7 +300,7 @@ def fisher_kernel_errors(seed: int, cfg: dict = CONFIG["fisher"]) -> dict:
     against their autograd versions."""
     X, y, theta = softmax_problem(seed, **cfg)
     K = cfg["classes"]
-    J, p = autograd_log_prob_grads(theta, X, K), torch.softmax(logits(theta, X, K), 1)
+    J, p = autograd_log_prob_grads(theta, X, K), torch.softmax(smr.logits(theta, X, K), 1)
     at_labels = J[torch.arange(len(X)), y]
     return {"log_prob_grads": _rel(log_prob_grads(theta, X, K), J),
             "fisher": _rel(fisher(theta, X, K), torch.einsum("nk,nki,nkj->ij", p, J, J) / len(X)),
@@ -314,7 +314,7 @@ def dataset_kernel_errors(seed: int, cfg: dict = CONFIG["dataset_fisher"]) -> di
     average of outer products at labels drawn with the same generator state."""
     X, y, theta = softmax_problem(seed, 300, cfg["dim"], cfg["classes"], 1.0)
     K = cfg["classes"]
-    J, p = autograd_log_prob_grads(theta, X, K), torch.softmax(logits(theta, X, K), 1)
+    J, p = autograd_log_prob_grads(theta, X, K), torch.softmax(smr.logits(theta, X, K), 1)
     outer = J[..., :, None] * J[..., None, :]
     draws = torch.randint(len(X), (2, 50), generator=torch.Generator().manual_seed(seed))
     counts = dataset_draws(len(X), 50, 2, torch.Generator().manual_seed(seed))
@@ -338,8 +338,8 @@ def kl_kernel_errors(seed: int, cfg: dict = CONFIG["kl_step"]) -> dict:
     K = cfg["classes"]
     delta = 0.5 * torch.randn(theta.shape, generator=torch.Generator().manual_seed(seed),
                               dtype=theta.dtype)
-    lp = torch.log_softmax(logits(theta, X, K), 1)
-    lq = torch.log_softmax(logits(theta + delta, X, K), 1)
+    lp = torch.log_softmax(smr.logits(theta, X, K), 1)
+    lq = torch.log_softmax(smr.logits(theta + delta, X, K), 1)
     torch_kl = torch.nn.functional.kl_div(lq, lp, log_target=True, reduction="batchmean")
     hess = lambda d: torch.autograd.functional.hessian(  # noqa: E731
         lambda u: expected_kl(theta, u, X, K), d)

@@ -105,8 +105,8 @@ def early_stopping_experiment(seeds, cfg: dict = CONFIG["early_stopping"]) -> di
         log["val_acc"].append(mlp.accuracy(p, Xv, Yv))
         log["test_acc"].append(mlp.accuracy(p, Xte, Yte))
 
-    mlp.train([mlp.init(s) for s in seeds], X, Y, cfg["epochs"], cfg["batch"], optim.adam(cfg["lr"]),
-              seeds, on_epoch=on_epoch)
+    mlp.train([mlp.init(s) for s in seeds], X, Y, cfg["epochs"], cfg["batch"],
+              optim.adam(cfg["lr"]), seeds, on_epoch=on_epoch)
     return {k: np.array(v).T for k, v in log.items()}              # (seeds, epochs)
 
 

@@ -304,7 +304,7 @@ def test_gpu_data_refuses_a_corrupt_cifar10_file(tmp_path):
 def test_figures_are_matplotlib_figures():
     from matplotlib.figure import Figure
     seeds = [0, 1]
-    specs = (nets.grid(seeds, ["plain", "bn"], (0.1, 1.0)) + nets.grid(seeds, ["noisy"], (0.1, 1.0)))
+    specs = nets.grid(seeds, ["plain", "bn"], (0.1, 1.0)) + nets.grid(seeds, ["noisy"], (0.1, 1.0))
     splits = {s: nets.digits_split(s, flat=True) for s in seeds}
     run = bl.train_on_splits(bl.CONFIG["mlp"], splits, specs, 12, probe_steps=(5, 10),
                              etas=(0.1, 0.2), ics_steps=(5,), record_layer=2)

@@ -324,6 +324,7 @@ def test_repro_mutants_judges_a_fixture_computed_value_by_every_test_that_reads_
     assert total["caught"] == total["sampled"]
     stats = json.loads((tmp_path / mutants.STATS).read_text())
     assert set(stats["tests_by_mangled_function_name"]["reproductions.toy.x_scaled_sum"]) == {
-        "claims/test_toy.py::test_total_is_positive", "claims/test_toy.py::test_total_is_twice_the_sum"}
+        "claims/test_toy.py::test_total_is_positive",
+        "claims/test_toy.py::test_total_is_twice_the_sum"}
     assert result["figure_code_mutants"] > 0
     assert all(not mutants.is_figure_code(m) for m in result["mutants"])

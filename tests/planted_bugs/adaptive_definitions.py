@@ -154,8 +154,8 @@ def relative_gap_over_the_summed_path(mp):
     """relative_gap normalized by the sum over t of ||b_t - b_0|| instead of its max."""
     import numpy as np
 
-    from reproductions import document_rules as dr
-    mp.setattr(dr, "relative_gap", lambda a, b: float(
+    from reproductions import rule_runs as rr
+    mp.setattr(rr, "relative_gap", lambda a, b: float(
         np.linalg.norm(a - b, axis=1).max() / np.linalg.norm(b - b[0], axis=1).sum()))
 
 
@@ -166,8 +166,8 @@ def relative_gap_over_the_summed_path(mp):
 def run_rule_drops_its_curvatures(mp):
     """run_rule not passing its curvatures on: the ignored coordinate never exists."""
     from reproductions import adaptive_definitions as ad
-    from reproductions import document_rules as dr
-    mp.setattr(ad, "run_rule", lambda step_fn, curvatures, steps: dr.trajectory(step_fn, steps))
+    from reproductions import rule_runs as rr
+    mp.setattr(ad, "run_rule", lambda step_fn, curvatures, steps: rr.trajectory(step_fn, steps))
 
 
 @planted("shared-rmsprop-alpha-0.9", claim="notes-no-stabilizing-constant",
@@ -190,8 +190,8 @@ def relative_gap_mean_over_time(mp):
     """relative_gap taking the mean over t of ||a_t - b_t|| instead of its max."""
     import numpy as np
 
-    from reproductions import document_rules as dr
-    mp.setattr(dr, "relative_gap", lambda a, b: float(
+    from reproductions import rule_runs as rr
+    mp.setattr(rr, "relative_gap", lambda a, b: float(
         np.linalg.norm(a - b, axis=1).mean() / np.linalg.norm(b - b[0], axis=1).max()))
 
 

@@ -92,7 +92,8 @@ def bagging_max_samples_one(mp):
               "with lambda = sigma^2, not n sigma^2",
          expect="noisy-copies-give-ridge")
 def ridge_penalty_over_n(mp):
-    """ridge(X, y, lam) solves with lam / n: the penalty scaled for a mean, not a sum, of squares."""
+    """ridge(X, y, lam) solves with lam / n: the penalty scaled for a mean, not a sum, of
+    squares."""
     from reproductions import regularization as reg
     original = reg.ridge
     mp.setattr(reg, "ridge", lambda X, y, lam: original(X, y, lam / len(y)))

@@ -32,9 +32,10 @@ def log_prob_grads_probabilities_of_the_wrong_classes(mp):
     import torch
 
     from reproductions import natural_gradient as ng
+    from reproductions import softmax_regression as smr
 
     def log_prob_grads(theta, X, K):
-        p = torch.softmax(ng.logits(theta, X, K), 1)
+        p = torch.softmax(smr.logits(theta, X, K), 1)
         onehot = torch.eye(K, dtype=X.dtype)[:, :K - 1]
         coef = onehot[None] - p[:, None, 1:]
         return (coef[..., None] * X[:, None, None, :]).flatten(2)
@@ -68,9 +69,10 @@ def sampled_labels_softmax_over_the_inputs(mp):
     import torch
 
     from reproductions import natural_gradient as ng
+    from reproductions import softmax_regression as smr
 
     def sampled_label_fishers(theta, X, K, samples, replicates, generator):
-        p = torch.softmax(ng.logits(theta, X, K), 0)
+        p = torch.softmax(smr.logits(theta, X, K), 0)
         y = torch.multinomial(p, samples * replicates, replacement=True, generator=generator)
         counts = torch.nn.functional.one_hot(y.view(len(X), replicates, samples), K).sum(2)
         return torch.einsum("nrk,nkq->rq", counts.to(X.dtype),
@@ -87,10 +89,11 @@ def expected_kl_arguments_swapped(mp):
     import torch
 
     from reproductions import natural_gradient as ng
+    from reproductions import softmax_regression as smr
 
     def expected_kl(theta, delta, X, K):
-        lp = torch.log_softmax(ng.logits(theta, X, K), 1)
-        lq = torch.log_softmax(ng.logits(theta + delta, X, K), 1)
+        lp = torch.log_softmax(smr.logits(theta, X, K), 1)
+        lq = torch.log_softmax(smr.logits(theta + delta, X, K), 1)
         return (lq.exp() * (lq - lp)).sum(1).mean()
     mp.setattr(ng, "expected_kl", expected_kl)
 
