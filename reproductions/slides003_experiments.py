@@ -315,7 +315,7 @@ def train_chains(Xs, ys, p: int, seeds, depth: int, method: str, lr_exponents, s
 
 def keras2_adadelta_step(lr: float, rho: float = KERAS["adadelta_rho"], eps: float = KERAS["eps"]):
     """Keras 2's ``optimizers.Adadelta.get_updates`` written out in numpy, as a ``step_fn(g,
-    state, t) -> (update, state)`` (``document_rules.trajectory``): a = rho a + (1 - rho) g^2;
+    state, t) -> (update, state)`` (``rule_runs.trajectory``): a = rho a + (1 - rho) g^2;
     u = g sqrt(d_a + eps) / sqrt(a + eps); p -= lr u; d_a = rho d_a + (1 - rho) u^2."""
     def step(g, state, t):
         g = np.asarray(g, dtype=np.float64)
