@@ -552,8 +552,8 @@ def test_worst_case_function_kernels_are_exact(worst_case, evidence):
         abs(len(r["x_star"]) - (2 * steps + 1)) for steps, r in worst_case.items()), "==", 0,
         theory(0, "Nesterov (2004), Theorem 2.1.7"))
     x_star_gap, f_star_gap = 0.0, 0.0
-    for steps, r in worst_case.items():
-        n = 2 * steps + 1
+    for r in worst_case.values():
+        n = len(r["x_star"])           # the closed forms at the size built (checked just above)
         i = np.arange(1, n + 1)
         x_star_gap = max(x_star_gap, float(np.abs(r["x_star"] - (1 - i / (n + 1))).max()))
         f_star = (-1 + 1 / (n + 1)) / 8
