@@ -27,8 +27,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-PRELOAD = ("torch", "numpy", "scipy.stats", "scipy.optimize", "sklearn.datasets",
-           "sklearn.linear_model", "pytest", "pytest_benchmark.plugin", "xdist.plugin",
+# torch._dynamo: torch.optim's Optimizer.__init__ imports it (with sympy), 0.8 s in each child
+# that builds a torch optimizer (a parity check against torch.optim), about 100 planted runs.
+PRELOAD = ("torch", "torch._dynamo", "numpy", "scipy.stats", "scipy.optimize",
+           "sklearn.datasets", "sklearn.linear_model", "pytest", "pytest_benchmark.plugin", "xdist.plugin",
            "optclaims_report.evidence", "optclaims_report.results")
 
 
