@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .compare import margin
+from .documents import READER_VERDICTS, count_line, document_view
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .papers import linked
 from .results import strict_json
@@ -73,7 +74,7 @@ def _environment() -> jinja2.Environment:
                        margin=margin_text,
                        seeds=seed_ranges, duration=duration,
                        verdict=lambda v: LABELS.get(v, v), linked=linked,
-                       data_uri=json_data_uri, speedup=speedup)
+                       data_uri=json_data_uri, speedup=speedup, count_line=count_line)
     return env
 
 
@@ -163,7 +164,8 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
         legend=LEGEND, entry_legend=ENTRY_LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},
-        mutation=mutation,
+        mutation=mutation, documents=document_view(results.get("catalogue")),
+        reader_verdicts=READER_VERDICTS,
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 

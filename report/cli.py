@@ -31,6 +31,7 @@ from pathlib import Path
 
 from . import history, mutants, reuse
 from .build import write_report
+from .documents import document_view, errata_html, errata_markdown
 from .compare import as_text as compare_text
 from .compare import compare
 from .merge import merge
@@ -177,6 +178,26 @@ def cmd_merge(args) -> int:
     return 0
 
 
+def cmd_errata(args) -> int:
+    """The correction sheet of a run: errata.md and errata.html, per document and section."""
+    source = resolve_results(args.from_) if args.from_ else project_root() / OUT / "results.json"
+    if not source.exists():
+        raise ResultsFileError(f"{source}: no results to draw the errata from; run `repro "
+                               "report` first or name a results.json with --from")
+    results = load(source)
+    out = Path(args.out) if args.out else source.parent
+    out.mkdir(parents=True, exist_ok=True)
+    report = os.path.relpath(source.parent / "index.html", out)
+    env = results.get("environment", {})
+    run = (f"of {env.get('written_utc') or env.get('started_utc') or '?'}, commit "
+           f"{(env.get('git_commit') or 'none')[:10]}, base seed {env.get('seed', '?')}")
+    view = document_view(results.get("catalogue"))
+    (out / "errata.md").write_text(errata_markdown(view, report, run), encoding="utf-8")
+    (out / "errata.html").write_text(errata_html(view, report, run), encoding="utf-8")
+    print(f"repro: wrote {out / 'errata.md'} and {out / 'errata.html'} from {source}")
+    return 0
+
+
 def cmd_baseline(args) -> int:
     """Pin a kept run as this machine's baseline (default: the newest)."""
     root = project_root()
@@ -300,6 +321,14 @@ def main(argv: list[str] | None = None) -> int:
                       help="a file under report/out/history/<machine>/, or 'latest' (default)")
     sub.add_parser("schema", help="print the JSON Schema every results.json follows (and every "
                                   "reader checks)")
+    err = sub.add_parser("errata", help="write the correction sheet of a run: per document and "
+                                        "section, each misprint and each sentence that does not "
+                                        "hold, in the catalogue's words (errata.md, errata.html)")
+    err.add_argument("--from", dest="from_", metavar="RESULTS_JSON",
+                     help=f"the run's results.json, its folder, or 'latest' (default "
+                          f"{OUT}/results.json, the last `repro report`)")
+    err.add_argument("--out", metavar="DIR", help="output folder (default: the results' folder, "
+                                                  "beside its index.html)")
     mut = sub.add_parser("mutants", help="mutate reproductions/ with mutmut and count the "
                                          "mutants the claim modules catch (a sample sized to "
                                          "--minutes)")
@@ -332,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_baseline(args)
         if args.command == "mutants":
             return cmd_mutants(args)
+        if args.command == "errata":
+            return cmd_errata(args)
         if args.command == "schema":
             print(json.dumps(RESULTS, indent=1))
             return 0

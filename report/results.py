@@ -233,7 +233,7 @@ def place_entries(entries: list[dict]) -> list[tuple[str, str, dict]]:
     return [(doc, names[doc][section], e) for doc, section, e in placed]
 
 
-def _document_order(document: str) -> tuple:
+def document_order(document: str) -> tuple:
     """Notes first, then the slides by number, then the papers."""
     return (document == PAPERS, document != NOTES, document)
 
@@ -257,7 +257,7 @@ def coverage_by_section(entries: list[dict]) -> list[dict]:
         grouped.setdefault(doc, {}).setdefault(section, []).append(entry)
     return [dict(document=doc, **_entry_counts([e for es in sections.values() for e in es]),
                  sections=[dict(section=s, **_entry_counts(es)) for s, es in sections.items()])
-            for doc, sections in sorted(grouped.items(), key=lambda d: _document_order(d[0]))]
+            for doc, sections in sorted(grouped.items(), key=lambda d: document_order(d[0]))]
 
 
 def uncovered_entries(entries: list[dict]) -> list[dict]:

@@ -1,10 +1,12 @@
 """The report opened in a real browser (headless Chromium): it renders, every figure decodes, the
 verdict filters work, and no script errors. Skipped, saying why, where Chromium is absent."""
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
@@ -45,6 +47,14 @@ SELFTEST = """
 """
 ERROR_HOOK = ("<script>window.__errors = []; window.addEventListener('error', function (e) "
               "{ window.__errors.push(String(e.message)); });</script>")
+
+
+def sibling(name: str):
+    """Another test module of this folder (the documents view's sample catalogue)."""
+    spec = importlib.util.spec_from_file_location(f"_{name}", Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def browser() -> str | None:
@@ -119,3 +129,86 @@ def test_a_screenshot_of_the_first_screen_is_taken(report_file):
     shot = path.parent / "first-screen.png"
     run_browser(path, f"--screenshot={shot}", "--window-size=1280,1000")
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# The documents view: counts, search and filters that narrow, a deep link that opens its section,
+# and the time the page took to become interactive. Runs once the page has loaded.
+DOCS_SELFTEST = """
+<script>
+window.addEventListener("load", function () {
+  var out = {errors: window.__errors || []};
+  function shown() {
+    return Array.from(document.querySelectorAll("li.statement-item"))
+      .filter(function (li) { return li.style.display !== "none"; }).length;
+  }
+  var opened = Array.from(document.querySelectorAll("details.docsec"))
+    .filter(function (d) { return d.open; }).map(function (d) { return d.id; });
+  out.opened_by_link = opened;
+  out.summary = {};
+  document.querySelectorAll("#documents-summary tr.doc-row").forEach(function (row) {
+    var cells = {};
+    row.querySelectorAll("td[data-reader]").forEach(function (td) {
+      cells[td.dataset.reader] = Number(td.textContent); });
+    out.summary[row.dataset.document] = cells;
+  });
+  out.all = shown();
+  var search = document.getElementById("doc-search");
+  search.value = "statement n1"; search.dispatchEvent(new Event("input"));
+  out.searched = shown();
+  search.value = ""; search.dispatchEvent(new Event("input"));
+  var reader = document.getElementById("doc-reader");
+  reader.value = "misprint"; reader.dispatchEvent(new Event("input"));
+  out.misprints = shown();
+  var doc = document.getElementById("doc-document");
+  doc.value = "slides 002"; doc.dispatchEvent(new Event("input"));
+  out.misprints_in_slides = shown();
+  var nav = performance.getEntriesByType("navigation")[0];
+  out.interactive_ms = nav.domInteractive; out.loaded_ms = nav.domContentLoadedEventEnd;
+  document.body.setAttribute("data-selftest", JSON.stringify(out));
+});
+</script>
+"""
+
+
+@pytest.fixture
+def documents_report(tmp_path):
+    CATALOGUE = sibling("test_documents").CATALOGUE
+    tests = [record("test_a", "passed", evidence_with_figure(3.0), "c1"),
+             record("test_a", "passed", evidence_with_figure(2.0), "c2")]
+    results = build_results(tests, [], {"python": "3.x", "seed": 0, "argv": []})
+    results["catalogue"] = CATALOGUE
+    html = render(results).replace("<head>", "<head>" + ERROR_HOOK, 1)
+    path = tmp_path / "index.html"
+    path.write_text(html.replace("</body>", DOCS_SELFTEST + "</body>", 1), encoding="utf-8")
+    return path, results
+
+
+@pytest.mark.skipif(browser() is None, reason="no Chromium on this machine (apt-get install "
+                                              "chromium); the browser check needs one")
+def test_the_documents_view_counts_filters_searches_and_opens_a_deep_link(documents_report):
+    from optclaims_report.documents import document_view
+    path, results = documents_report
+    exe = browser()
+    profile = path.parent / "profile"
+    profile.mkdir(exist_ok=True)
+    dom = subprocess.run([exe, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                          "--virtual-time-budget=5000", path.as_uri() + "#notes-1.2"],
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'data-selftest="([^"]*)"', dom)
+    assert found, "the self-test did not run: " + dom[:500]
+    out = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert out["errors"] == []
+    for doc in document_view(results["catalogue"]):
+        counts = doc["counts"]
+        assert out["summary"][doc["document"]]["holds"] == counts.get("holds", 0)
+        assert out["summary"][doc["document"]]["misprints"] == sum(
+            counts.get(k, 0) for k in ("misprint", "misprint_in_part", "misprint_read"))
+    entries = results["catalogue"]["entries"]
+    assert out["all"] == len(entries)
+    assert out["searched"] == 1
+    assert out["misprints"] == sum(e.get("kind") == "misprint" and e["verdict"] == "reproduced"
+                                   for e in entries) == 2
+    assert out["misprints_in_slides"] == 1
+    assert out["opened_by_link"] == ["notes-1.2"]
+    print(f"documents view: interactive after {out['interactive_ms']:.0f} ms, DOMContentLoaded "
+          f"handled after {out['loaded_ms']:.0f} ms")

@@ -652,9 +652,17 @@ def test_a_slow_experiment_is_cached_between_runs_unless_no_cache(pytester):
     assert claim["verdict"] == "reproduced"
 
 
-def test_progress_names_each_module_as_it_starts_and_ends(project):
+def test_progress_marks_each_module_as_it_starts_and_ends_and_names_it_once(project):
     out = project.runpytest("--progress")
-    out.stdout.fnmatch_lines(["*module 1/1 test_toy.py: 4 tests (toy)*",
+    out.stdout.fnmatch_lines(["*module 1/1: 4 tests (toy)*", "test_toy.py *",
+                              "*done in * s: 1 passed, 2 skipped, 1 xfailed "
+                              "(4/4 tests of the run)*"])
+    assert out.stdout.str().count("test_toy.py") == 1   # pytest's own line of dots names it
+
+
+def test_under_xdist_progress_names_the_module_as_it_starts_and_ends(project):
+    out = project.runpytest("--progress", "-n", "1")
+    out.stdout.fnmatch_lines(["*module 1/1 test_toy.py: 4 tests*",
                               "*done test_toy.py in * s: 1 passed, 2 skipped, 1 xfailed "
                               "(4/4 tests of the run)*"])
 

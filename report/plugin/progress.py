@@ -50,6 +50,14 @@ class Progress:
         else:
             print(line, flush=True)
 
+    def _named(self, module: str) -> str:
+        """How a line names its module: not at all in a one-process run, where pytest's own
+        line of dots already starts with the module's path (and this line comes just before
+        it); by its path under xdist, whose dots name no module."""
+        serial = self.config.pluginmanager.get_plugin("dsession") is None
+        return "" if serial else f" {module}"
+
+    @pytest.hookimpl(tryfirst=True)  # before the terminal reporter writes the module's path
     def pytest_runtest_logstart(self, nodeid, location):
         module = nodeid.split("::")[0]
         entry = self.modules.get(module)
@@ -59,7 +67,8 @@ class Progress:
         started = sum(e["started"] is not None for e in self.modules.values())
         claims = ", ".join(entry["claims"][:4]) + (
             f" and {len(entry['claims']) - 4} more" if len(entry["claims"]) > 4 else "")
-        self._line(f"module {started}/{len(self.modules)} {module}: {entry['tests']} tests"
+        self._line(f"module {started}/{len(self.modules)}{self._named(module)}: "
+                   f"{entry['tests']} tests"
                    + (f" ({claims})" if claims else ""))
 
     def pytest_runtest_logreport(self, report):
@@ -77,6 +86,6 @@ class Progress:
                 counts[outcome] = counts.get(outcome, 0) + 1
             took = time.monotonic() - (entry["started"] or self.start)
             done = sum(e["done"] for e in self.modules.values())
-            self._line(f"done {report.nodeid.split('::')[0]} in {took:.0f} s: "
+            self._line(f"done{self._named(report.nodeid.split('::')[0])} in {took:.0f} s: "
                        + ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
                        + f" ({done}/{self.total} tests of the run)")
