@@ -19,6 +19,7 @@ from .compare import margin
 from .documents import READER_VERDICTS, count_line, document_view
 from .evidence import REFERENCE_KINDS, fmt, format_bound
 from .papers import linked
+from .pictures import claim_pictures, why_no_picture
 from .results import strict_json
 from .verdicts import ENTRY_LEGEND, GATING, LABELS, LEGEND, ROLES
 
@@ -157,7 +158,11 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
     benchmarks_by_claim: dict[str | None, list] = {}
     for b in results.get("benchmarks", []):
         benchmarks_by_claim.setdefault(b.get("claim"), []).append(b)
-    claims = [dict(c, by_part=by_part(c)) for c in results["claims"]]
+    claims = []
+    for c in results["claims"]:
+        pictures = claim_pictures(c)
+        claims.append(dict(c, by_part=by_part(c), pictures=pictures, no_picture="" if (
+            pictures or c.get("figures")) else why_no_picture(c)))
     return _environment().get_template("report.html").render(
         results=results, claims=claims, env=results.get("environment", {}),
         stopped=stopped_run(results),

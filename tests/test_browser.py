@@ -162,6 +162,9 @@ window.addEventListener("load", function () {
   var doc = document.getElementById("doc-document");
   doc.value = "slides 002"; doc.dispatchEvent(new Event("input"));
   out.misprints_in_slides = shown();
+  out.strips = Array.from(document.querySelectorAll("svg.strip")).map(function (svg) {
+    var box = svg.getBBox(); return box.width > 0 && box.height > 0; });
+  out.no_picture = document.querySelectorAll("p.no-picture").length;
   var nav = performance.getEntriesByType("navigation")[0];
   out.interactive_ms = nav.domInteractive; out.loaded_ms = nav.domContentLoadedEventEnd;
   document.body.setAttribute("data-selftest", JSON.stringify(out));
@@ -173,8 +176,11 @@ window.addEventListener("load", function () {
 @pytest.fixture
 def documents_report(tmp_path):
     CATALOGUE = sibling("test_documents").CATALOGUE
+    seeds = []
+    Evidence(seeds).check_seeds("ratio per seed", [2.0, 2.5, 3.5, 2.2, 2.9], "median", ">", 1.0,
+                                seeds=range(5), reference=paper(2.0, "Table 1"))
     tests = [record("test_a", "passed", evidence_with_figure(3.0), "c1"),
-             record("test_a", "passed", evidence_with_figure(2.0), "c2")]
+             record("test_a", "passed", seeds, "c2")]
     results = build_results(tests, [], {"python": "3.x", "seed": 0, "argv": []})
     results["catalogue"] = CATALOGUE
     html = render(results).replace("<head>", "<head>" + ERROR_HOOK, 1)
@@ -210,5 +216,51 @@ def test_the_documents_view_counts_filters_searches_and_opens_a_deep_link(docume
                                    for e in entries) == 2
     assert out["misprints_in_slides"] == 1
     assert out["opened_by_link"] == ["notes-1.2"]
+    assert out["strips"] == [True]          # c2's check over seeds, drawn
+    assert out["no_picture"] == 0           # c1 has a figure of its own
     print(f"documents view: interactive after {out['interactive_ms']:.0f} ms, DOMContentLoaded "
           f"handled after {out['loaded_ms']:.0f} ms")
+
+
+# Every picture of a loaded page: strip plots drawn with a non-empty box, images decoded.
+PICTURES_SELFTEST = """
+<script>
+window.addEventListener("load", function () {
+  var images = Array.from(document.images);
+  document.body.setAttribute("data-selftest", JSON.stringify({
+    errors: window.__errors || [],
+    strips: Array.from(document.querySelectorAll("svg.strip"))
+      .filter(function (s) { return s.getBBox().width > 0; }).length,
+    images: images.length,
+    undecoded: images.filter(function (i) { return !i.naturalWidth; }).length,
+    interactive_ms: performance.getEntriesByType("navigation")[0].domInteractive}));
+});
+</script>
+"""
+
+
+@pytest.mark.skipif(browser() is None, reason="no Chromium on this machine (apt-get install "
+                                              "chromium); the browser check needs one")
+def test_a_page_of_150_claims_with_a_picture_each_renders_every_picture(tmp_path):
+    """The suite's size and more: 150 claims, each with a check over 20 seeds (its strip plot),
+    10 of them with a figure too. Every picture must render; the time the page took to become
+    interactive is printed (speed gates nothing)."""
+    tests = []
+    for i in range(150):
+        sink = evidence_with_figure(2.0) if i < 10 else []
+        Evidence(sink).check_seeds("ratio per seed", [2.0 + 0.05 * k for k in range(20)],
+                                   "median", ">", 1.0, seeds=range(20),
+                                   reference=paper(2.0, "Table 1"))
+        tests.append(record("test_a", "passed", sink, f"claim{i}"))
+    results = build_results(tests, [], {"python": "3.x", "seed": 0, "argv": []})
+    html = render(results).replace("<head>", "<head>" + ERROR_HOOK, 1)
+    path = tmp_path / "index.html"
+    path.write_text(html.replace("</body>", PICTURES_SELFTEST + "</body>", 1), encoding="utf-8")
+    dom = run_browser(path, "--dump-dom", "--virtual-time-budget=10000").stdout
+    found = re.search(r'data-selftest="([^"]*)"', dom)
+    assert found, "the self-test did not run: " + dom[:500]
+    out = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert out["errors"] == []
+    assert out["strips"] == 150 and out["images"] == 10 and out["undecoded"] == 0
+    print(f"150 claims, 160 pictures, {path.stat().st_size / 1e6:.1f} MB: interactive after "
+          f"{out['interactive_ms']:.0f} ms")
