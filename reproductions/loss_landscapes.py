@@ -591,8 +591,8 @@ def plot(lines: dict, slices: dict | None = None):
     """Left: the loss on the segment theta_0 -> theta_T for every configuration and net. Right
     (with ``slices``): rise-scaled slices along the gradient and along random directions."""
     from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
-    ax, bx = fig.subplots(1, 2)
+    fig = Figure(figsize=(10 if slices is not None else 5.5, 3.6), layout="constrained")
+    ax, *bx = fig.subplots(1, 2 if slices is not None else 1, squeeze=False)[0]
     for i, (c, curves) in enumerate(lines.items()):
         alphas = np.linspace(0, 1, curves.shape[1])
         for j, curve in enumerate(curves):
@@ -603,6 +603,7 @@ def plot(lines: dict, slices: dict | None = None):
     ax.set_ylabel("training loss")
     ax.legend(fontsize=8)
     if slices is not None:
+        bx = bx[0]
         s = slices["gradient"]
         for j, curve in enumerate(s["loss"]):
             bx.plot(s["ts"], curve - curve[len(curve) // 2], color="C3", lw=1,

@@ -67,3 +67,25 @@ def test_a_claim_without_a_picture_says_why():
         {"tests": ran, "checks": [seed_check([True, True, True], value=1.0)]})
     assert "none of its tests ran" in why_no_picture({"tests": [{"outcome": "skipped"}],
                                                       "checks": []})
+
+
+def test_a_figure_is_kept_as_a_palette_png_smaller_than_matplotlibs_and_the_same_size():
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from optclaims_report.evidence import Evidence
+    fig = Figure(figsize=(5, 3))
+    ax = fig.add_subplot()
+    for k in range(8):
+        ax.plot(range(50), [(i * (k + 1)) % 17 for i in range(50)])
+    plain = io.BytesIO()
+    fig.savefig(plain, format="png", dpi=110, bbox_inches="tight")
+    sink = []
+    Evidence(sink).figure("lines", fig)
+    png = base64.b64decode(next(v for k, v in sink if k.endswith("figure"))["png"])
+    kept, original = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(plain.getvalue()))
+    assert kept.mode == "P" and kept.size == original.size
+    assert len(png) < 0.6 * len(plain.getvalue())
