@@ -114,6 +114,12 @@ def why_no_picture(claim: dict) -> str:
     if not claim.get("tests") or all(t.get("outcome") in ("skipped", None)
                                      for t in claim["tests"]):
         return "No picture: none of its tests ran in this run."
+    later = [t for t in claim["tests"] if t.get("skip_kind") == "tier"]
+    if later:
+        tiers = " or ".join(sorted({t.get("tier") or "slow" for t in later}))
+        return (f"No picture in this run: {len(later)} of its tests run in the {tiers} tier, "
+                "and those that ran here compare single numbers (a kernel against torch or a "
+                "closed form, a count), which the table below gives.")
     if any(c.get("seeds") for c in checks):
         return ("No picture: its checks over seeds count seeds (each seed passes or not); the "
                 "count and the seeds are in the table below.")

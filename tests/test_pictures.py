@@ -67,6 +67,9 @@ def test_a_claim_without_a_picture_says_why():
         {"tests": ran, "checks": [seed_check([True, True, True], value=1.0)]})
     assert "none of its tests ran" in why_no_picture({"tests": [{"outcome": "skipped"}],
                                                       "checks": []})
+    later = [{"outcome": "skipped", "skip_kind": "tier", "tier": "slow"}, {"outcome": "passed"}]
+    assert "1 of its tests run in the slow tier" in why_no_picture(
+        {"tests": later, "checks": [{"name": "x"}]})
 
 
 def test_a_figure_is_kept_as_a_palette_png_smaller_than_matplotlibs_and_the_same_size():
