@@ -221,8 +221,13 @@ def cmd_baseline(args) -> int:
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / SWEEP_DIR
+    if args.scheduler and importlib.util.find_spec("distributed") is None:
+        print("repro sweep: --scheduler needs Dask's `distributed` package: pip install -e "
+              "'.[cluster]'", file=sys.stderr)
+        return 2
     return sweep(root, out.resolve(), args.seeds, pytest_args, args.jobs,
-                 paths=args.paths or ["claims"])
+                 paths=args.paths or ["claims"], scheduler=args.scheduler,
+                 allow_mixed=args.allow_mixed_commits, task_timeout=args.task_timeout)
 
 
 def positive_int(text: str) -> int:
@@ -304,6 +309,16 @@ def main(argv: list[str] | None = None) -> int:
                      help="base seeds, e.g. 0-19,100 (the default)")
     swp.add_argument("--jobs", type=positive_int, default=1,
                      help="pytest runs at once (each uses one torch thread)")
+    swp.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run each seed as a task of a Dask cluster: the address of a running "
+                          "`dask scheduler` (tcp://host:port), or local[:N] for a LocalCluster "
+                          "of N worker processes on this machine; needs the `cluster` extra")
+    swp.add_argument("--allow-mixed-commits", action="store_true",
+                     help="with --scheduler: merge results of workers whose commit, uncommitted "
+                          "changes or library versions differ from this checkout's")
+    swp.add_argument("--task-timeout", type=positive_float, metavar="SECONDS",
+                     help="with --scheduler: kill a seed's pytest run after SECONDS and report "
+                          "the seed as not run (default 3600)")
     swp.add_argument("--max-seeds", type=positive_int, default=MAX_SEEDS, metavar="N",
                      help=f"refuse --seeds naming more than N seeds (default {MAX_SEEDS})")
     swp.add_argument("--out", metavar="DIR",

@@ -123,14 +123,47 @@ def as_text(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def workers_of(tasks: dict[int, dict]) -> list[dict]:
+    """The machines that ran a cluster sweep's seeds: host, process, CPU, GPU, commit, library
+    versions, and which seeds each ran."""
+    out: dict[tuple, dict] = {}
+    for seed, task in sorted(tasks.items()):
+        w = task["worker"]
+        entry = out.setdefault((w.get("host"), w.get("pid")), {
+            k: w.get(k) for k in ("host", "pid", "cpu", "cpu_count", "gpu", "commit", "changes",
+                                  "versions")} | {"seeds": []})
+        entry["seeds"].append(seed)
+    return list(out.values())
+
+
 def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs: int = 1,
-          paths: list[str] = ("claims",)) -> int:
-    """Run ``pytest paths`` at every base seed (``jobs`` at once), summarize, and return 0 when
-    every claim and part verdict is the same at every seed."""
+          paths: list[str] = ("claims",), scheduler: str | None = None,
+          allow_mixed: bool = False, task_timeout: float | None = None) -> int:
+    """Run ``pytest paths`` at every base seed (``jobs`` at once, or as tasks of the Dask
+    cluster ``scheduler``), summarize, and return 0 when every claim and part verdict is the
+    same at every seed."""
     out.mkdir(parents=True, exist_ok=True)
-    with ForwardSignals() as children, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = list(pool.map(
-            lambda s: (s, *run_seed(root, out, s, pytest_args, list(paths), children)), seeds))
+    workers, lost = [], None
+    with ForwardSignals() as children:
+        if scheduler:
+            from . import cluster
+            tasks, refused, lost = cluster.sweep_tasks(
+                root, out, seeds, list(paths), pytest_args, scheduler, allow_mixed,
+                task_timeout or cluster.TASK_TIMEOUT_S)
+            if refused:
+                print(f"repro sweep: refused to merge results from other code: {refused[0]} "
+                      "(--allow-mixed-commits merges them)", file=sys.stderr)
+                return 2
+            workers = workers_of(tasks)
+            done = [(s, tasks[s]["status"] if s in tasks else None, out / f"seed-{s}.json")
+                    for s in seeds]
+        else:
+            with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+                done = list(pool.map(lambda s: (s, *run_seed(root, out, s, pytest_args,
+                                                             list(paths), children)), seeds))
+    if lost:
+        print(f"repro sweep: {lost}; the finished seeds are kept in {out}, and the same command "
+              "run again resumes the sweep (finished seeds are not run again)", file=sys.stderr)
     rejected = [usage_error(out / f"seed-{s}.log") for s, status, _ in done
                 if status == PYTEST_USAGE_ERROR]
     if rejected:
@@ -139,8 +172,9 @@ def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs:
     runs, missing, cut = {}, [], []
     for seed, status, path in done:
         print(f"repro sweep: seed {seed}: " + ("not started (the sweep was stopped)"
-                                              if status is None else f"pytest exited {status}"),
-              flush=True)
+                                              if status is None else "not run: killed at its "
+                                              "time limit" if status == "timeout" else
+                                              f"pytest exited {status}"), flush=True)
         run = load(path) if path.exists() else None
         if run is None:
             missing.append(seed)
@@ -154,12 +188,15 @@ def sweep(root: Path, out: Path, seeds: list[int], pytest_args: list[str], jobs:
               file=sys.stderr)
     if runs:
         summary = dict(summarize(runs), missing=missing, unfinished=cut,
-                       interrupted=bool(children.received))
+                       interrupted=bool(children.received), partial=bool(lost),
+                       **({"scheduler": scheduler, "workers": workers} if scheduler else {}))
         write_atomic(summary, out / "sweep.json")
         print(as_text(summary))
         print(f"repro sweep: wrote {out / 'sweep.json'}")
     if children.received:
         return children.exit_status
+    if lost:
+        return 3
     return 0 if runs and summary["stable"] and not missing and not cut else 1
 
 

@@ -1,0 +1,200 @@
+"""``repro sweep --scheduler``: the seeds of a sweep as tasks of a Dask cluster.
+
+A task is one pytest run of the sweep's claim modules at one base seed, in the worker's own
+checkout (the client's path, or ``$OPTCLAIMS_ROOT`` on the worker); it returns the run's results
+(the contents of its results.json), its exit status, the tail of its log and who ran it (host,
+CPU, GPU, commit, a hash of uncommitted changes, library versions), never a path on the worker's
+disk. ``--scheduler local[:N]`` starts a ``LocalCluster`` of N one-thread worker processes on
+127.0.0.1; any other value is the address of a running ``dask scheduler``.
+
+- **Same code, same libraries, or refuse**: a result whose commit, uncommitted changes or
+  library versions differ from the client's is not merged (exit 2) unless
+  ``--allow-mixed-commits``.
+- **Faults**: a worker that dies mid-task has its task re-run on another (Dask reschedules it;
+  ``RETRIES`` more tries for a task that raises); a run over ``--task-timeout`` is killed and its
+  seed reported as not run; a lost scheduler ends the sweep with one line, and the seeds that
+  finished stay in the output folder, where the next call with the same arguments finds them and
+  does not run them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .results import write_atomic
+
+RETRIES = 2               # more tries for a task that raises (a worker lost mid-task is separate)
+TASK_TIMEOUT_S = 3600.0   # one pytest run; the default tier of every claim takes minutes
+CONNECT_TIMEOUT_S = 10.0
+ROOT_ENV = "OPTCLAIMS_ROOT"
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def code_identity(root: Path) -> dict:
+    """What decides a run's numbers besides its arguments: the commit, a hash of the uncommitted
+    changes to tracked files (empty when none), and the versions of the libraries."""
+    from .reuse import versions
+    diff = _git(root, "diff", "HEAD")
+    return {"commit": _git(root, "rev-parse", "HEAD") or None,
+            "changes": hashlib.sha256(diff.encode()).hexdigest()[:16] if diff else "",
+            "versions": versions()}
+
+
+def worker_description(root: Path) -> dict:
+    """Who ran a task: host, CPU, GPU (if torch sees one), and its code identity."""
+    gpu = None
+    try:
+        import torch
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except Exception:  # noqa: BLE001 - a description never fails a task
+        pass
+    return {"host": socket.gethostname(), "pid": os.getpid(),
+            "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+            "gpu": gpu, **code_identity(root)}
+
+
+def _die_with_the_worker() -> None:
+    """In the pytest child, before it runs: on Linux, SIGKILL it when the worker that started it
+    dies (a worker killed mid-task must not leave its pytest running unseen)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def run_task(root: str, seed: int, paths: list[str], pytest_args: list[str],
+             timeout_s: float = TASK_TIMEOUT_S) -> dict:
+    """On a worker: ``pytest paths --seed=seed`` in the worker's checkout; the results come back
+    as data. ``status`` is pytest's exit status, or ``"timeout"`` (the run was killed)."""
+    checkout = Path(os.environ.get(ROOT_ENV) or root)
+    with tempfile.TemporaryDirectory(prefix="optclaims-task-") as tmp:
+        results, log = Path(tmp) / "results.json", Path(tmp) / "pytest.log"
+        cmd = [sys.executable, "-m", "pytest", *paths, f"--seed={seed}", f"--results={results}",
+               "-q", "-p", "no:cacheprovider", "--benchmark-disable", *pytest_args]
+        with log.open("w") as out:
+            proc = subprocess.Popen(cmd, cwd=checkout, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, preexec_fn=_die_with_the_worker)
+            try:
+                status: int | str = proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                status = "timeout"
+        text = log.read_text(errors="replace")
+        return {"seed": seed, "status": status, "log": text[-20000:],
+                "results": json.loads(results.read_text()) if results.exists() else None,
+                "worker": worker_description(checkout)}
+
+
+def mismatch(task: dict, mine: dict) -> str | None:
+    """Why a task's result must not be merged with this client's (None when it may)."""
+    theirs = task["worker"]
+    for field, words in (("commit", "commit"), ("changes", "uncommitted changes"),
+                         ("versions", "library versions")):
+        if theirs.get(field) != mine.get(field):
+            return (f"seed {task['seed']} ran on {theirs.get('host')} with {words} "
+                    f"{theirs.get(field)!r}, this checkout has {mine.get(field)!r}")
+    return None
+
+
+def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
+    """A dask Client: ``local`` or ``local:N`` starts a LocalCluster of N (default: every core)
+    one-thread worker processes on 127.0.0.1; anything else is a scheduler's address."""
+    from distributed import Client, LocalCluster
+    if scheduler == "local" or scheduler.startswith("local:"):
+        n = int(scheduler.partition(":")[2] or os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None)
+        return Client(cluster)
+    return Client(scheduler, timeout=timeout_s)
+
+
+def task_file(out: Path, seed: int) -> Path:
+    return out / f"seed-{seed}.task.json"
+
+
+def finished_before(out: Path, seed: int, request: dict, mine: dict) -> bool:
+    """Whether an earlier call of the same sweep (same arguments, same code) finished ``seed``:
+    its results and its task record are in ``out``."""
+    try:
+        task = json.loads(task_file(out, seed).read_text())
+        results = json.loads((out / f"seed-{seed}.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (task.get("request") == request and mismatch(task, mine) is None
+            and results.get("environment", {}).get("complete", False))
+
+
+def keep(out: Path, task: dict, request: dict) -> None:
+    """A finished task's results, log and record (who ran it, with what request) in ``out``."""
+    seed = task["seed"]
+    (out / f"seed-{seed}.log").write_text(task["log"])
+    if task["results"] is not None:
+        write_atomic(task["results"], out / f"seed-{seed}.json")
+    write_atomic({"seed": seed, "status": task["status"], "worker": task["worker"],
+                  "request": request}, task_file(out, seed))
+
+
+def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
+                pytest_args: list[str], scheduler: str, allow_mixed: bool = False,
+                timeout_s: float = TASK_TIMEOUT_S) -> tuple[dict[int, dict], list[str], str | None]:
+    """Run every seed not finished before on the cluster. Returns ({seed: task record} of this
+    call's and earlier calls' finished tasks, refusals, the error that ended the sweep early)."""
+    from distributed import as_completed
+    mine = code_identity(root)
+    request = {"paths": list(paths), "pytest_args": list(pytest_args)}
+    done = {s: json.loads(task_file(out, s).read_text()) for s in seeds
+            if finished_before(out, s, request, mine)}
+    for seed in sorted(done):
+        print(f"repro sweep: seed {seed}: finished by an earlier call (ran on "
+              f"{done[seed]['worker'].get('host')}); not run again", flush=True)
+    todo = [s for s in seeds if s not in done]
+    refused: list[str] = []
+    if not todo:
+        return done, refused, None
+    try:
+        client = connect(scheduler, CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError) as err:
+        return done, refused, f"cannot reach the scheduler {scheduler}: {err}"
+    try:
+        futures = [client.submit(run_task, str(root), s, list(paths), list(pytest_args),
+                                 timeout_s, pure=False, retries=RETRIES, key=f"seed-{s}-{os.getpid()}")
+                   for s in todo]
+        for future in as_completed(futures):
+            task = future.result()
+            why = mismatch(task, mine)
+            if why and not allow_mixed:
+                refused.append(why)
+                print(f"repro sweep: seed {task['seed']}: refused: {why}", flush=True)
+                continue
+            keep(out, task, request)
+            done[task["seed"]] = {"seed": task["seed"], "status": task["status"],
+                                  "worker": task["worker"], "request": request}
+            print(f"repro sweep: seed {task['seed']}: pytest exited {task['status']} on "
+                  f"{task['worker']['host']} (pid {task['worker']['pid']})", flush=True)
+    except (OSError, TimeoutError) as err:
+        return done, refused, (f"lost the scheduler {scheduler} ({type(err).__name__}: {err}) "
+                               f"after {len(done)} of {len(seeds)} seeds")
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return done, refused, None

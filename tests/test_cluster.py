@@ -1,0 +1,168 @@
+"""``repro sweep --scheduler`` (report/cluster.py) against a real Dask scheduler and two workers
+started as processes on 127.0.0.1: the same verdicts as a local sweep, a worker killed mid-task,
+a task over its time limit, a resumed sweep, results from other code refused. Nothing here
+reaches beyond the loopback interface."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the cluster tests need Dask's "
+                                                        "`distributed` (the test extra)")
+
+from optclaims_report import cluster  # noqa: E402
+from optclaims_report.sweep import sweep  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULE = "claims/test_local_models.py"     # 7 tests in a fraction of a second
+SEEDS = [0, 1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A `dask scheduler` and two one-thread `dask worker` processes, started by hand on
+    127.0.0.1; yields (address, the worker processes)."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                               "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)]
+    procs += [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                                "--name", f"w{k}"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL) for k in range(2)]
+    with distributed.Client(address, timeout=30) as client:
+        client.wait_for_workers(2, timeout=60)
+    yield address
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def local_verdicts(tmp_path_factory):
+    """The sweep of MODULE at SEEDS with the local process pool: the reference."""
+    out = tmp_path_factory.mktemp("local")
+    assert sweep(ROOT, out, SEEDS, [], jobs=2, paths=[MODULE]) == 0
+    return verdicts(out)
+
+
+def verdicts(out: Path) -> dict:
+    summary = json.loads((out / "sweep.json").read_text())
+    return {cid: (c["verdicts"], c["parts"]) for cid, c in summary["claims"].items()}
+
+
+def test_a_sweep_through_a_scheduler_and_two_workers_gives_the_local_verdicts(
+        scheduler, local_verdicts, tmp_path):
+    assert sweep(ROOT, tmp_path, SEEDS, [], paths=[MODULE], scheduler=scheduler) == 0
+    assert verdicts(tmp_path) == local_verdicts
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    ran = sorted(s for w in summary["workers"] for s in w["seeds"])
+    assert ran == SEEDS and all(w["host"] for w in summary["workers"])
+    assert summary["workers"][0]["commit"] == cluster.code_identity(ROOT)["commit"]
+
+
+def kill_the_first_busy_worker(address: str, killed: list) -> None:
+    """From another thread: the moment a worker is processing a task, SIGKILL its process."""
+    with distributed.Client(address, timeout=30) as client:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if busy:
+                pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.05)
+
+
+def test_a_worker_killed_during_a_task_has_its_task_run_again_elsewhere(tmp_path, local_verdicts):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    # No nanny: a killed worker stays dead, so its task must move to the other worker.
+    workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                 "--nthreads", "1", "--no-dashboard", "--no-nanny",
+                                 "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for _ in range(2)]
+    try:
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        killed: list = []
+        killer = threading.Thread(target=kill_the_first_busy_worker, args=(address, killed))
+        killer.start()
+        status = sweep(ROOT, tmp_path, SEEDS, [], paths=[MODULE], scheduler=address)
+        killer.join()
+        assert killed, "no worker was busy to be killed"
+        assert status == 0 and verdicts(tmp_path) == local_verdicts
+        summary = json.loads((tmp_path / "sweep.json").read_text())
+        assert killed[0] not in [w["pid"] for w in summary["workers"]]
+    finally:
+        for proc in [*workers, scheduler]:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_run_over_its_time_limit_is_killed_and_reported_as_not_run():
+    task = cluster.run_task(str(ROOT), 0, [MODULE], [], timeout_s=0.2)
+    assert task["status"] == "timeout" and task["seed"] == 0
+
+
+def test_finished_seeds_are_not_run_again_and_a_lost_scheduler_is_one_line(tmp_path, scheduler,
+                                                                           monkeypatch, capsys):
+    assert sweep(ROOT, tmp_path, SEEDS, [], paths=[MODULE], scheduler=scheduler) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
+    # Both seeds finished: the next call needs no scheduler at all, even an unreachable one.
+    closed = f"tcp://127.0.0.1:{free_port()}"
+    assert sweep(ROOT, tmp_path, SEEDS, [], paths=[MODULE], scheduler=closed) == 0
+    assert capsys.readouterr().out.count("finished by an earlier call") == 2
+    # A third seed needs the scheduler, which is not there: one line, exit 3, the rest kept.
+    assert sweep(ROOT, tmp_path, [*SEEDS, 2], [], paths=[MODULE], scheduler=closed) == 3
+    err = capsys.readouterr().err
+    assert "cannot reach the scheduler" in err and "resumes the sweep" in err
+    assert json.loads((tmp_path / "sweep.json").read_text())["partial"] is True
+
+
+def test_results_from_other_code_or_libraries_are_refused():
+    mine = {"commit": "abc", "changes": "", "versions": {"torch": "2.13"}}
+    task = {"seed": 3, "worker": {"host": "node7", **mine}}
+    assert cluster.mismatch(task, mine) is None
+    other = dict(task, worker={**task["worker"], "commit": "def"})
+    assert "seed 3 ran on node7 with commit 'def'" in cluster.mismatch(other, mine)
+    newer = dict(task, worker={**task["worker"], "versions": {"torch": "2.14"}})
+    assert "library versions" in cluster.mismatch(newer, mine)
+    edited = dict(task, worker={**task["worker"], "changes": "1234"})
+    assert "uncommitted changes" in cluster.mismatch(edited, mine)
+
+
+def test_a_seed_finished_with_other_arguments_is_run_again(tmp_path):
+    mine = {"commit": "abc", "changes": "", "versions": {}}
+    request = {"paths": [MODULE], "pytest_args": []}
+    (tmp_path / "seed-0.json").write_text(json.dumps({"environment": {"complete": True}}))
+    (tmp_path / "seed-0.task.json").write_text(json.dumps(
+        {"seed": 0, "worker": {"host": "h", **mine}, "request": request}))
+    assert cluster.finished_before(tmp_path, 0, request, mine)
+    assert not cluster.finished_before(tmp_path, 0, dict(request, pytest_args=["--runslow"]), mine)
+    assert not cluster.finished_before(tmp_path, 1, request, mine)
