@@ -81,6 +81,8 @@ def latest_mutants() -> dict | None:
 def cmd_report(args, pytest_args: list[str]) -> int:
     if args.from_ and len(args.from_) > 1:
         return cmd_merge(args)
+    if args.scheduler and not args.from_:
+        return cmd_report_on_cluster(args, pytest_args)
     if args.from_:
         source = resolve_results(args.from_[0])
         out = Path(args.out) if args.out else source.parent
@@ -162,6 +164,36 @@ def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
               file=sys.stderr)
         return status or 1, None, children.exit_status
     return status, load(results_path), children.exit_status
+
+
+def cmd_report_on_cluster(args, pytest_args: list[str]) -> int:
+    """``repro report --scheduler``: every claim module (and, with --runslow, its slow tier) as
+    a task of a Dask cluster, merged into one report that names the worker of each."""
+    from . import cluster
+    if importlib.util.find_spec("distributed") is None:
+        print("repro: --scheduler needs Dask's `distributed` package: pip install -e "
+              "'.[cluster]'", file=sys.stderr)
+        return 2
+    root = project_root()
+    out = Path(args.out) if args.out else root / OUT
+    modules = sorted(str(p.relative_to(root)) for p in (root / "claims").glob("test_*.py"))
+    planted = str(PLANTED) if (root / PLANTED).is_file() else None
+    runs, refused, error, status = cluster.report_tasks(
+        root, modules, pytest_args, args.scheduler, planted, PLANTED_MODULES_ENV,
+        args.allow_mixed_commits, args.task_timeout or cluster.TASK_TIMEOUT_S)
+    if refused:
+        print(f"repro: refused to merge results from other code: {refused[0]} "
+              "(--allow-mixed-commits merges them)", file=sys.stderr)
+        return 2
+    if error or not runs:
+        print(f"repro: {error or 'no shard wrote results'}; no report", file=sys.stderr)
+        return 3 if error else status or 1
+    merged = merge(runs, allow_mixed_commits=args.allow_mixed_commits)
+    path = write_atomic(merged, out / "results.json")
+    hosts = {o["machine"] for o in merged["environment"]["merged_from"]}
+    print(f"repro: wrote {write_report(merged, out)} and {path}: {len(runs)} shards merged, "
+          f"from {len(hosts)} machine(s)")
+    return status
 
 
 def cmd_merge(args) -> int:
@@ -300,7 +332,14 @@ def main(argv: list[str] | None = None) -> int:
                           "and versions are unchanged since a kept run (also implied by "
                           "--no-cache among the pytest arguments)")
     rep.add_argument("--allow-mixed-commits", action="store_true",
-                     help="with several --from files: merge runs of different commits")
+                     help="with several --from files or --scheduler: merge runs of different "
+                          "commits (or, on a cluster, uncommitted changes or library versions)")
+    rep.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run each claim module (with --runslow: and its slow tier) as a task "
+                          "of a Dask cluster (a scheduler's address, or local[:N]) and merge "
+                          "them into one report naming each task's worker")
+    rep.add_argument("--task-timeout", type=positive_float, metavar="SECONDS",
+                     help="with --scheduler: kill a task's pytest after SECONDS (default 3600)")
     swp = sub.add_parser("sweep", help="run the claims at several base seeds and compare the "
                                        "claim and part verdicts (exit 1 if any differs)")
     swp.add_argument("paths", nargs="*", metavar="PATH",

@@ -36,6 +36,7 @@ RETRIES = 2               # more tries for a task that raises (a worker lost mid
 TASK_TIMEOUT_S = 3600.0   # one pytest run; the default tier of every claim takes minutes
 CONNECT_TIMEOUT_S = 10.0
 ROOT_ENV = "OPTCLAIMS_ROOT"
+NO_TESTS = 5              # pytest's exit status when a selection (a module's slow tier) is empty
 
 
 def _git(root: Path, *args: str) -> str:
@@ -79,18 +80,21 @@ def _die_with_the_worker() -> None:
         pass
 
 
-def run_task(root: str, seed: int, paths: list[str], pytest_args: list[str],
-             timeout_s: float = TASK_TIMEOUT_S) -> dict:
-    """On a worker: ``pytest paths --seed=seed`` in the worker's checkout; the results come back
-    as data. ``status`` is pytest's exit status, or ``"timeout"`` (the run was killed)."""
+def run_task(root: str, seed: int | None, paths: list[str], pytest_args: list[str],
+             timeout_s: float = TASK_TIMEOUT_S, env: dict | None = None) -> dict:
+    """On a worker: ``pytest paths [--seed=seed]`` in the worker's checkout, with ``env`` added
+    to its environment; the results come back as data. ``status`` is pytest's exit status, or
+    ``"timeout"`` (the run was killed)."""
     checkout = Path(os.environ.get(ROOT_ENV) or root)
     with tempfile.TemporaryDirectory(prefix="optclaims-task-") as tmp:
         results, log = Path(tmp) / "results.json", Path(tmp) / "pytest.log"
-        cmd = [sys.executable, "-m", "pytest", *paths, f"--seed={seed}", f"--results={results}",
+        cmd = [sys.executable, "-m", "pytest", *paths, *([f"--seed={seed}"] if seed is not None
+                                                         else []), f"--results={results}",
                "-q", "-p", "no:cacheprovider", "--benchmark-disable", *pytest_args]
         with log.open("w") as out:
             proc = subprocess.Popen(cmd, cwd=checkout, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True, preexec_fn=_die_with_the_worker)
+                                    env={**os.environ, **(env or {})}, start_new_session=True,
+                                    preexec_fn=_die_with_the_worker)
             try:
                 status: int | str = proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
@@ -171,7 +175,7 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
         return done, refused, None
     try:
         client = connect(scheduler, CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError) as err:
+    except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
         return done, refused, f"cannot reach the scheduler {scheduler}: {err}"
     try:
         futures = [client.submit(run_task, str(root), s, list(paths), list(pytest_args),
@@ -198,3 +202,74 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
         if cluster is not None:
             cluster.close()
     return done, refused, None
+
+
+# --- repro report --scheduler: the claim modules (and their tiers) as tasks -----------------------
+def shards(root: Path, modules: list[str], pytest_args: list[str]) -> list[tuple[str, str]]:
+    """(claim module, tier) pairs, longest first by the newest kept run's seconds per module
+    (``schedule.module_seconds``): with ``--runslow`` each module's slow tier is a shard of its
+    own, so a module's paper-scale tests and its quick ones run on different workers."""
+    from .schedule import module_seconds
+    seconds = module_seconds(root)
+    tiers = ("default", "slow") if "--runslow" in pytest_args else ("default",)
+    pairs = [(m, t) for m in modules for t in tiers]
+    return sorted(pairs, key=lambda p: (-seconds.get(p[0], 0.0) * (2 if p[1] == "slow" else 1),
+                                        p[0], p[1]))
+
+
+def shard_request(module: str, tier: str, pytest_args: list[str], planted: str | None,
+                  planted_env: str) -> tuple[list[str], list[str], dict]:
+    """The paths, pytest arguments and environment of one shard: the default tier with the
+    module's planted bugs (when the suite has them), or the slow tier alone."""
+    if tier == "slow":
+        return [module], [*pytest_args, "-m", "slow"], {}
+    args = [a for a in pytest_args if a != "--runslow"]
+    return ([module, planted] if planted else [module]), args, (
+        {planted_env: module} if planted else {})
+
+
+def report_tasks(root: Path, modules: list[str], pytest_args: list[str], scheduler: str,
+                 planted: str | None, planted_env: str, allow_mixed: bool = False,
+                 timeout_s: float = TASK_TIMEOUT_S) -> tuple[list[tuple[str, dict]], list[str],
+                                                              str | None, int]:
+    """Run every shard on the cluster. Returns ([(label, results)] of the shards that wrote
+    results, refusals, the error that ended the run early, the worst pytest exit status)."""
+    from distributed import as_completed
+    mine = code_identity(root)
+    try:
+        client = connect(scheduler, CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
+        return [], [], f"cannot reach the scheduler {scheduler}: {err}", 1
+    runs, refused, status = [], [], 0
+    try:
+        futures = {}
+        for rank, (module, tier) in enumerate(order := shards(root, modules, pytest_args)):
+            paths, args, env = shard_request(module, tier, pytest_args, planted, planted_env)
+            future = client.submit(run_task, str(root), None, paths, args, timeout_s, env,
+                                   pure=False, retries=RETRIES, priority=len(order) - rank,
+                                   key=f"{module}-{tier}-{os.getpid()}")
+            futures[future] = (module, tier)
+        for future in as_completed(list(futures)):
+            module, tier = futures[future]
+            task = future.result()
+            host = task["worker"]["host"]
+            why = mismatch(dict(task, seed=f"{module} ({tier})"), mine)
+            if why and not allow_mixed:
+                refused.append(why.replace("seed ", "", 1))
+                continue
+            said = {"timeout": "was killed at its time limit",
+                    NO_TESTS: "found no tests in this tier"}.get(task["status"])
+            print(f"repro: {module} ({tier} tier) on {host} (pid {task['worker']['pid']}): "
+                  f"pytest {said or 'exited ' + str(task['status'])}", flush=True)
+            if task["status"] != NO_TESTS:
+                status = max(status, task["status"] if isinstance(task["status"], int) else 1)
+            if task["results"] is not None:
+                runs.append((f"{module} ({tier} tier) on {host}", task["results"]))
+    except (OSError, TimeoutError) as err:
+        return runs, refused, f"lost the scheduler {scheduler} ({type(err).__name__}: {err})", 1
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return runs, refused, None, status

@@ -166,3 +166,34 @@ def test_a_seed_finished_with_other_arguments_is_run_again(tmp_path):
     assert cluster.finished_before(tmp_path, 0, request, mine)
     assert not cluster.finished_before(tmp_path, 0, dict(request, pytest_args=["--runslow"]), mine)
     assert not cluster.finished_before(tmp_path, 1, request, mine)
+
+
+def test_a_report_on_the_cluster_runs_each_module_and_tier_as_a_shard_and_names_its_worker(
+        scheduler):
+    from optclaims_report.merge import merge
+    runs, refused, error, status = cluster.report_tasks(
+        ROOT, [MODULE], ["--runslow"], scheduler, "tests/test_planted_bugs.py",
+        "OPTCLAIMS_PLANTED_FOR")
+    assert (refused, error, status) == ([], None, 0)
+    merged = merge(runs)
+    (origin,) = merged["environment"]["merged_from"]      # the slow shard: no tests, no results
+    assert origin["file"].startswith(f"{MODULE} (default tier) on ")
+    assert merged["planted_bugs"] and all(p["caught"] for p in merged["planted_bugs"])
+    assert {c["verdict"] for c in merged["claims"]} == {"reproduced"}
+
+
+def test_shards_start_with_the_longest_module_and_split_off_the_slow_tier(monkeypatch, tmp_path):
+    from optclaims_report import schedule
+    monkeypatch.setattr(schedule, "module_seconds", lambda root: {"claims/test_b.py": 60.0,
+                                                                  "claims/test_a.py": 5.0})
+    modules = ["claims/test_a.py", "claims/test_b.py"]
+    assert cluster.shards(tmp_path, modules, []) == [("claims/test_b.py", "default"),
+                                                     ("claims/test_a.py", "default")]
+    assert cluster.shards(tmp_path, modules, ["--runslow"])[:2] == [
+        ("claims/test_b.py", "slow"), ("claims/test_b.py", "default")]
+    paths, args, env = cluster.shard_request("claims/test_a.py", "default", ["--runslow"],
+                                             "tests/test_planted_bugs.py", "PLANTED_FOR")
+    assert paths == ["claims/test_a.py", "tests/test_planted_bugs.py"] and args == []
+    assert env == {"PLANTED_FOR": "claims/test_a.py"}
+    assert cluster.shard_request("claims/test_a.py", "slow", ["--runslow"], None, "X") == (
+        ["claims/test_a.py"], ["--runslow", "-m", "slow"], {})
