@@ -19,6 +19,8 @@ disk. ``--scheduler local[:N]`` starts a ``LocalCluster`` of N one-thread worker
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -32,6 +34,9 @@ from pathlib import Path
 
 from .results import write_atomic
 
+# What a future raises when the client loses its scheduler (distributed's FutureCancelledError
+# derives from one of these, depending on the version).
+LOST = (OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError)
 RETRIES = 2               # more tries for a task that raises (a worker lost mid-task is separate)
 TASK_TIMEOUT_S = 3600.0   # one pytest run; the default tier of every claim takes minutes
 CONNECT_TIMEOUT_S = 10.0
@@ -105,6 +110,10 @@ def run_task(root: str, seed: int | None, paths: list[str], pytest_args: list[st
         return {"seed": seed, "status": status, "log": text[-20000:],
                 "results": json.loads(results.read_text()) if results.exists() else None,
                 "worker": worker_description(checkout)}
+
+
+def first_line(err: BaseException) -> str:
+    return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
 
 
 def mismatch(task: dict, mine: dict) -> str | None:
@@ -193,9 +202,9 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
                                   "worker": task["worker"], "request": request}
             print(f"repro sweep: seed {task['seed']}: pytest exited {task['status']} on "
                   f"{task['worker']['host']} (pid {task['worker']['pid']})", flush=True)
-    except (OSError, TimeoutError) as err:
-        return done, refused, (f"lost the scheduler {scheduler} ({type(err).__name__}: {err}) "
-                               f"after {len(done)} of {len(seeds)} seeds")
+    except LOST as err:
+        return done, refused, (f"lost the scheduler {scheduler} ({first_line(err)}) after "
+                               f"{len(done)} of {len(seeds)} seeds")
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()
@@ -265,8 +274,8 @@ def report_tasks(root: Path, modules: list[str], pytest_args: list[str], schedul
                 status = max(status, task["status"] if isinstance(task["status"], int) else 1)
             if task["results"] is not None:
                 runs.append((f"{module} ({tier} tier) on {host}", task["results"]))
-    except (OSError, TimeoutError) as err:
-        return runs, refused, f"lost the scheduler {scheduler} ({type(err).__name__}: {err})", 1
+    except LOST as err:
+        return runs, refused, f"lost the scheduler {scheduler} ({first_line(err)})", 1
     finally:
         cluster = getattr(client, "cluster", None)
         client.close()

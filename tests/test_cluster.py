@@ -197,3 +197,39 @@ def test_shards_start_with_the_longest_module_and_split_off_the_slow_tier(monkey
     assert env == {"PLANTED_FOR": "claims/test_a.py"}
     assert cluster.shard_request("claims/test_a.py", "slow", ["--runslow"], None, "X") == (
         ["claims/test_a.py"], ["--runslow", "-m", "slow"], {})
+
+
+def test_a_scheduler_lost_mid_sweep_ends_it_in_one_line_and_the_next_call_resumes(tmp_path,
+                                                                                  capsys):
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                  "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                               "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def kill_the_scheduler_after_the_first_seed():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not cluster.task_file(tmp_path, 0).exists():
+            time.sleep(0.05)
+        scheduler.kill()
+
+    try:
+        with distributed.Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        killer = threading.Thread(target=kill_the_scheduler_after_the_first_seed)
+        killer.start()
+        status = sweep(ROOT, tmp_path, [0, 1, 2], [], paths=[MODULE], scheduler=address)
+        killer.join()
+        err = capsys.readouterr().err
+        assert status == 3, err
+        assert "lost the scheduler" in err and "Traceback" not in err
+        assert cluster.task_file(tmp_path, 0).exists()
+        assert sweep(ROOT, tmp_path, [0, 1, 2], [], paths=[MODULE], scheduler="local:1") == 0
+        assert "seed 0: finished by an earlier call" in capsys.readouterr().out
+    finally:
+        for proc in (worker, scheduler):
+            proc.kill()
+            proc.wait()
