@@ -134,7 +134,7 @@ def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
     if scheduler == "local" or scheduler.startswith("local:"):
         n = int(scheduler.partition(":")[2] or os.cpu_count() or 1)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0")
         return Client(cluster)
     return Client(scheduler, timeout=timeout_s)
 
