@@ -155,21 +155,69 @@ def finished_before(out: Path, seed: int, request: dict, mine: dict) -> bool:
             and results.get("environment", {}).get("complete", False))
 
 
+def claim_modules(root: Path, paths: list[str]) -> list[str]:
+    """The claim modules that ``paths`` (files or folders) name, relative to ``root``."""
+    out = []
+    for path in paths:
+        full = root / path
+        found = sorted(full.glob("test_*.py")) if full.is_dir() else [full]
+        out += [str(f.relative_to(root)) for f in found]
+    return out
+
+
+def seed_shards(root: Path, paths: list[str], pytest_args: list[str]) -> list[tuple]:
+    """The tasks of one base seed, as (name, paths, pytest arguments): one run of ``paths``, or
+    with ``--runslow`` the default tier of ``paths`` and, per claim module, its slow tier, the
+    longest first (the paper-scale runs of one seed spread over the workers)."""
+    if "--runslow" not in pytest_args:
+        return [("all", list(paths), list(pytest_args))]
+    from .schedule import module_seconds
+    seconds = module_seconds(root)
+    modules = sorted(claim_modules(root, paths), key=lambda m: -seconds.get(m, 0.0))
+    quick = [a for a in pytest_args if a != "--runslow"]
+    return [*((f"slow tier of {m}", [m], [*pytest_args, "-m", "slow"]) for m in modules),
+            ("default tier", list(paths), quick)]
+
+
+def combine(tasks: list[dict], shards: list[tuple]) -> dict:
+    """One seed's task record from its shards' tasks: the results merged (each test from the
+    shard that ran it), the logs one after the other, every worker, the worst exit status (a
+    shard without tests is none)."""
+    from .merge import merge
+    if len(tasks) == 1:
+        return dict(tasks[0], workers=[tasks[0]["worker"]])
+    names = {id(t): name for t, (name, _, _) in zip(tasks, shards)}
+    runs = [(names.get(id(t), "shard"), t["results"]) for t in tasks if t["results"] is not None]
+    results = merge(runs, allow_mixed_commits=True) if runs else None
+    if results is not None:
+        results["environment"]["complete"] = all(
+            r["environment"].get("complete", False) for _, r in runs) and len(runs) == len([
+                t for t in tasks if t["status"] != NO_TESTS])
+    statuses = [t["status"] for t in tasks if t["status"] != NO_TESTS]
+    status = "timeout" if "timeout" in statuses else max(
+        [st for st in statuses if isinstance(st, int)], default=0)
+    return {"seed": tasks[0]["seed"], "status": status, "results": results,
+            "log": "\n".join(t["log"] for t in tasks), "worker": tasks[0]["worker"],
+            "workers": [t["worker"] for t in tasks]}
+
+
 def keep(out: Path, task: dict, request: dict) -> None:
-    """A finished task's results, log and record (who ran it, with what request) in ``out``."""
+    """A finished seed's results, log and record (who ran it, with what request) in ``out``."""
     seed = task["seed"]
     (out / f"seed-{seed}.log").write_text(task["log"])
     if task["results"] is not None:
         write_atomic(task["results"], out / f"seed-{seed}.json")
     write_atomic({"seed": seed, "status": task["status"], "worker": task["worker"],
-                  "request": request}, task_file(out, seed))
+                  "workers": task.get("workers", [task["worker"]]), "request": request},
+                 task_file(out, seed))
 
 
 def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
                 pytest_args: list[str], scheduler: str, allow_mixed: bool = False,
                 timeout_s: float = TASK_TIMEOUT_S) -> tuple[dict[int, dict], list[str], str | None]:
-    """Run every seed not finished before on the cluster. Returns ({seed: task record} of this
-    call's and earlier calls' finished tasks, refusals, the error that ended the sweep early)."""
+    """Run every seed not finished before on the cluster (each as ``seed_shards`` tasks).
+    Returns ({seed: task record} of this call's and earlier calls' finished seeds, refusals,
+    the error that ended the sweep early)."""
     from distributed import as_completed
     mine = code_identity(root)
     request = {"paths": list(paths), "pytest_args": list(pytest_args)}
@@ -186,22 +234,35 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
         client = connect(scheduler, CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
         return done, refused, f"cannot reach the scheduler {scheduler}: {err}"
+    shards = seed_shards(root, list(paths), list(pytest_args))
     try:
-        futures = [client.submit(run_task, str(root), s, list(paths), list(pytest_args),
-                                 timeout_s, pure=False, retries=RETRIES, key=f"seed-{s}-{os.getpid()}")
-                   for s in todo]
-        for future in as_completed(futures):
+        futures, collected = {}, {s: [] for s in todo}
+        for rank, (name, shard_paths, shard_args) in enumerate(shards):
+            for seed in todo:
+                future = client.submit(run_task, str(root), seed, shard_paths, shard_args,
+                                       timeout_s, pure=False, retries=RETRIES,
+                                       priority=len(shards) - rank,
+                                       key=f"seed-{seed}-{rank}-{os.getpid()}")
+                futures[future] = rank
+        for future in as_completed(list(futures)):
             task = future.result()
+            seed = task["seed"]
             why = mismatch(task, mine)
             if why and not allow_mixed:
                 refused.append(why)
-                print(f"repro sweep: seed {task['seed']}: refused: {why}", flush=True)
+                print(f"repro sweep: seed {seed}: refused: {why}", flush=True)
                 continue
-            keep(out, task, request)
-            done[task["seed"]] = {"seed": task["seed"], "status": task["status"],
-                                  "worker": task["worker"], "request": request}
-            print(f"repro sweep: seed {task['seed']}: pytest exited {task['status']} on "
-                  f"{task['worker']['host']} (pid {task['worker']['pid']})", flush=True)
+            collected[seed].append((futures[future], task))
+            if len(collected[seed]) < len(shards):
+                continue
+            ordered = [t for _, t in sorted(collected[seed], key=lambda rt: rt[0])]
+            record = combine(ordered, shards)
+            keep(out, record, request)
+            done[seed] = {k: v for k, v in record.items() if k not in ("results", "log")}
+            hosts = sorted({w["host"] for w in record["workers"]})
+            print(f"repro sweep: seed {seed}: pytest exited {record['status']} on "
+                  f"{', '.join(hosts)} ({len(ordered)} task{'s' * (len(ordered) > 1)})",
+                  flush=True)
     except LOST as err:
         return done, refused, (f"lost the scheduler {scheduler} ({first_line(err)}) after "
                                f"{len(done)} of {len(seeds)} seeds")

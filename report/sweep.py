@@ -128,11 +128,12 @@ def workers_of(tasks: dict[int, dict]) -> list[dict]:
     versions, and which seeds each ran."""
     out: dict[tuple, dict] = {}
     for seed, task in sorted(tasks.items()):
-        w = task["worker"]
-        entry = out.setdefault((w.get("host"), w.get("pid")), {
-            k: w.get(k) for k in ("host", "pid", "cpu", "cpu_count", "gpu", "commit", "changes",
-                                  "versions")} | {"seeds": []})
-        entry["seeds"].append(seed)
+        for w in task.get("workers") or [task["worker"]]:
+            entry = out.setdefault((w.get("host"), w.get("pid")), {
+                k: w.get(k) for k in ("host", "pid", "cpu", "cpu_count", "gpu", "commit",
+                                      "changes", "versions")} | {"seeds": []})
+            if seed not in entry["seeds"]:
+                entry["seeds"].append(seed)
     return list(out.values())
 
 

@@ -233,3 +233,33 @@ def test_a_scheduler_lost_mid_sweep_ends_it_in_one_line_and_the_next_call_resume
         for proc in (worker, scheduler):
             proc.kill()
             proc.wait()
+
+
+def test_with_runslow_a_seed_splits_into_its_default_tier_and_each_modules_slow_tier(
+        monkeypatch):
+    from optclaims_report import schedule
+    monkeypatch.setattr(schedule, "module_seconds", lambda root: {
+        "claims/test_depth_acceleration.py": 900.0, "claims/test_local_models.py": 1.0})
+    paths = ["claims/test_local_models.py", "claims/test_depth_acceleration.py"]
+    assert cluster.seed_shards(ROOT, paths, ["-x"]) == [("all", paths, ["-x"])]
+    shards = cluster.seed_shards(ROOT, paths, ["--runslow"])
+    assert shards == [
+        ("slow tier of claims/test_depth_acceleration.py", ["claims/test_depth_acceleration.py"],
+         ["--runslow", "-m", "slow"]),
+        ("slow tier of claims/test_local_models.py", ["claims/test_local_models.py"],
+         ["--runslow", "-m", "slow"]),
+        ("default tier", paths, [])]
+    assert len(cluster.claim_modules(ROOT, ["claims"])) == len(list((ROOT / "claims").glob(
+        "test_*.py")))
+
+
+def test_a_seeds_shards_combine_into_one_record_with_every_worker_and_the_worst_status():
+    def task(status, pid):
+        return {"seed": 4, "status": status, "results": None, "log": f"log {pid}",
+                "worker": {"host": "h", "pid": pid}}
+    shards = [("slow a", [], []), ("slow b", [], []), ("default tier", [], [])]
+    record = cluster.combine([task(cluster.NO_TESTS, 1), task(1, 2), task(0, 3)], shards)
+    assert record["status"] == 1 and [w["pid"] for w in record["workers"]] == [1, 2, 3]
+    assert record["log"] == "log 1\nlog 2\nlog 3"
+    assert cluster.combine([task(0, 1), task("timeout", 2), task(0, 3)], shards)["status"] == \
+        "timeout"
