@@ -1,6 +1,9 @@
-"""``repro sweep --scheduler``: the seeds of a sweep as tasks of a Dask cluster.
+"""``repro sweep --scheduler`` and ``repro report --scheduler``: pytest runs as tasks of a Dask
+cluster.
 
-A task is one pytest run of the sweep's claim modules at one base seed, in the worker's own
+A sweep's task is one pytest run of its claim modules at one base seed (with ``--runslow``: the
+default tier, and each module's slow tier apart, merged back per seed); a report's task is one
+claim module's default tier with its planted bugs, or its slow tier. A task runs in the worker's own
 checkout (the client's path, or ``$OPTCLAIMS_ROOT`` on the worker); it returns the run's results
 (the contents of its results.json), its exit status, the tail of its log and who ran it (host,
 CPU, GPU, commit, a hash of uncommitted changes, library versions), never a path on the worker's
