@@ -169,7 +169,8 @@ def render(results: dict, changes: dict | None = None, series: dict | None = Non
         legend=LEGEND, entry_legend=ENTRY_LEGEND, roles=ROLES, reference_kinds=REFERENCE_KINDS,
         totals=results.get("totals", {}), benchmarks=results.get("benchmarks", []),
         benchmarks_by_claim=benchmarks_by_claim, changes=changes, series=series or {},
-        mutation=mutation, documents=document_view(results.get("catalogue")),
+        mutation=mutation, documents=document_view(
+            results.get("catalogue"), {c["id"] for c in results["claims"]}),
         reader_verdicts=READER_VERDICTS,
         built=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 

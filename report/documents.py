@@ -81,10 +81,11 @@ def counts(readers: list[str]) -> dict[str, int]:
     return {v: n for v in READER_VERDICTS if (n := readers.count(v))}
 
 
-def document_view(catalogue: dict | None) -> list[dict]:
+def document_view(catalogue: dict | None, taken: set[str] = frozenset()) -> list[dict]:
     """Per document (notes, slides 002, slides 003, papers): its sections in reading order, each
-    with its anchor, its entries (id, statement, reader verdict, the note or split that explains
-    it, the claims whose parts judge it) and the counts of their reader verdicts."""
+    with its anchor (never one of the ids in ``taken``: the claim cards'), its entries (id,
+    statement, reader verdict, the note or split that explains it, the claims whose parts judge
+    it) and the counts of their reader verdicts."""
     documents: dict[str, dict[str, list[dict]]] = {}
     for doc, section, entry in place_entries((catalogue or {}).get("entries", [])):
         item = {"id": entry["id"], "statement": entry.get("statement", ""),
@@ -94,7 +95,7 @@ def document_view(catalogue: dict | None) -> list[dict]:
                 "claims": list(dict.fromkeys(p["claim"] for p in entry.get("parts", []))),
                 "readings": [r for p in entry.get("parts", []) for r in p.get("readings", [])]}
         documents.setdefault(doc, {}).setdefault(section, []).append(item)
-    view, used = [], set()
+    view, used = [], set(taken)
     for doc, sections in sorted(documents.items(), key=lambda d: document_order(d[0])):
         out = []
         for section in sorted(sections, key=_section_key) if doc == NOTES else sections:

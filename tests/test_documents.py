@@ -57,6 +57,11 @@ def test_section_anchors_are_short_and_readable():
     assert anchor(PAPERS, "Wu & He (ECCV 2018) §3.1") == "papers-wu-he-eccv-2018-3.1"
 
 
+def test_a_section_anchor_never_takes_a_claim_cards_id():
+    view = document_view(CATALOGUE, taken={"notes-1.2"})
+    assert [s["anchor"] for s in view[0]["sections"]] == ["notes-1", "notes-1.2-", "notes-2.1"]
+
+
 def test_documents_come_in_reading_order_and_the_notes_sections_by_number():
     view = document_view(CATALOGUE)
     assert [d["document"] for d in view] == [NOTES, "slides 002", "slides 003", PAPERS]
