@@ -94,6 +94,7 @@ def run_task(root: str, seed: int | None, paths: list[str], pytest_args: list[st
     to its environment; the results come back as data. ``status`` is pytest's exit status, or
     ``"timeout"`` (the run was killed)."""
     checkout = Path(os.environ.get(ROOT_ENV) or root)
+    worker = worker_description(checkout)    # the code as the run starts: what it imports
     with tempfile.TemporaryDirectory(prefix="optclaims-task-") as tmp:
         results, log = Path(tmp) / "results.json", Path(tmp) / "pytest.log"
         cmd = [sys.executable, "-m", "pytest", *paths, *([f"--seed={seed}"] if seed is not None
@@ -112,7 +113,7 @@ def run_task(root: str, seed: int | None, paths: list[str], pytest_args: list[st
         text = log.read_text(errors="replace")
         return {"seed": seed, "status": status, "log": text[-20000:],
                 "results": json.loads(results.read_text()) if results.exists() else None,
-                "worker": worker_description(checkout)}
+                "worker": worker}
 
 
 def first_line(err: BaseException) -> str:
