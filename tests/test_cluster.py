@@ -263,3 +263,13 @@ def test_a_seeds_shards_combine_into_one_record_with_every_worker_and_the_worst_
     assert record["log"] == "log 1\nlog 2\nlog 3"
     assert cluster.combine([task(0, 1), task("timeout", 2), task(0, 3)], shards)["status"] == \
         "timeout"
+
+
+def test_a_tasks_pytest_does_not_inherit_the_nannys_malloc_and_thread_settings(monkeypatch):
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("OPTCLAIMS_SOMETHING", "kept")
+    env = cluster.task_environment({"OPTCLAIMS_PLANTED_FOR": "claims/test_x.py"})
+    assert "MALLOC_TRIM_THRESHOLD_" not in env and "OMP_NUM_THREADS" not in env
+    assert env["OPTCLAIMS_SOMETHING"] == "kept"
+    assert env["OPTCLAIMS_PLANTED_FOR"] == "claims/test_x.py"
