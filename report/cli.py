@@ -166,13 +166,20 @@ def run_pytest(root: Path, paths: list[str], planted: bool, results_path: Path,
     return status, load(results_path), children.exit_status
 
 
+def has_distributed(prog: str) -> bool:
+    """Whether Dask's ``distributed`` is installed; if not, says so (for --scheduler)."""
+    if importlib.util.find_spec("distributed") is not None:
+        return True
+    print(f"{prog}: --scheduler needs Dask's `distributed` package: pip install -e "
+          "'.[cluster]'", file=sys.stderr)
+    return False
+
+
 def cmd_report_on_cluster(args, pytest_args: list[str]) -> int:
     """``repro report --scheduler``: every claim module (and, with --runslow, its slow tier) as
     a task of a Dask cluster, merged into one report that names the worker of each."""
     from . import cluster
-    if importlib.util.find_spec("distributed") is None:
-        print("repro: --scheduler needs Dask's `distributed` package: pip install -e "
-              "'.[cluster]'", file=sys.stderr)
+    if not has_distributed("repro"):
         return 2
     root = project_root()
     out = Path(args.out) if args.out else root / OUT
@@ -253,9 +260,7 @@ def cmd_baseline(args) -> int:
 def cmd_sweep(args, pytest_args: list[str]) -> int:
     root = project_root()
     out = Path(args.out) if args.out else root / SWEEP_DIR
-    if args.scheduler and importlib.util.find_spec("distributed") is None:
-        print("repro sweep: --scheduler needs Dask's `distributed` package: pip install -e "
-              "'.[cluster]'", file=sys.stderr)
+    if args.scheduler and not has_distributed("repro sweep"):
         return 2
     return sweep(root, out.resolve(), args.seeds, pytest_args, args.jobs,
                  paths=args.paths or ["claims"], scheduler=args.scheduler,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import json
 import os
@@ -133,14 +134,15 @@ def first_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
 
 
-def mismatch(task: dict, mine: dict) -> str | None:
-    """Why a task's result must not be merged with this client's (None when it may)."""
+def mismatch(task: dict, mine: dict, what: str | None = None) -> str | None:
+    """Why a task's result must not be merged with this client's (None when it may); ``what``
+    names the task (default: its seed)."""
     theirs = task["worker"]
     for field, words in (("commit", "commit"), ("changes", "uncommitted changes"),
                          ("versions", "library versions")):
         if theirs.get(field) != mine.get(field):
-            return (f"seed {task['seed']} ran on {theirs.get('host')} with {words} "
-                    f"{theirs.get(field)!r}, this checkout has {mine.get(field)!r}")
+            return (f"{what or 'seed ' + str(task['seed'])} ran on {theirs.get('host')} with "
+                    f"{words} {theirs.get(field)!r}, this checkout has {mine.get(field)!r}")
     return None
 
 
@@ -154,6 +156,37 @@ def connect(scheduler: str, timeout_s: float = CONNECT_TIMEOUT_S):
                                host="127.0.0.1", dashboard_address="127.0.0.1:0")
         return Client(cluster)
     return Client(scheduler, timeout=timeout_s)
+
+
+class Unreachable(Exception):
+    """The scheduler could not be reached (or a LocalCluster not started)."""
+
+
+@contextlib.contextmanager
+def connected(scheduler: str):
+    """A client of ``scheduler`` (``connect``) for the ``with`` block, closed after it with the
+    LocalCluster it started, if any. Unreachable when it cannot connect."""
+    try:
+        client = connect(scheduler, CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
+        raise Unreachable(f"cannot reach the scheduler {scheduler}: {err}") from err
+    try:
+        yield client
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def slow_tier(pytest_args: list[str]) -> list[str]:
+    """The arguments of a run of the slow tier alone (``pytest_args`` hold ``--runslow``)."""
+    return [*pytest_args, "-m", "slow"]
+
+
+def default_tier(pytest_args: list[str]) -> list[str]:
+    """The arguments of a run of the default tier alone."""
+    return [a for a in pytest_args if a != "--runslow"]
 
 
 def task_file(out: Path, seed: int) -> Path:
@@ -191,9 +224,8 @@ def seed_shards(root: Path, paths: list[str], pytest_args: list[str]) -> list[tu
     from .schedule import module_seconds
     seconds = module_seconds(root)
     modules = sorted(claim_modules(root, paths), key=lambda m: -seconds.get(m, 0.0))
-    quick = [a for a in pytest_args if a != "--runslow"]
-    return [*((f"slow tier of {m}", [m], [*pytest_args, "-m", "slow"]) for m in modules),
-            ("default tier", list(paths), quick)]
+    return [*((f"slow tier of {m}", [m], slow_tier(pytest_args)) for m in modules),
+            ("default tier", list(paths), default_tier(pytest_args))]
 
 
 def combine(tasks: list[dict], shards: list[tuple]) -> dict:
@@ -203,8 +235,8 @@ def combine(tasks: list[dict], shards: list[tuple]) -> dict:
     from .merge import merge
     if len(tasks) == 1:
         return dict(tasks[0], workers=[tasks[0]["worker"]])
-    names = {id(t): name for t, (name, _, _) in zip(tasks, shards)}
-    runs = [(names.get(id(t), "shard"), t["results"]) for t in tasks if t["results"] is not None]
+    runs = [(name, t["results"]) for t, (name, _, _) in zip(tasks, shards)
+            if t["results"] is not None]
     results = merge(runs, allow_mixed_commits=True) if runs else None
     if results is not None:
         results["environment"]["complete"] = all(
@@ -235,7 +267,6 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
     """Run every seed not finished before on the cluster (each as ``seed_shards`` tasks).
     Returns ({seed: task record} of this call's and earlier calls' finished seeds, refusals,
     the error that ended the sweep early)."""
-    from distributed import as_completed
     mine = code_identity(root)
     request = {"paths": list(paths), "pytest_args": list(pytest_args)}
     done = {s: json.loads(task_file(out, s).read_text()) for s in seeds
@@ -247,48 +278,50 @@ def sweep_tasks(root: Path, out: Path, seeds: list[int], paths: list[str],
     refused: list[str] = []
     if not todo:
         return done, refused, None
-    try:
-        client = connect(scheduler, CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
-        return done, refused, f"cannot reach the scheduler {scheduler}: {err}"
     shards = seed_shards(root, list(paths), list(pytest_args))
     try:
-        futures, collected = {}, {s: [] for s in todo}
-        for rank, (name, shard_paths, shard_args) in enumerate(shards):
-            for seed in todo:
-                future = client.submit(run_task, str(root), seed, shard_paths, shard_args,
-                                       timeout_s, pure=False, retries=RETRIES,
-                                       priority=len(shards) - rank,
-                                       key=f"seed-{seed}-{rank}-{os.getpid()}")
-                futures[future] = rank
-        for future in as_completed(list(futures)):
-            task = future.result()
-            seed = task["seed"]
-            why = mismatch(task, mine)
-            if why and not allow_mixed:
-                refused.append(why)
-                print(f"repro sweep: seed {seed}: refused: {why}", flush=True)
-                continue
-            collected[seed].append((futures[future], task))
-            if len(collected[seed]) < len(shards):
-                continue
-            ordered = [t for _, t in sorted(collected[seed], key=lambda rt: rt[0])]
-            record = combine(ordered, shards)
-            keep(out, record, request)
-            done[seed] = {k: v for k, v in record.items() if k not in ("results", "log")}
-            hosts = sorted({w["host"] for w in record["workers"]})
-            print(f"repro sweep: seed {seed}: pytest exited {record['status']} on "
-                  f"{', '.join(hosts)} ({len(ordered)} task{'s' * (len(ordered) > 1)})",
-                  flush=True)
+        with connected(scheduler) as client:
+            for seed, record in seeds_as_they_finish(client, root, shards, todo, timeout_s):
+                why = None if allow_mixed else next(
+                    (m for w in record["workers"] if (m := mismatch(dict(record, worker=w), mine))),
+                    None)
+                if why:
+                    refused.append(why)
+                    print(f"repro sweep: seed {seed}: refused: {why}", flush=True)
+                    continue
+                keep(out, record, request)
+                done[seed] = {k: v for k, v in record.items() if k not in ("results", "log")}
+                hosts = sorted({w["host"] for w in record["workers"]})
+                n = len(record["workers"])
+                print(f"repro sweep: seed {seed}: pytest exited {record['status']} on "
+                      f"{', '.join(hosts)} ({n} task{'s' * (n > 1)})", flush=True)
+    except Unreachable as err:
+        return done, refused, str(err)
     except LOST as err:
         return done, refused, (f"lost the scheduler {scheduler} ({first_line(err)}) after "
                                f"{len(done)} of {len(seeds)} seeds")
-    finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return done, refused, None
+
+
+def seeds_as_they_finish(client, root: Path, shards: list[tuple], seeds: list[int],
+                         timeout_s: float):
+    """Submit every shard of every seed, the first shards first; yield (seed, the combined
+    record of its shards) as each seed's last shard comes back."""
+    from distributed import as_completed
+    futures, collected = {}, {s: [] for s in seeds}
+    for rank, (_, shard_paths, shard_args) in enumerate(shards):
+        for seed in seeds:
+            future = client.submit(run_task, str(root), seed, shard_paths, shard_args,
+                                   timeout_s, pure=False, retries=RETRIES,
+                                   priority=len(shards) - rank,
+                                   key=f"seed-{seed}-{rank}-{os.getpid()}")
+            futures[future] = rank
+    for future in as_completed(list(futures)):
+        task = future.result()
+        collected[task["seed"]].append((futures[future], task))
+        if len(collected[task["seed"]]) == len(shards):
+            ordered = [t for _, t in sorted(collected[task["seed"]], key=lambda rt: rt[0])]
+            yield task["seed"], combine(ordered, shards)
 
 
 # --- repro report --scheduler: the claim modules (and their tiers) as tasks -----------------------
@@ -309,9 +342,8 @@ def shard_request(module: str, tier: str, pytest_args: list[str], planted: str |
     """The paths, pytest arguments and environment of one shard: the default tier with the
     module's planted bugs (when the suite has them), or the slow tier alone."""
     if tier == "slow":
-        return [module], [*pytest_args, "-m", "slow"], {}
-    args = [a for a in pytest_args if a != "--runslow"]
-    return ([module, planted] if planted else [module]), args, (
+        return [module], slow_tier(pytest_args), {}
+    return ([module, planted] if planted else [module]), default_tier(pytest_args), (
         {planted_env: module} if planted else {})
 
 
@@ -323,40 +355,34 @@ def report_tasks(root: Path, modules: list[str], pytest_args: list[str], schedul
     results, refusals, the error that ended the run early, the worst pytest exit status)."""
     from distributed import as_completed
     mine = code_identity(root)
-    try:
-        client = connect(scheduler, CONNECT_TIMEOUT_S)
-    except (OSError, TimeoutError, RuntimeError) as err:   # RuntimeError: a LocalCluster
-        return [], [], f"cannot reach the scheduler {scheduler}: {err}", 1
     runs, refused, status = [], [], 0
     try:
-        futures = {}
-        for rank, (module, tier) in enumerate(order := shards(root, modules, pytest_args)):
-            paths, args, env = shard_request(module, tier, pytest_args, planted, planted_env)
-            future = client.submit(run_task, str(root), None, paths, args, timeout_s, env,
-                                   pure=False, retries=RETRIES, priority=len(order) - rank,
-                                   key=f"{module}-{tier}-{os.getpid()}")
-            futures[future] = (module, tier)
-        for future in as_completed(list(futures)):
-            module, tier = futures[future]
-            task = future.result()
-            host = task["worker"]["host"]
-            why = mismatch(dict(task, seed=f"{module} ({tier})"), mine)
-            if why and not allow_mixed:
-                refused.append(why.replace("seed ", "", 1))
-                continue
-            said = {"timeout": "was killed at its time limit",
-                    NO_TESTS: "found no tests in this tier"}.get(task["status"])
-            print(f"repro: {module} ({tier} tier) on {host} (pid {task['worker']['pid']}): "
-                  f"pytest {said or 'exited ' + str(task['status'])}", flush=True)
-            if task["status"] != NO_TESTS:
-                status = max(status, task["status"] if isinstance(task["status"], int) else 1)
-            if task["results"] is not None:
-                runs.append((f"{module} ({tier} tier) on {host}", task["results"]))
+        with connected(scheduler) as client:
+            futures = {}
+            for rank, (module, tier) in enumerate(order := shards(root, modules, pytest_args)):
+                paths, args, env = shard_request(module, tier, pytest_args, planted, planted_env)
+                future = client.submit(run_task, str(root), None, paths, args, timeout_s, env,
+                                       pure=False, retries=RETRIES, priority=len(order) - rank,
+                                       key=f"{module}-{tier}-{os.getpid()}")
+                futures[future] = (module, tier)
+            for future in as_completed(list(futures)):
+                module, tier = futures[future]
+                task = future.result()
+                host = task["worker"]["host"]
+                why = mismatch(task, mine, what=f"{module} ({tier})")
+                if why and not allow_mixed:
+                    refused.append(why)
+                    continue
+                said = {"timeout": "was killed at its time limit",
+                        NO_TESTS: "found no tests in this tier"}.get(task["status"])
+                print(f"repro: {module} ({tier} tier) on {host} (pid {task['worker']['pid']}): "
+                      f"pytest {said or 'exited ' + str(task['status'])}", flush=True)
+                if task["status"] != NO_TESTS:
+                    status = max(status, task["status"] if isinstance(task["status"], int) else 1)
+                if task["results"] is not None:
+                    runs.append((f"{module} ({tier} tier) on {host}", task["results"]))
+    except Unreachable as err:
+        return [], [], str(err), 1
     except LOST as err:
         return runs, refused, f"lost the scheduler {scheduler} ({first_line(err)})", 1
-    finally:
-        cluster = getattr(client, "cluster", None)
-        client.close()
-        if cluster is not None:
-            cluster.close()
     return runs, refused, None, status

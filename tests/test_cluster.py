@@ -32,30 +32,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_cluster(n_workers: int, *worker_options: str):
+    """A `dask scheduler` and ``n_workers`` one-thread `dask worker` processes, started as a user
+    would by hand, on 127.0.0.1, once every worker has joined: (address, scheduler process,
+    worker processes)."""
+    address = f"tcp://127.0.0.1:{free_port()}"
+    quiet = {"env": {**os.environ, "PYTHONWARNINGS": "ignore"}, "stdout": subprocess.DEVNULL,
+             "stderr": subprocess.DEVNULL}
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
+                                  "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                  "--no-dashboard"], **quiet)
+    workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                 "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
+                                 *worker_options], **quiet) for _ in range(n_workers)]
+    with distributed.Client(address, timeout=30) as client:
+        client.wait_for_workers(n_workers, timeout=60)
+    return address, scheduler, workers
+
+
+def stop(procs) -> None:
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def scheduler():
-    """A `dask scheduler` and two one-thread `dask worker` processes, started by hand on
-    127.0.0.1; yields (address, the worker processes)."""
-    address = f"tcp://127.0.0.1:{free_port()}"
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                               "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)]
-    procs += [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                                "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                                "--name", f"w{k}"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL) for k in range(2)]
-    with distributed.Client(address, timeout=30) as client:
-        client.wait_for_workers(2, timeout=60)
+    """The address of a scheduler with two workers, for the tests that leave them alive."""
+    address, scheduler, workers = start_cluster(2)
     yield address
-    for proc in procs:
-        proc.send_signal(signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    stop([*workers, scheduler])
 
 
 @pytest.fixture(scope="module")
@@ -96,19 +102,9 @@ def kill_the_first_busy_worker(address: str, killed: list) -> None:
 
 
 def test_a_worker_killed_during_a_task_has_its_task_run_again_elsewhere(tmp_path, local_verdicts):
-    address = f"tcp://127.0.0.1:{free_port()}"
-    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                                  "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                  "--no-dashboard"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
     # No nanny: a killed worker stays dead, so its task must move to the other worker.
-    workers = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                                 "--nthreads", "1", "--no-dashboard", "--no-nanny",
-                                 "--host", "127.0.0.1"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for _ in range(2)]
+    address, scheduler, workers = start_cluster(2, "--no-nanny")
     try:
-        with distributed.Client(address, timeout=30) as client:
-            client.wait_for_workers(2, timeout=60)
         killed: list = []
         killer = threading.Thread(target=kill_the_first_busy_worker, args=(address, killed))
         killer.start()
@@ -119,9 +115,7 @@ def test_a_worker_killed_during_a_task_has_its_task_run_again_elsewhere(tmp_path
         summary = json.loads((tmp_path / "sweep.json").read_text())
         assert killed[0] not in [w["pid"] for w in summary["workers"]]
     finally:
-        for proc in [*workers, scheduler]:
-            proc.kill()
-            proc.wait()
+        stop([*workers, scheduler])
 
 
 def test_a_run_over_its_time_limit_is_killed_and_reported_as_not_run():
@@ -201,14 +195,7 @@ def test_shards_start_with_the_longest_module_and_split_off_the_slow_tier(monkey
 
 def test_a_scheduler_lost_mid_sweep_ends_it_in_one_line_and_the_next_call_resumes(tmp_path,
                                                                                   capsys):
-    address = f"tcp://127.0.0.1:{free_port()}"
-    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler",
-                                  "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                                  "--no-dashboard"], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
-                               "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address, scheduler, workers = start_cluster(1)
 
     def kill_the_scheduler_after_the_first_seed():
         deadline = time.monotonic() + 60
@@ -217,8 +204,6 @@ def test_a_scheduler_lost_mid_sweep_ends_it_in_one_line_and_the_next_call_resume
         scheduler.kill()
 
     try:
-        with distributed.Client(address, timeout=30) as client:
-            client.wait_for_workers(1, timeout=60)
         killer = threading.Thread(target=kill_the_scheduler_after_the_first_seed)
         killer.start()
         status = sweep(ROOT, tmp_path, [0, 1, 2], [], paths=[MODULE], scheduler=address)
@@ -230,9 +215,7 @@ def test_a_scheduler_lost_mid_sweep_ends_it_in_one_line_and_the_next_call_resume
         assert sweep(ROOT, tmp_path, [0, 1, 2], [], paths=[MODULE], scheduler="local:1") == 0
         assert "seed 0: finished by an earlier call" in capsys.readouterr().out
     finally:
-        for proc in (worker, scheduler):
-            proc.kill()
-            proc.wait()
+        stop([*workers, scheduler])
 
 
 def test_with_runslow_a_seed_splits_into_its_default_tier_and_each_modules_slow_tier(
